@@ -1,0 +1,378 @@
+//! Cases: one per (programme, member, trigger), each with an append-only timeline of
+//! events. The state shown on dashboards is derived from the events, never stored
+//! on its own.
+
+use crate::calendar::{FiscalYear, YearMonth};
+use crate::checkup::Item;
+use crate::ids::MemberKey;
+use crate::programme::{LetterKind, ProgrammeCode};
+use crate::referral::CancerType;
+use crate::risk::RiskLevel;
+use crate::visit::ServiceTime;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// What started a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Trigger {
+    /// A checkup of this date.
+    Checkup(Date),
+    /// A 要精密検査 referral for a cancer type and screening date.
+    Referral(CancerType, Date),
+}
+
+impl Trigger {
+    /// The date of the checkup or screening.
+    pub fn date(self) -> Date {
+        match self {
+            Trigger::Checkup(d) | Trigger::Referral(_, d) => d,
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Checkup(d) => write!(f, "checkup:{d}"),
+            Trigger::Referral(c, d) => write!(f, "referral:{}:{d}", c.code()),
+        }
+    }
+}
+
+/// The identity of a case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CaseKey {
+    /// Programme.
+    pub programme: ProgrammeCode,
+    /// Person.
+    pub member: MemberKey,
+    /// Trigger.
+    pub trigger: Trigger,
+}
+
+impl fmt::Display for CaseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}|{}|{}",
+            self.programme,
+            self.member.to_key_string(),
+            self.trigger
+        )
+    }
+}
+
+/// A value that triggered a case, as shown in the letter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriggerValue {
+    /// Item.
+    pub item: Item,
+    /// Value as displayed.
+    pub value: String,
+    /// Level reached.
+    pub level: Option<RiskLevel>,
+    /// Threshold as displayed (`≥6.5`).
+    pub threshold: String,
+}
+
+/// Why a case was excluded before any notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExclusionReason {
+    /// The person refused data sharing (オプトアウト).
+    OptedOut,
+    /// Opt-in programme and no consent.
+    NoConsent,
+    /// Not insured on the trigger date or today.
+    NotInsured,
+    /// C: the screening is before the memorandum's signing date, or there is no
+    /// memorandum in force.
+    NotCoveredByAgreement,
+    /// D: a lifestyle-disease visit in the look-back window (already under care).
+    AlreadyUnderCare,
+    /// The programme is switched off for that fiscal year.
+    ProgrammeDisabled,
+}
+
+impl ExclusionReason {
+    /// Japanese label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ExclusionReason::OptedOut => "オプトアウト",
+            ExclusionReason::NoConsent => "同意なし",
+            ExclusionReason::NotInsured => "資格なし",
+            ExclusionReason::NotCoveredByAgreement => "覚書の対象外",
+            ExclusionReason::AlreadyUnderCare => "受診中（対象外）",
+            ExclusionReason::ProgrammeDisabled => "事業停止中",
+        }
+    }
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// 受診: claims show a relevant visit.
+    Visited,
+    /// 未受診: claims covering the whole window show none.
+    NotVisited,
+    /// Notice mailed; the programme has no claims follow-up (S, R).
+    Notified,
+    /// Shared with the employer only (R without a notice).
+    SharedOnly,
+    /// Stopped because the person opted out.
+    StoppedOptOut,
+    /// Stopped because the person lost coverage (資格喪失).
+    LostCoverage,
+}
+
+impl Outcome {
+    /// Japanese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Visited => "受診",
+            Outcome::NotVisited => "未受診",
+            Outcome::Notified => "通知済",
+            Outcome::SharedOnly => "事業所共有のみ",
+            Outcome::StoppedOptOut => "停止（オプトアウト）",
+            Outcome::LostCoverage => "停止（資格喪失）",
+        }
+    }
+}
+
+/// Which claims check is waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClaimsCheck {
+    /// D: look-back for an existing lifestyle-disease visit.
+    LookBack,
+    /// The follow-up after the notice.
+    FollowUp,
+    /// The final check after a re-notice.
+    AfterRenotice,
+}
+
+/// One event of a case's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CaseEvent {
+    /// The case was found.
+    Identified {
+        /// Fiscal year whose settings apply.
+        fiscal_year: FiscalYear,
+        /// Triggering values.
+        values: Vec<TriggerValue>,
+        /// C: the list arrived after 翌々月末.
+        late: bool,
+    },
+    /// Excluded before any notice.
+    Excluded(ExclusionReason),
+    /// A notice is due (the letters step picks it up).
+    NoticeDue(LetterKind),
+    /// The notice is in a letter batch.
+    NoticePrepared {
+        /// Batch id.
+        batch: String,
+    },
+    /// Staff confirmed the batch was mailed; follow-up clocks start here.
+    NoticeMailed,
+    /// The batch was cancelled; the notice is due again.
+    BatchCancelled {
+        /// Batch id.
+        batch: String,
+    },
+    /// A claims check is due but claims for these service months are not loaded.
+    WaitingForClaims {
+        /// Which check.
+        check: ClaimsCheck,
+        /// The missing months.
+        missing: Vec<YearMonth>,
+    },
+    /// Claims show a relevant visit.
+    VisitFound {
+        /// When.
+        time: ServiceTime,
+        /// Found after a 未受診 decision (月遅れ claims).
+        late_claim: bool,
+    },
+    /// Claims covering the whole window show no relevant visit.
+    NoVisitFound {
+        /// Which check.
+        check: ClaimsCheck,
+    },
+    /// A re-notice is due.
+    RenoticeDue(LetterKind),
+    /// The case is closed.
+    Closed(Outcome),
+}
+
+impl CaseEvent {
+    /// Stable kind code for storage and filtering.
+    pub fn kind_code(&self) -> &'static str {
+        match self {
+            CaseEvent::Identified { .. } => "identified",
+            CaseEvent::Excluded(_) => "excluded",
+            CaseEvent::NoticeDue(_) => "notice_due",
+            CaseEvent::NoticePrepared { .. } => "notice_prepared",
+            CaseEvent::NoticeMailed => "notice_mailed",
+            CaseEvent::BatchCancelled { .. } => "batch_cancelled",
+            CaseEvent::WaitingForClaims { .. } => "waiting_for_claims",
+            CaseEvent::VisitFound { .. } => "visit_found",
+            CaseEvent::NoVisitFound { .. } => "no_visit_found",
+            CaseEvent::RenoticeDue(_) => "renotice_due",
+            CaseEvent::Closed(_) => "closed",
+        }
+    }
+}
+
+/// An event with the day it happened (the engine's `today`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatedEvent {
+    /// Day.
+    pub on: Date,
+    /// Event.
+    pub event: CaseEvent,
+}
+
+/// A case with its timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Identity.
+    pub key: CaseKey,
+    /// Timeline, oldest first.
+    pub events: Vec<DatedEvent>,
+}
+
+/// The derived state of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CaseState {
+    /// Found; nothing decided yet (D waiting for its look-back).
+    Identified,
+    /// Excluded before any notice.
+    Excluded,
+    /// A notice (or re-notice) is due and not yet in a batch.
+    LetterDue,
+    /// In a letter batch that is not confirmed mailed.
+    LetterPrepared,
+    /// Notice mailed; follow-up not yet due.
+    Notified,
+    /// A claims check is due but waits for claims.
+    WaitingForClaims,
+    /// Closed.
+    Closed(Outcome),
+}
+
+impl CaseState {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            CaseState::Identified => "identified",
+            CaseState::Excluded => "excluded",
+            CaseState::LetterDue => "letter_due",
+            CaseState::LetterPrepared => "letter_prepared",
+            CaseState::Notified => "notified",
+            CaseState::WaitingForClaims => "waiting_for_claims",
+            CaseState::Closed(Outcome::Visited) => "closed_visited",
+            CaseState::Closed(Outcome::NotVisited) => "closed_not_visited",
+            CaseState::Closed(Outcome::Notified) => "closed_notified",
+            CaseState::Closed(Outcome::SharedOnly) => "closed_shared",
+            CaseState::Closed(Outcome::StoppedOptOut) => "closed_opt_out",
+            CaseState::Closed(Outcome::LostCoverage) => "closed_lost_coverage",
+        }
+    }
+    /// Japanese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseState::Identified => "抽出済",
+            CaseState::Excluded => "対象外",
+            CaseState::LetterDue => "通知待ち",
+            CaseState::LetterPrepared => "印刷待ち",
+            CaseState::Notified => "通知済（経過観察中）",
+            CaseState::WaitingForClaims => "レセプト待ち",
+            CaseState::Closed(o) => o.label(),
+        }
+    }
+    /// Still open: the engine may append to it.
+    pub fn is_open(self) -> bool {
+        !matches!(self, CaseState::Excluded | CaseState::Closed(_))
+    }
+}
+
+impl Case {
+    /// The derived state.
+    pub fn state(&self) -> CaseState {
+        let mut state = CaseState::Identified;
+        for e in &self.events {
+            state = match (&e.event, state) {
+                (CaseEvent::Identified { .. }, _) => CaseState::Identified,
+                (CaseEvent::Excluded(_), _) => CaseState::Excluded,
+                (CaseEvent::NoticeDue(_) | CaseEvent::RenoticeDue(_), _) => CaseState::LetterDue,
+                (CaseEvent::NoticePrepared { .. }, _) => CaseState::LetterPrepared,
+                (CaseEvent::BatchCancelled { .. }, _) => CaseState::LetterDue,
+                (CaseEvent::NoticeMailed, _) => CaseState::Notified,
+                (CaseEvent::WaitingForClaims { .. }, _) => CaseState::WaitingForClaims,
+                (CaseEvent::VisitFound { .. }, s) => s,
+                (CaseEvent::NoVisitFound { .. }, s) => s,
+                (CaseEvent::Closed(o), _) => CaseState::Closed(*o),
+            };
+        }
+        // A visit found after a decision (月遅れ) corrects the outcome.
+        if let CaseState::Closed(Outcome::NotVisited) = state {
+            if self.visit_found().is_some() {
+                return CaseState::Closed(Outcome::Visited);
+            }
+        }
+        state
+    }
+    /// The day the first notice was mailed.
+    pub fn notice_mailed_on(&self) -> Option<Date> {
+        self.mailings().next()
+    }
+    /// The day the re-notice was mailed.
+    pub fn renotice_mailed_on(&self) -> Option<Date> {
+        self.mailings().nth(1)
+    }
+    fn mailings(&self) -> impl Iterator<Item = Date> + '_ {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.event, CaseEvent::NoticeMailed))
+            .map(|e| e.on)
+    }
+    /// The first visit found.
+    pub fn visit_found(&self) -> Option<ServiceTime> {
+        self.events.iter().find_map(|e| match e.event {
+            CaseEvent::VisitFound { time, .. } => Some(time),
+            _ => None,
+        })
+    }
+    /// The letter currently due (notice or re-notice), if the state is `LetterDue`.
+    pub fn letter_due(&self) -> Option<LetterKind> {
+        if self.state() != CaseState::LetterDue {
+            return None;
+        }
+        self.events.iter().rev().find_map(|e| match e.event {
+            CaseEvent::NoticeDue(k) | CaseEvent::RenoticeDue(k) => Some(k),
+            _ => None,
+        })
+    }
+    /// A re-notice was scheduled.
+    pub fn renotice_scheduled(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e.event, CaseEvent::RenoticeDue(_)))
+    }
+    /// The values that triggered it.
+    pub fn trigger_values(&self) -> &[TriggerValue] {
+        self.events
+            .iter()
+            .find_map(|e| match &e.event {
+                CaseEvent::Identified { values, .. } => Some(values.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+    /// The last waiting-for-claims event, if any.
+    pub fn last_wait(&self) -> Option<(ClaimsCheck, &[YearMonth])> {
+        self.events.iter().rev().find_map(|e| match &e.event {
+            CaseEvent::WaitingForClaims { check, missing } => Some((*check, missing.as_slice())),
+            _ => None,
+        })
+    }
+}

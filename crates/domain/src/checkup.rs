@@ -1,0 +1,366 @@
+//! Checkups (特定健診 and 人間ドック): observations keyed by domain item and the
+//! questionnaire (問診) answers programmes use.
+//!
+//! Format adapters map MHLW 17-digit item codes (and CSV columns) to [`Item`]; method
+//! variants (HbA1c NGSP by different methods, fasting vs random triglycerides) are kept
+//! apart where the thresholds differ.
+
+use crate::ids::{EmployerCode, MemberKey};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A checkup item the programmes judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Item {
+    /// 身長 (cm).
+    Height,
+    /// 体重 (kg).
+    Weight,
+    /// BMI.
+    Bmi,
+    /// 腹囲 (cm).
+    Waist,
+    /// 収縮期血圧 (mmHg).
+    SystolicBp,
+    /// 拡張期血圧 (mmHg).
+    DiastolicBp,
+    /// 中性脂肪, 空腹時 (mg/dL).
+    TriglyceridesFasting,
+    /// 中性脂肪, 随時 (mg/dL).
+    TriglyceridesRandom,
+    /// HDLコレステロール (mg/dL).
+    Hdl,
+    /// LDLコレステロール (mg/dL).
+    Ldl,
+    /// Non-HDLコレステロール (mg/dL).
+    NonHdl,
+    /// 空腹時血糖 (mg/dL).
+    GlucoseFasting,
+    /// 随時血糖 (mg/dL).
+    GlucoseRandom,
+    /// HbA1c (NGSP, %).
+    HbA1c,
+    /// AST(GOT) (U/L).
+    Ast,
+    /// ALT(GPT) (U/L).
+    Alt,
+    /// γ-GT(γ-GTP) (U/L).
+    GammaGt,
+    /// 血清クレアチニン (mg/dL).
+    Creatinine,
+    /// eGFR (mL/min/1.73m²).
+    Egfr,
+    /// 尿蛋白 (grade).
+    UrineProtein,
+    /// 尿糖 (grade).
+    UrineGlucose,
+    /// 血色素量 (g/dL).
+    Haemoglobin,
+}
+
+impl Item {
+    /// Every item, in display order.
+    pub const ALL: [Item; 22] = [
+        Item::Height,
+        Item::Weight,
+        Item::Bmi,
+        Item::Waist,
+        Item::SystolicBp,
+        Item::DiastolicBp,
+        Item::TriglyceridesFasting,
+        Item::TriglyceridesRandom,
+        Item::Hdl,
+        Item::Ldl,
+        Item::NonHdl,
+        Item::GlucoseFasting,
+        Item::GlucoseRandom,
+        Item::HbA1c,
+        Item::Ast,
+        Item::Alt,
+        Item::GammaGt,
+        Item::Creatinine,
+        Item::Egfr,
+        Item::UrineProtein,
+        Item::UrineGlucose,
+        Item::Haemoglobin,
+    ];
+
+    /// Stable storage code (snake case).
+    pub fn code(self) -> &'static str {
+        match self {
+            Item::Height => "height",
+            Item::Weight => "weight",
+            Item::Bmi => "bmi",
+            Item::Waist => "waist",
+            Item::SystolicBp => "sbp",
+            Item::DiastolicBp => "dbp",
+            Item::TriglyceridesFasting => "tg_fasting",
+            Item::TriglyceridesRandom => "tg_random",
+            Item::Hdl => "hdl",
+            Item::Ldl => "ldl",
+            Item::NonHdl => "non_hdl",
+            Item::GlucoseFasting => "glucose_fasting",
+            Item::GlucoseRandom => "glucose_random",
+            Item::HbA1c => "hba1c",
+            Item::Ast => "ast",
+            Item::Alt => "alt",
+            Item::GammaGt => "ggt",
+            Item::Creatinine => "creatinine",
+            Item::Egfr => "egfr",
+            Item::UrineProtein => "urine_protein",
+            Item::UrineGlucose => "urine_glucose",
+            Item::Haemoglobin => "hb",
+        }
+    }
+
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Item> {
+        Item::ALL.into_iter().find(|i| i.code() == code)
+    }
+
+    /// Japanese label for letters and pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Item::Height => "身長",
+            Item::Weight => "体重",
+            Item::Bmi => "BMI",
+            Item::Waist => "腹囲",
+            Item::SystolicBp => "収縮期血圧",
+            Item::DiastolicBp => "拡張期血圧",
+            Item::TriglyceridesFasting => "中性脂肪（空腹時）",
+            Item::TriglyceridesRandom => "中性脂肪（随時）",
+            Item::Hdl => "HDLコレステロール",
+            Item::Ldl => "LDLコレステロール",
+            Item::NonHdl => "Non-HDLコレステロール",
+            Item::GlucoseFasting => "空腹時血糖",
+            Item::GlucoseRandom => "随時血糖",
+            Item::HbA1c => "HbA1c",
+            Item::Ast => "AST(GOT)",
+            Item::Alt => "ALT(GPT)",
+            Item::GammaGt => "γ-GT(γ-GTP)",
+            Item::Creatinine => "血清クレアチニン",
+            Item::Egfr => "eGFR",
+            Item::UrineProtein => "尿蛋白",
+            Item::UrineGlucose => "尿糖",
+            Item::Haemoglobin => "血色素量",
+        }
+    }
+
+    /// Unit for display.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Item::Height | Item::Waist => "cm",
+            Item::Weight => "kg",
+            Item::Bmi => "kg/m²",
+            Item::SystolicBp | Item::DiastolicBp => "mmHg",
+            Item::TriglyceridesFasting
+            | Item::TriglyceridesRandom
+            | Item::Hdl
+            | Item::Ldl
+            | Item::NonHdl
+            | Item::GlucoseFasting
+            | Item::GlucoseRandom
+            | Item::Creatinine => "mg/dL",
+            Item::HbA1c => "%",
+            Item::Ast | Item::Alt | Item::GammaGt => "U/L",
+            Item::Egfr => "mL/分/1.73m²",
+            Item::UrineProtein | Item::UrineGlucose => "",
+            Item::Haemoglobin => "g/dL",
+        }
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A urine dipstick grade (−, ±, +, 2+, 3+, 4+), stored as 0..=5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct UrineGrade(u8);
+
+impl UrineGrade {
+    /// −.
+    pub const NEGATIVE: UrineGrade = UrineGrade(0);
+    /// ±.
+    pub const TRACE: UrineGrade = UrineGrade(1);
+    /// +.
+    pub const ONE_PLUS: UrineGrade = UrineGrade(2);
+
+    /// From the MHLW code list (1 −, 2 ±, 3 +, 4 ++, 5 +++) — the order is the same.
+    pub fn from_mhlw_code(code: u8) -> Option<Self> {
+        (1..=6).contains(&code).then(|| UrineGrade(code - 1))
+    }
+    /// The MHLW code.
+    pub fn mhlw_code(self) -> u8 {
+        self.0 + 1
+    }
+    /// Parses −, ±, +, 2+, 3+, 4+ (full or half width).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = crate::ids::normalise_code(text);
+        Some(UrineGrade(match t.as_str() {
+            "-" | "(-)" | "−" => 0,
+            "±" | "+-" | "(±)" => 1,
+            "+" | "1+" | "(+)" => 2,
+            "2+" | "++" => 3,
+            "3+" | "+++" => 4,
+            "4+" | "++++" => 5,
+            _ => return None,
+        }))
+    }
+    /// The grade as shown.
+    pub fn label(self) -> &'static str {
+        ["−", "±", "+", "2+", "3+", "4+"][usize::from(self.0.min(5))]
+    }
+    /// Numeric rank for comparison and storage.
+    pub fn rank(self) -> u8 {
+        self.0
+    }
+}
+
+/// The result of one item.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum ObservedValue {
+    /// A measured number.
+    Number(f64),
+    /// A urine grade.
+    Grade(UrineGrade),
+    /// 未実施 (`negationInd="true"`).
+    NotDone,
+    /// 測定不能 (`nullFlavor`).
+    NotMeasurable,
+}
+
+impl ObservedValue {
+    /// The number, when measured.
+    pub fn number(self) -> Option<f64> {
+        match self {
+            ObservedValue::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+    /// Text for letters and pages.
+    pub fn display(self) -> String {
+        match self {
+            ObservedValue::Number(n) if n.fract() == 0.0 => format!("{n:.0}"),
+            ObservedValue::Number(n) => format!("{n:.1}"),
+            ObservedValue::Grade(g) => g.label().to_owned(),
+            ObservedValue::NotDone => "未実施".to_owned(),
+            ObservedValue::NotMeasurable => "測定不能".to_owned(),
+        }
+    }
+}
+
+/// One observation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The item.
+    pub item: Item,
+    /// The value.
+    pub value: ObservedValue,
+}
+
+/// The smoking answer of the questionnaire (問診: 現在、たばこを習慣的に吸っている).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SmokingAnswer {
+    /// はい: currently smokes.
+    Smokes,
+    /// 第4期 only: smoked until recently, quit within the last month
+    /// (以前は吸っていたが最近1か月間は吸っていない).
+    QuitRecently,
+    /// いいえ.
+    DoesNotSmoke,
+}
+
+impl SmokingAnswer {
+    /// Storage code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SmokingAnswer::Smokes => "smokes",
+            SmokingAnswer::QuitRecently => "quit_recently",
+            SmokingAnswer::DoesNotSmoke => "no",
+        }
+    }
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "smokes" => SmokingAnswer::Smokes,
+            "quit_recently" => SmokingAnswer::QuitRecently,
+            "no" => SmokingAnswer::DoesNotSmoke,
+            _ => return None,
+        })
+    }
+}
+
+/// The questionnaire answers programmes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Questionnaire {
+    /// Smoking.
+    pub smoking: Option<SmokingAnswer>,
+    /// 服薬1: blood-pressure medication.
+    pub medication_blood_pressure: Option<bool>,
+    /// 服薬2: glucose-lowering medication or insulin.
+    pub medication_glucose: Option<bool>,
+    /// 服薬3: lipid medication.
+    pub medication_lipids: Option<bool>,
+}
+
+/// Who did the checkup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckupSource {
+    /// 事業主健診 handed over by the employer (purged on opt-out).
+    Employer,
+    /// 人間ドック subsidised by the society (the society's own data).
+    SocietyDock,
+}
+
+impl CheckupSource {
+    /// Storage code.
+    pub fn code(self) -> &'static str {
+        match self {
+            CheckupSource::Employer => "employer",
+            CheckupSource::SocietyDock => "dock",
+        }
+    }
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "employer" => Some(CheckupSource::Employer),
+            "dock" => Some(CheckupSource::SocietyDock),
+            _ => None,
+        }
+    }
+}
+
+/// One checkup of one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkup {
+    /// Whose.
+    pub member: MemberKey,
+    /// 健診実施日.
+    pub exam_date: Date,
+    /// Source.
+    pub source: CheckupSource,
+    /// The employer that submitted it, if employer-sourced.
+    pub submitted_by: Option<EmployerCode>,
+    /// Observations, one per item (the adapter picks which reading when measured twice).
+    pub observations: Vec<Observation>,
+    /// 問診.
+    pub questionnaire: Questionnaire,
+}
+
+impl Checkup {
+    /// The value of an item, if present.
+    pub fn value(&self, item: Item) -> Option<ObservedValue> {
+        self.observations
+            .iter()
+            .find(|o| o.item == item)
+            .map(|o| o.value)
+    }
+    /// The measured number of an item.
+    pub fn number(&self, item: Item) -> Option<f64> {
+        self.value(item).and_then(ObservedValue::number)
+    }
+}

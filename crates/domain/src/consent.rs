@@ -1,0 +1,279 @@
+//! Consent: opt-out (本人の申出 to refuse joint use) and opt-in (同意, needed for
+//! cancer-screening results, which are 要配慮個人情報).
+//!
+//! The latest record (by effective date, then recording order) for a scope wins; a
+//! record for one programme is more specific than one for all joint use.
+
+use crate::ids::MemberKey;
+use crate::programme::{ConsentMode, ProgrammeCode};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// What the person said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsentKind {
+    /// Refuses data sharing (オプトアウト).
+    OptOut,
+    /// Agrees to data sharing (同意).
+    OptIn,
+}
+
+impl ConsentKind {
+    /// Storage code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsentKind::OptOut => "opt_out",
+            ConsentKind::OptIn => "opt_in",
+        }
+    }
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "opt_out" | "optout" | "out" => Some(ConsentKind::OptOut),
+            "opt_in" | "optin" | "in" => Some(ConsentKind::OptIn),
+            _ => None,
+        }
+    }
+}
+
+/// Which joint use the record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsentScope {
+    /// Every programme (共同利用全体).
+    All,
+    /// One programme.
+    Programme(ProgrammeCode),
+}
+
+impl ConsentScope {
+    /// Storage code: `all` or the programme letter.
+    pub fn code(self) -> String {
+        match self {
+            ConsentScope::All => "all".to_owned(),
+            ConsentScope::Programme(p) => p.letter().to_owned(),
+        }
+    }
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        if code.eq_ignore_ascii_case("all") {
+            return Some(ConsentScope::All);
+        }
+        ProgrammeCode::from_letter(code).map(ConsentScope::Programme)
+    }
+}
+
+/// How the society learned of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsentChannel {
+    /// By telephone.
+    Phone,
+    /// By letter or form.
+    Letter,
+    /// Attested by the employer on a submitted row.
+    EmployerAttestation,
+    /// Bulk CSV from the society's own records.
+    Bulk,
+    /// Entered in the portal.
+    Portal,
+}
+
+impl ConsentChannel {
+    /// Storage code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConsentChannel::Phone => "phone",
+            ConsentChannel::Letter => "letter",
+            ConsentChannel::EmployerAttestation => "employer",
+            ConsentChannel::Bulk => "bulk",
+            ConsentChannel::Portal => "portal",
+        }
+    }
+    /// From the storage code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "phone" => ConsentChannel::Phone,
+            "letter" => ConsentChannel::Letter,
+            "employer" => ConsentChannel::EmployerAttestation,
+            "bulk" => ConsentChannel::Bulk,
+            "portal" => ConsentChannel::Portal,
+            _ => return None,
+        })
+    }
+}
+
+/// One consent record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentRecord {
+    /// Whose.
+    pub member: MemberKey,
+    /// Opt-out or opt-in.
+    pub kind: ConsentKind,
+    /// All joint use or one programme.
+    pub scope: ConsentScope,
+    /// From this day on.
+    pub effective: Date,
+    /// How it was received.
+    pub channel: ConsentChannel,
+    /// The staff user who recorded it.
+    pub recorded_by: String,
+}
+
+/// Whether a programme may use a person's data on a date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsentDecision {
+    /// May be used.
+    Allowed,
+    /// The person refused (opt-out), from this date.
+    Refused(Date),
+    /// Opt-in programme and no consent on record.
+    NoConsent,
+}
+
+/// Decides consent for one programme on `date` from a person's records.
+/// `attested` is an employer's per-row attestation of consent (programme C).
+pub fn decide(
+    records: &[ConsentRecord],
+    programme: ProgrammeCode,
+    mode: ConsentMode,
+    date: Date,
+    attested: bool,
+) -> ConsentDecision {
+    let latest = |scope: ConsentScope| {
+        records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.scope == scope && r.effective <= date)
+            .max_by_key(|(i, r)| (r.effective, *i))
+            .map(|(_, r)| r)
+    };
+    let specific = latest(ConsentScope::Programme(programme));
+    let general = latest(ConsentScope::All);
+    // A refusal of all joint use overrides any programme consent recorded before it.
+    if let Some(all) = general.filter(|r| r.kind == ConsentKind::OptOut) {
+        if specific.is_none_or(|s| s.effective <= all.effective) {
+            return ConsentDecision::Refused(all.effective);
+        }
+    }
+    let effective = specific.or(general);
+    match (effective.map(|r| r.kind), mode) {
+        (Some(ConsentKind::OptOut), _) => {
+            ConsentDecision::Refused(effective.map(|r| r.effective).unwrap_or(date))
+        }
+        (Some(ConsentKind::OptIn), _) => ConsentDecision::Allowed,
+        (None, ConsentMode::OptOut) => ConsentDecision::Allowed,
+        (None, ConsentMode::OptIn) if attested => ConsentDecision::Allowed,
+        (None, ConsentMode::OptIn) => ConsentDecision::NoConsent,
+    }
+}
+
+/// The earliest date from which the person refused all joint use, if any (for purge).
+pub fn refused_all_since(records: &[ConsentRecord], date: Date) -> Option<Date> {
+    match decide(records, ProgrammeCode::R, ConsentMode::OptOut, date, false) {
+        ConsentDecision::Refused(since)
+            if records
+                .iter()
+                .any(|r| r.scope == ConsentScope::All && r.kind == ConsentKind::OptOut) =>
+        {
+            Some(since)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::*;
+
+    fn key() -> MemberKey {
+        MemberKey {
+            insurer: InsurerNumber::parse("06130123").unwrap(),
+            symbol: Symbol::parse("1001").unwrap(),
+            number: CardNumber::parse("1").unwrap(),
+            branch: Branch::parse("00").unwrap(),
+        }
+    }
+
+    fn record(kind: ConsentKind, scope: ConsentScope, effective: Date) -> ConsentRecord {
+        ConsentRecord {
+            member: key(),
+            kind,
+            scope,
+            effective,
+            channel: ConsentChannel::Phone,
+            recorded_by: "staff1".into(),
+        }
+    }
+
+    #[test]
+    fn opt_out_applies_from_the_day_recorded() {
+        let records = [record(
+            ConsentKind::OptOut,
+            ConsentScope::All,
+            Date::constant(2026, 7, 1),
+        )];
+        let before = decide(
+            &records,
+            ProgrammeCode::S,
+            ConsentMode::OptOut,
+            Date::constant(2026, 6, 30),
+            false,
+        );
+        let after = decide(
+            &records,
+            ProgrammeCode::S,
+            ConsentMode::OptOut,
+            Date::constant(2026, 7, 1),
+            false,
+        );
+        assert_eq!(before, ConsentDecision::Allowed);
+        assert_eq!(after, ConsentDecision::Refused(Date::constant(2026, 7, 1)));
+    }
+
+    #[test]
+    fn opt_in_programme_needs_consent_or_attestation() {
+        let d = Date::constant(2026, 7, 1);
+        assert_eq!(
+            decide(&[], ProgrammeCode::C, ConsentMode::OptIn, d, false),
+            ConsentDecision::NoConsent
+        );
+        assert_eq!(
+            decide(&[], ProgrammeCode::C, ConsentMode::OptIn, d, true),
+            ConsentDecision::Allowed
+        );
+        let records = [record(
+            ConsentKind::OptIn,
+            ConsentScope::Programme(ProgrammeCode::C),
+            d,
+        )];
+        assert_eq!(
+            decide(&records, ProgrammeCode::C, ConsentMode::OptIn, d, false),
+            ConsentDecision::Allowed
+        );
+    }
+
+    #[test]
+    fn opting_out_of_all_overrides_an_earlier_programme_consent() {
+        let records = [
+            record(
+                ConsentKind::OptIn,
+                ConsentScope::Programme(ProgrammeCode::C),
+                Date::constant(2026, 5, 1),
+            ),
+            record(
+                ConsentKind::OptOut,
+                ConsentScope::All,
+                Date::constant(2026, 6, 1),
+            ),
+        ];
+        let d = Date::constant(2026, 7, 1);
+        assert!(matches!(
+            decide(&records, ProgrammeCode::C, ConsentMode::OptIn, d, true),
+            ConsentDecision::Refused(_)
+        ));
+        assert_eq!(
+            refused_all_since(&records, d),
+            Some(Date::constant(2026, 6, 1))
+        );
+    }
+}

@@ -1,0 +1,529 @@
+//! The programme engine: a pure function of one member's facts and `today`.
+//!
+//! [`run_member`] opens cases for new triggers and advances open cases: schedules
+//! notices, decides follow-ups from visit facts, and waits — visibly — when the claims
+//! for a window are not loaded yet (the claims-lag rule: a 未受診 decision is taken only
+//! when every service month of its window is covered). It is idempotent: run twice on
+//! the same day over the same facts, the second run returns nothing.
+//!
+//! Letters move cases from "due" to "prepared" to "mailed"; that is the letters
+//! adapter's job, recorded as events the engine then reads.
+
+use crate::calendar::{FiscalYear, add_months};
+use crate::case::{
+    Case, CaseEvent, CaseKey, CaseState, ClaimsCheck, DatedEvent, ExclusionReason, Outcome,
+    Trigger, TriggerValue,
+};
+use crate::checkup::{Checkup, Item, SmokingAnswer};
+use crate::consent::{ConsentDecision, ConsentRecord, decide};
+use crate::employer::Agreement;
+use crate::member::Member;
+use crate::programme::{
+    LetterKind, ProgrammeBook, ProgrammeCode, ProgrammeRules, ProgrammeSettings, VisitCriteria,
+};
+use crate::referral::Referral;
+use crate::risk::flag_checkup;
+use crate::visit::{ClaimsCoverage, VisitFact};
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+
+/// Everything the engine needs to know about one member.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberFile<'a> {
+    /// The member.
+    pub member: &'a Member,
+    /// Consent records.
+    pub consents: &'a [ConsentRecord],
+    /// Checkups.
+    pub checkups: &'a [Checkup],
+    /// Matched cancer referrals.
+    pub referrals: &'a [Referral],
+    /// Visit facts from claims.
+    pub visits: &'a [VisitFact],
+    /// Existing cases.
+    pub cases: &'a [Case],
+}
+
+/// What holds for everyone on a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The day of the run.
+    pub today: Date,
+    /// Programme settings.
+    pub book: &'a ProgrammeBook,
+    /// Memoranda (覚書) of every employer.
+    pub agreements: &'a [Agreement],
+    /// Which claims months are loaded.
+    pub coverage: &'a ClaimsCoverage,
+}
+
+/// A change the store must write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseChange {
+    /// A new case with its first events.
+    Open(Case),
+    /// Events appended to an existing case.
+    Append {
+        /// Which case.
+        key: CaseKey,
+        /// New events.
+        events: Vec<DatedEvent>,
+    },
+}
+
+/// Why a trigger did not become a case (counted, not stored: "no case").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// The person refused data sharing.
+    OptedOut,
+    /// Opt-in programme and no consent.
+    NoConsent,
+    /// Not insured on the trigger date.
+    NotInsured,
+    /// C: no memorandum in force, or the screening predates its signing.
+    NotCoveredByAgreement,
+    /// The programme is switched off.
+    ProgrammeDisabled,
+}
+
+/// The engine's answer for one member.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemberOutcome {
+    /// Changes to write.
+    pub changes: Vec<CaseChange>,
+    /// Triggers that opened no case, and why.
+    pub skipped: Vec<(ProgrammeCode, SkipReason)>,
+}
+
+/// Runs the engine for one member on `ctx.today`.
+pub fn run_member(file: &MemberFile<'_>, ctx: &Context<'_>) -> MemberOutcome {
+    let mut outcome = MemberOutcome::default();
+    let existing: BTreeMap<&CaseKey, &Case> = file.cases.iter().map(|c| (&c.key, c)).collect();
+
+    for candidate in candidates(file, ctx) {
+        if existing.contains_key(&candidate.key) {
+            continue;
+        }
+        if let Some(reason) = skip_reason(file, ctx, &candidate) {
+            outcome.skipped.push((candidate.key.programme, reason));
+            continue;
+        }
+        let mut case = Case {
+            key: candidate.key,
+            events: vec![DatedEvent {
+                on: ctx.today,
+                event: CaseEvent::Identified {
+                    fiscal_year: candidate.fiscal_year,
+                    values: candidate.values,
+                    late: candidate.late,
+                },
+            }],
+        };
+        let more = advance(&case, file, ctx);
+        case.events.extend(more);
+        outcome.changes.push(CaseChange::Open(case));
+    }
+
+    for case in file.cases {
+        let events = advance(case, file, ctx);
+        if !events.is_empty() {
+            outcome.changes.push(CaseChange::Append {
+                key: case.key.clone(),
+                events,
+            });
+        }
+    }
+    outcome
+}
+
+struct Candidate {
+    key: CaseKey,
+    fiscal_year: FiscalYear,
+    values: Vec<TriggerValue>,
+    late: bool,
+    referral: Option<Referral>,
+}
+
+fn settings<'a>(
+    ctx: &Context<'a>,
+    code: ProgrammeCode,
+    date: Date,
+) -> Option<&'a ProgrammeSettings> {
+    ctx.book.for_year(code, FiscalYear::of(date))
+}
+
+fn recent_enough(ctx: &Context<'_>, settings: &ProgrammeSettings, date: Date) -> bool {
+    date <= ctx.today
+        && add_months(date, settings.max_trigger_age_months).is_ok_and(|limit| limit >= ctx.today)
+}
+
+fn value(checkup: &Checkup, item: Item, threshold: String) -> Option<TriggerValue> {
+    checkup.value(item).map(|v| TriggerValue {
+        item,
+        value: v.display(),
+        level: None,
+        threshold,
+    })
+}
+
+fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
+    let mut found = Vec::new();
+    let member = &file.member.key;
+    for checkup in file.checkups {
+        let fiscal_year = FiscalYear::of(checkup.exam_date);
+        for code in [ProgrammeCode::R, ProgrammeCode::S, ProgrammeCode::D] {
+            let Some(s) = settings(ctx, code, checkup.exam_date) else {
+                continue;
+            };
+            if !recent_enough(ctx, s, checkup.exam_date) {
+                continue;
+            }
+            let values = match &s.rules {
+                ProgrammeRules::Risk {
+                    thresholds,
+                    share_level,
+                    ..
+                } => {
+                    let flags: Vec<TriggerValue> =
+                        flag_checkup(checkup, file.member.sex, thresholds)
+                            .into_iter()
+                            .filter(|f| f.level >= *share_level)
+                            .filter_map(|f| {
+                                let threshold = format!("{}{}", f.direction.symbol(), f.threshold);
+                                value(checkup, f.item, threshold).map(|mut v| {
+                                    v.level = Some(f.level);
+                                    v
+                                })
+                            })
+                            .collect();
+                    if flags.is_empty() {
+                        continue;
+                    }
+                    flags
+                }
+                ProgrammeRules::Smoking => {
+                    if checkup.questionnaire.smoking != Some(SmokingAnswer::Smokes) {
+                        continue;
+                    }
+                    Vec::new()
+                }
+                ProgrammeRules::Diabetes {
+                    hba1c_threshold, ..
+                } => {
+                    if checkup
+                        .number(Item::HbA1c)
+                        .is_none_or(|v| v < *hba1c_threshold)
+                    {
+                        continue;
+                    }
+                    [
+                        Item::HbA1c,
+                        Item::GlucoseFasting,
+                        Item::GlucoseRandom,
+                        Item::Egfr,
+                        Item::UrineProtein,
+                    ]
+                    .into_iter()
+                    .filter_map(|item| {
+                        let threshold = if item == Item::HbA1c {
+                            format!("≥{hba1c_threshold}")
+                        } else {
+                            String::new()
+                        };
+                        value(checkup, item, threshold)
+                    })
+                    .collect()
+                }
+                ProgrammeRules::Cancer { .. } => continue,
+            };
+            found.push(Candidate {
+                key: CaseKey {
+                    programme: code,
+                    member: member.clone(),
+                    trigger: Trigger::Checkup(checkup.exam_date),
+                },
+                fiscal_year,
+                values,
+                late: false,
+                referral: None,
+            });
+        }
+    }
+    for referral in file.referrals {
+        let Some(s) = settings(ctx, ProgrammeCode::C, referral.screening_date) else {
+            continue;
+        };
+        if referral.received_on > ctx.today || !recent_enough(ctx, s, referral.received_on) {
+            continue;
+        }
+        found.push(Candidate {
+            key: CaseKey {
+                programme: ProgrammeCode::C,
+                member: member.clone(),
+                trigger: Trigger::Referral(referral.cancer, referral.screening_date),
+            },
+            fiscal_year: FiscalYear::of(referral.screening_date),
+            values: Vec::new(),
+            late: referral.is_late(),
+            referral: Some(referral.clone()),
+        });
+    }
+    found
+}
+
+fn skip_reason(file: &MemberFile<'_>, ctx: &Context<'_>, c: &Candidate) -> Option<SkipReason> {
+    let code = c.key.programme;
+    let trigger_date = c.key.trigger.date();
+    let s = ctx.book.for_year(code, c.fiscal_year)?;
+    if !s.enabled {
+        return Some(SkipReason::ProgrammeDisabled);
+    }
+    if !file.member.is_insured_on(trigger_date) || !file.member.is_insured_on(ctx.today) {
+        return Some(SkipReason::NotInsured);
+    }
+    let attested = c.referral.as_ref().is_some_and(|r| r.consent_attested);
+    match decide(file.consents, code, s.consent_mode, ctx.today, attested) {
+        ConsentDecision::Allowed => {}
+        ConsentDecision::Refused(_) => return Some(SkipReason::OptedOut),
+        ConsentDecision::NoConsent => return Some(SkipReason::NoConsent),
+    }
+    if let Some(referral) = &c.referral {
+        let covered = ctx.agreements.iter().any(|a| {
+            a.employer == referral.employer
+                && a.programme == ProgrammeCode::C
+                && a.covers_screening(referral.screening_date, referral.received_on)
+        });
+        if !covered {
+            return Some(SkipReason::NotCoveredByAgreement);
+        }
+    }
+    None
+}
+
+/// The result of searching claims over a window.
+enum ClaimsAnswer {
+    Visit(crate::visit::ServiceTime),
+    NoVisit,
+    Waiting(Vec<crate::calendar::YearMonth>),
+}
+
+fn search_claims(
+    file: &MemberFile<'_>,
+    ctx: &Context<'_>,
+    criteria: &VisitCriteria,
+    from: Date,
+    to: Date,
+    trigger: Date,
+) -> ClaimsAnswer {
+    let visit = file
+        .visits
+        .iter()
+        .filter(|v| v.time.may_be_on_or_after(from) && v.time.may_be_on_or_before(to))
+        .filter(|v| criteria.matches(v, trigger))
+        .map(|v| v.time)
+        .min();
+    match visit {
+        Some(time) => ClaimsAnswer::Visit(time),
+        None => {
+            let missing = ctx.coverage.missing(from, to);
+            if missing.is_empty() {
+                ClaimsAnswer::NoVisit
+            } else {
+                ClaimsAnswer::Waiting(missing)
+            }
+        }
+    }
+}
+
+fn letter_for(code: ProgrammeCode) -> LetterKind {
+    match code {
+        ProgrammeCode::R => LetterKind::RiskReferral,
+        ProgrammeCode::S => LetterKind::SmokingCessation,
+        ProgrammeCode::D => LetterKind::DiabetesReferral,
+        ProgrammeCode::C => LetterKind::CancerReferral,
+    }
+}
+
+/// Appends what follows from the case's state on `ctx.today`.
+fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEvent> {
+    let today = ctx.today;
+    let state = case.state();
+    let mut events = Vec::new();
+    let mut push = |event: CaseEvent| events.push(DatedEvent { on: today, event });
+    let code = case.key.programme;
+    let trigger_date = case.key.trigger.date();
+    let fiscal_year = case
+        .events
+        .iter()
+        .find_map(|e| match e.event {
+            CaseEvent::Identified { fiscal_year, .. } => Some(fiscal_year),
+            _ => None,
+        })
+        .unwrap_or_else(|| FiscalYear::of(trigger_date));
+    let Some(s) = ctx.book.for_year(code, fiscal_year) else {
+        return events;
+    };
+
+    // 月遅れ claims: a visit that turns up after a 未受診 decision corrects the outcome,
+    // and a re-notice not yet in a batch is withdrawn.
+    let decided_no_visit = case
+        .events
+        .iter()
+        .any(|e| matches!(e.event, CaseEvent::NoVisitFound { .. }));
+    if decided_no_visit && case.visit_found().is_none() {
+        if let Some(criteria) = follow_up_criteria(s, &case.key) {
+            let from = follow_up_window_start(case, code);
+            if let ClaimsAnswer::Visit(time) =
+                search_claims(file, ctx, criteria, from, today, trigger_date)
+            {
+                push(CaseEvent::VisitFound {
+                    time,
+                    late_claim: true,
+                });
+                if state == CaseState::LetterDue {
+                    push(CaseEvent::Closed(Outcome::Visited));
+                }
+                return events;
+            }
+        }
+    }
+
+    if !state.is_open() {
+        return events;
+    }
+    if matches!(
+        decide(file.consents, code, s.consent_mode, today, true),
+        ConsentDecision::Refused(_)
+    ) {
+        push(CaseEvent::Closed(Outcome::StoppedOptOut));
+        return events;
+    }
+    if !file.member.is_insured_on(today) {
+        push(CaseEvent::Closed(Outcome::LostCoverage));
+        return events;
+    }
+
+    let wait = |events: &mut Vec<DatedEvent>, check: ClaimsCheck, missing: Vec<_>| {
+        let unchanged = state == CaseState::WaitingForClaims
+            && case
+                .last_wait()
+                .is_some_and(|(c, m)| c == check && m == missing.as_slice());
+        if !unchanged {
+            events.push(DatedEvent {
+                on: today,
+                event: CaseEvent::WaitingForClaims { check, missing },
+            });
+        }
+    };
+
+    let pending_check = match state {
+        CaseState::Identified => Some(ClaimsCheck::LookBack),
+        CaseState::WaitingForClaims => case.last_wait().map(|(c, _)| c),
+        CaseState::Notified => Some(if case.renotice_mailed_on().is_some() {
+            ClaimsCheck::AfterRenotice
+        } else {
+            ClaimsCheck::FollowUp
+        }),
+        _ => None,
+    };
+    let Some(check) = pending_check else {
+        return events;
+    };
+
+    match (&s.rules, check) {
+        (
+            ProgrammeRules::Diabetes {
+                lookback_months,
+                lookback,
+                ..
+            },
+            ClaimsCheck::LookBack,
+        ) => {
+            let Ok(from) = add_months(trigger_date, -lookback_months) else {
+                return events;
+            };
+            match search_claims(file, ctx, lookback, from, trigger_date, trigger_date) {
+                ClaimsAnswer::Visit(_) => {
+                    push(CaseEvent::Excluded(ExclusionReason::AlreadyUnderCare))
+                }
+                ClaimsAnswer::NoVisit => push(CaseEvent::NoticeDue(letter_for(code))),
+                ClaimsAnswer::Waiting(missing) => wait(&mut events, check, missing),
+            }
+        }
+        (ProgrammeRules::Risk { notify_person, .. }, ClaimsCheck::LookBack) => {
+            if *notify_person {
+                push(CaseEvent::NoticeDue(letter_for(code)));
+            } else {
+                push(CaseEvent::Closed(Outcome::SharedOnly));
+            }
+        }
+        (_, ClaimsCheck::LookBack) => push(CaseEvent::NoticeDue(letter_for(code))),
+        (ProgrammeRules::Risk { .. } | ProgrammeRules::Smoking, _) => {
+            push(CaseEvent::Closed(Outcome::Notified))
+        }
+        (
+            ProgrammeRules::Diabetes {
+                follow_up_months, ..
+            }
+            | ProgrammeRules::Cancer {
+                follow_up_months, ..
+            },
+            ClaimsCheck::FollowUp | ClaimsCheck::AfterRenotice,
+        ) => {
+            let mailed = if check == ClaimsCheck::AfterRenotice {
+                case.renotice_mailed_on()
+            } else {
+                case.notice_mailed_on()
+            };
+            let Some(check_date) = mailed.and_then(|m| add_months(m, *follow_up_months).ok())
+            else {
+                return events;
+            };
+            if today < check_date {
+                return events;
+            }
+            let Some(criteria) = follow_up_criteria(s, &case.key) else {
+                return events;
+            };
+            let from = follow_up_window_start(case, code);
+            match search_claims(file, ctx, criteria, from, check_date, trigger_date) {
+                ClaimsAnswer::Visit(time) => {
+                    push(CaseEvent::VisitFound {
+                        time,
+                        late_claim: false,
+                    });
+                    push(CaseEvent::Closed(Outcome::Visited));
+                }
+                ClaimsAnswer::NoVisit => {
+                    push(CaseEvent::NoVisitFound { check });
+                    if code == ProgrammeCode::C && check == ClaimsCheck::FollowUp {
+                        push(CaseEvent::RenoticeDue(LetterKind::CancerRenotice));
+                    } else {
+                        push(CaseEvent::Closed(Outcome::NotVisited));
+                    }
+                }
+                ClaimsAnswer::Waiting(missing) => wait(&mut events, check, missing),
+            }
+        }
+    }
+    events
+}
+
+/// The criteria a follow-up visit must meet.
+fn follow_up_criteria<'a>(s: &'a ProgrammeSettings, key: &CaseKey) -> Option<&'a VisitCriteria> {
+    match (&s.rules, key.trigger) {
+        (ProgrammeRules::Diabetes { follow_up, .. }, _) => Some(follow_up),
+        (ProgrammeRules::Cancer { by_cancer, .. }, Trigger::Referral(cancer, _)) => {
+            by_cancer.get(&cancer)
+        }
+        _ => None,
+    }
+}
+
+/// D counts visits from the notice on; C counts any detailed exam since the screening.
+fn follow_up_window_start(case: &Case, code: ProgrammeCode) -> Date {
+    match code {
+        ProgrammeCode::D => case.notice_mailed_on().unwrap_or(case.key.trigger.date()),
+        _ => case.key.trigger.date(),
+    }
+}

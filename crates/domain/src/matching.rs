@@ -1,0 +1,238 @@
+//! Identity matching of submitted rows (要精密検査 lists, checkups) to the member
+//! register: exact on 記号番号 + 生年月日, with the normalised name as a second check.
+//! Anything that does not match cleanly goes to the review queue — never dropped,
+//! never guessed.
+
+use crate::ids::{Branch, CardNumber, MemberKey, Symbol};
+use crate::member::Member;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// What a submitted row says about the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmittedPerson {
+    /// 記号.
+    pub symbol: Symbol,
+    /// 番号.
+    pub number: CardNumber,
+    /// 枝番, when the row has one.
+    pub branch: Option<Branch>,
+    /// 氏名 as written (漢字 or カナ).
+    pub name: String,
+    /// 生年月日.
+    pub birth_date: Date,
+}
+
+/// Why a row went to review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewReason {
+    /// No member with this 記号番号.
+    NotFound,
+    /// 記号番号 found but 生年月日 differs.
+    BirthDateMismatch,
+    /// 記号番号 and 生年月日 match but the name does not.
+    NameMismatch,
+    /// Several members fit.
+    Ambiguous,
+}
+
+impl ReviewReason {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewReason::NotFound => "not_found",
+            ReviewReason::BirthDateMismatch => "birth_date_mismatch",
+            ReviewReason::NameMismatch => "name_mismatch",
+            ReviewReason::Ambiguous => "ambiguous",
+        }
+    }
+    /// Japanese label for the review queue.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReviewReason::NotFound => "記号番号に該当する加入者なし",
+            ReviewReason::BirthDateMismatch => "生年月日が一致しない",
+            ReviewReason::NameMismatch => "氏名が一致しない",
+            ReviewReason::Ambiguous => "候補が複数",
+        }
+    }
+    /// From the code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            ReviewReason::NotFound,
+            ReviewReason::BirthDateMismatch,
+            ReviewReason::NameMismatch,
+            ReviewReason::Ambiguous,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+}
+
+/// The outcome of matching one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatchOutcome {
+    /// Exactly one member, 生年月日 and name agree.
+    Matched(MemberKey),
+    /// Needs a person to decide.
+    Review(ReviewReason),
+}
+
+/// 異体字 (旧字体 and common variants) folded to the form the register uses.
+/// A short table of the variants seen most in Japanese names; not exhaustive.
+const VARIANTS: &[(char, char)] = &[
+    ('髙', '高'),
+    ('﨑', '崎'),
+    ('嵜', '崎'),
+    ('邊', '辺'),
+    ('邉', '辺'),
+    ('澤', '沢'),
+    ('齋', '斉'),
+    ('齊', '斉'),
+    ('斎', '斉'),
+    ('濱', '浜'),
+    ('濵', '浜'),
+    ('廣', '広'),
+    ('國', '国'),
+    ('櫻', '桜'),
+    ('藏', '蔵'),
+    ('眞', '真'),
+    ('實', '実'),
+    ('惠', '恵'),
+    ('德', '徳'),
+    ('瀨', '瀬'),
+    ('槇', '槙'),
+    ('塚', '塚'),
+    ('冨', '富'),
+    ('峯', '峰'),
+    ('嶋', '島'),
+    ('嶌', '島'),
+    ('龍', '竜'),
+    ('壽', '寿'),
+    ('榮', '栄'),
+    ('驒', '騨'),
+];
+
+/// Folds a name for comparison: NFKC (full/half width), katakana → hiragana, 異体字 →
+/// common form, spaces (ASCII and 全角) removed.
+pub fn normalise_name(name: &str) -> String {
+    name.nfkc()
+        .filter(|c| !c.is_whitespace() && *c != '\u{3000}' && *c != '・')
+        .map(|c| match c {
+            // Katakana ァ..ヶ to hiragana ぁ..ゖ.
+            '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+            _ => VARIANTS
+                .iter()
+                .find(|(variant, _)| *variant == c)
+                .map_or(c, |(_, common)| *common),
+        })
+        .collect()
+}
+
+/// Matches a row against the members with the same 記号番号 (`candidates`).
+pub fn match_person(row: &SubmittedPerson, candidates: &[&Member]) -> MatchOutcome {
+    let same_card: Vec<&&Member> = candidates
+        .iter()
+        .filter(|m| m.key.symbol == row.symbol && m.key.number == row.number)
+        .filter(|m| row.branch.as_ref().is_none_or(|b| &m.key.branch == b))
+        .collect();
+    if same_card.is_empty() {
+        return MatchOutcome::Review(ReviewReason::NotFound);
+    }
+    let same_birth: Vec<&&&Member> = same_card
+        .iter()
+        .filter(|m| m.birth_date == row.birth_date)
+        .collect();
+    if same_birth.is_empty() {
+        return MatchOutcome::Review(ReviewReason::BirthDateMismatch);
+    }
+    let wanted = normalise_name(&row.name);
+    let same_name: Vec<&&&&Member> = same_birth
+        .iter()
+        .filter(|m| {
+            normalise_name(&m.name_kanji) == wanted || normalise_name(&m.name_kana) == wanted
+        })
+        .collect();
+    match same_name.as_slice() {
+        [one] => MatchOutcome::Matched(one.key.clone()),
+        [] => MatchOutcome::Review(ReviewReason::NameMismatch),
+        _ => MatchOutcome::Review(ReviewReason::Ambiguous),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::*;
+    use crate::member::*;
+
+    fn member(number: &str, branch: &str, kanji: &str, kana: &str, birth: Date) -> Member {
+        Member {
+            key: MemberKey {
+                insurer: InsurerNumber::parse("06130123").unwrap(),
+                symbol: Symbol::parse("1001").unwrap(),
+                number: CardNumber::parse(number).unwrap(),
+                branch: Branch::parse(branch).unwrap(),
+            },
+            name_kanji: kanji.into(),
+            name_kana: kana.into(),
+            sex: Sex::Female,
+            birth_date: birth,
+            address: Address::default(),
+            employer: EmployerCode::parse("1001").unwrap(),
+            qualified_from: Date::constant(2020, 4, 1),
+            qualified_until: None,
+        }
+    }
+
+    fn row(number: &str, name: &str, birth: Date) -> SubmittedPerson {
+        SubmittedPerson {
+            symbol: Symbol::parse("１００１").unwrap(),
+            number: CardNumber::parse(number).unwrap(),
+            branch: None,
+            name: name.into(),
+            birth_date: birth,
+        }
+    }
+
+    #[test]
+    fn names_fold_width_kana_variants_and_spaces() {
+        assert_eq!(normalise_name("髙橋　花子"), normalise_name("高橋 花子"));
+        assert_eq!(
+            normalise_name("ﾀｶﾊｼ ﾊﾅｺ"),
+            normalise_name("たかはし はなこ")
+        );
+        assert_eq!(normalise_name("タカハシ　ハナコ"), "たかはしはなこ");
+        assert_eq!(normalise_name("渡邊"), normalise_name("渡辺"));
+    }
+
+    #[test]
+    fn a_clean_row_matches_and_unclean_rows_go_to_review() {
+        let birth = Date::constant(1980, 2, 29);
+        let hanako = member("42", "00", "髙橋 花子", "タカハシ ハナコ", birth);
+        let candidates = [&hanako];
+        assert_eq!(
+            match_person(&row("４２", "高橋花子", birth), &candidates),
+            MatchOutcome::Matched(hanako.key.clone())
+        );
+        assert_eq!(
+            match_person(&row("42", "ﾀｶﾊｼ ﾊﾅｺ", birth), &candidates),
+            MatchOutcome::Matched(hanako.key.clone())
+        );
+        assert_eq!(
+            match_person(&row("43", "高橋花子", birth), &candidates),
+            MatchOutcome::Review(ReviewReason::NotFound)
+        );
+        assert_eq!(
+            match_person(
+                &row("42", "高橋花子", Date::constant(1980, 3, 1)),
+                &candidates
+            ),
+            MatchOutcome::Review(ReviewReason::BirthDateMismatch)
+        );
+        assert_eq!(
+            match_person(&row("42", "高橋花江", birth), &candidates),
+            MatchOutcome::Review(ReviewReason::NameMismatch)
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! The four programmes of the seed (R, S, D, C) as data: thresholds, windows, consent
+//! mode, letters and the claims evidence that counts as a visit — versioned by fiscal
+//! year so a change of threshold does not rewrite last year's cases.
+//!
+//! Group codes used by the defaults (the claims adapter maps codes to them):
+//! conditions `diabetes`, `hypertension`, `dyslipidemia`, `ckd`, `diabetic_nephropathy`,
+//! `cancer_<site>`, `finding_<site>`; procedures `<site>_exam` (detailed examination of a
+//! cancer site), `diabetes_care` (HbA1c test, 生活習慣病管理料 …); drugs `diabetes_drug`.
+//! Sites are `lung`, `stomach`, `colorectal`, `breast`, `cervix`.
+
+use crate::calendar::FiscalYear;
+use crate::referral::CancerType;
+use crate::risk::{RiskLevel, ThresholdRule, default_thresholds};
+use crate::visit::{GroupKind, VisitFact};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A programme of the seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProgrammeCode {
+    /// R: risk holders shared with the employer for 事後指導.
+    R,
+    /// S: smoking-cessation treatment promotion (禁煙治療の利用促進).
+    S,
+    /// D: severe-diabetes prevention (糖尿病性腎症等重症化予防).
+    D,
+    /// C: cancer-screening follow-up (がん検診結果に基づく受診勧奨).
+    C,
+}
+
+impl ProgrammeCode {
+    /// Every programme.
+    pub const ALL: [ProgrammeCode; 4] = [
+        ProgrammeCode::R,
+        ProgrammeCode::S,
+        ProgrammeCode::D,
+        ProgrammeCode::C,
+    ];
+    /// The letter, `R` `S` `D` `C`.
+    pub fn letter(self) -> &'static str {
+        match self {
+            ProgrammeCode::R => "R",
+            ProgrammeCode::S => "S",
+            ProgrammeCode::D => "D",
+            ProgrammeCode::C => "C",
+        }
+    }
+    /// From the letter (either case).
+    pub fn from_letter(text: &str) -> Option<Self> {
+        ProgrammeCode::ALL
+            .into_iter()
+            .find(|p| p.letter().eq_ignore_ascii_case(text.trim()))
+    }
+    /// Japanese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProgrammeCode::R => "リスク保有者の事後指導",
+            ProgrammeCode::S => "禁煙治療の利用促進",
+            ProgrammeCode::D => "糖尿病性腎症等重症化予防",
+            ProgrammeCode::C => "がん検診精密検査の受診勧奨",
+        }
+    }
+}
+
+impl fmt::Display for ProgrammeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.letter())
+    }
+}
+
+/// Whether a programme uses data unless the person refuses, or only with consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsentMode {
+    /// Used unless the person opted out.
+    OptOut,
+    /// Used only with recorded or attested consent (要配慮個人情報).
+    OptIn,
+}
+
+/// A kind of letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LetterKind {
+    /// R: 受診勧奨 for risk holders.
+    RiskReferral,
+    /// S: 禁煙治療のご案内.
+    SmokingCessation,
+    /// D: 受診勧奨 (HbA1c).
+    DiabetesReferral,
+    /// C: 精密検査受診のお願い.
+    CancerReferral,
+    /// C-2: 再勧奨.
+    CancerRenotice,
+}
+
+impl LetterKind {
+    /// Every kind.
+    pub const ALL: [LetterKind; 5] = [
+        LetterKind::RiskReferral,
+        LetterKind::SmokingCessation,
+        LetterKind::DiabetesReferral,
+        LetterKind::CancerReferral,
+        LetterKind::CancerRenotice,
+    ];
+    /// Stable code (also the template file stem).
+    pub fn code(self) -> &'static str {
+        match self {
+            LetterKind::RiskReferral => "R",
+            LetterKind::SmokingCessation => "S",
+            LetterKind::DiabetesReferral => "D",
+            LetterKind::CancerReferral => "C",
+            LetterKind::CancerRenotice => "C2",
+        }
+    }
+    /// From the code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        LetterKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+    /// Japanese title.
+    pub fn title(self) -> &'static str {
+        match self {
+            LetterKind::RiskReferral => "健診結果に基づく受診のおすすめ",
+            LetterKind::SmokingCessation => "禁煙治療のご案内",
+            LetterKind::DiabetesReferral => "医療機関受診のおすすめ（血糖）",
+            LetterKind::CancerReferral => "精密検査受診のお願い",
+            LetterKind::CancerRenotice => "精密検査受診のお願い（再通知）",
+        }
+    }
+}
+
+/// One piece of evidence a rule asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceTerm {
+    /// Condition, procedure or drug.
+    pub kind: GroupKind,
+    /// Group code.
+    pub group: String,
+    /// 「の疑い」 diagnoses count too.
+    pub allow_suspected: bool,
+    /// Only a diagnosis that started on or after the trigger (screening) date counts.
+    pub started_on_or_after_trigger: bool,
+}
+
+impl EvidenceTerm {
+    fn term(kind: GroupKind, group: &str) -> Self {
+        EvidenceTerm {
+            kind,
+            group: group.to_owned(),
+            allow_suspected: false,
+            started_on_or_after_trigger: false,
+        }
+    }
+    /// A confirmed diagnosis of a condition group.
+    pub fn condition(group: &str) -> Self {
+        Self::term(GroupKind::Condition, group)
+    }
+    /// A procedure group.
+    pub fn procedure(group: &str) -> Self {
+        Self::term(GroupKind::Procedure, group)
+    }
+    /// A drug group.
+    pub fn drug(group: &str) -> Self {
+        Self::term(GroupKind::Drug, group)
+    }
+
+    fn matches(&self, visit: &VisitFact, trigger: Date) -> bool {
+        visit.evidence.iter().any(|e| {
+            e.kind == self.kind
+                && e.group == self.group
+                && (self.allow_suspected || !e.suspected)
+                && (!self.started_on_or_after_trigger || e.started_on.is_none_or(|s| s >= trigger))
+        })
+    }
+}
+
+/// Evidence a visit must show: any one rule, each rule needing all its terms in the
+/// same claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct VisitCriteria {
+    /// Alternatives.
+    pub any_of: Vec<Vec<EvidenceTerm>>,
+}
+
+impl VisitCriteria {
+    /// A visit satisfies the criteria (`trigger` is the date started-after terms compare to).
+    pub fn matches(&self, visit: &VisitFact, trigger: Date) -> bool {
+        self.any_of
+            .iter()
+            .any(|all| !all.is_empty() && all.iter().all(|t| t.matches(visit, trigger)))
+    }
+}
+
+/// Programme-specific settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ProgrammeRules {
+    /// R.
+    Risk {
+        /// Item thresholds.
+        thresholds: Vec<ThresholdRule>,
+        /// The level at which a person is a risk holder shared with the employer.
+        share_level: RiskLevel,
+        /// The society also sends the person a notice.
+        notify_person: bool,
+    },
+    /// S.
+    Smoking,
+    /// D.
+    Diabetes {
+        /// HbA1c (NGSP %) at or above which a person is a target.
+        hba1c_threshold: f64,
+        /// Months before the exam searched for a lifestyle-disease visit.
+        lookback_months: i32,
+        /// What counts as a lifestyle-disease visit in the look-back.
+        lookback: VisitCriteria,
+        /// Months after the notice when claims are checked.
+        follow_up_months: i32,
+        /// What counts as a diabetes visit after the notice.
+        follow_up: VisitCriteria,
+    },
+    /// C.
+    Cancer {
+        /// Months after the notice when claims are checked (and a re-notice sent).
+        follow_up_months: i32,
+        /// What counts as a detailed examination, per cancer type.
+        by_cancer: BTreeMap<CancerType, VisitCriteria>,
+    },
+}
+
+/// Settings of one programme from one fiscal year on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgrammeSettings {
+    /// Which programme.
+    pub code: ProgrammeCode,
+    /// First fiscal year these settings apply to (they hold until a later version).
+    pub from_year: FiscalYear,
+    /// Running.
+    pub enabled: bool,
+    /// Opt-out or opt-in.
+    pub consent_mode: ConsentMode,
+    /// Checkups or referrals older than this (months before today) start no case.
+    pub max_trigger_age_months: i32,
+    /// Pamphlets enclosed with the notice.
+    pub pamphlets: Vec<String>,
+    /// Programme-specific rules.
+    pub rules: ProgrammeRules,
+}
+
+fn cancer_criteria(site: &str) -> VisitCriteria {
+    let started_after = |group: String| EvidenceTerm {
+        kind: GroupKind::Condition,
+        group,
+        allow_suspected: true,
+        started_on_or_after_trigger: true,
+    };
+    VisitCriteria {
+        any_of: vec![
+            vec![EvidenceTerm::procedure(&format!("{site}_exam"))],
+            vec![started_after(format!("cancer_{site}"))],
+            vec![started_after(format!("finding_{site}"))],
+        ],
+    }
+}
+
+impl ProgrammeSettings {
+    /// The seed's defaults for a programme.
+    pub fn default_for(code: ProgrammeCode) -> Self {
+        let base = |consent_mode, pamphlets: &[&str], rules| ProgrammeSettings {
+            code,
+            from_year: FiscalYear::new(2000),
+            enabled: true,
+            consent_mode,
+            max_trigger_age_months: 12,
+            pamphlets: pamphlets.iter().map(|p| (*p).to_owned()).collect(),
+            rules,
+        };
+        match code {
+            ProgrammeCode::R => base(
+                ConsentMode::OptOut,
+                &["健診結果の見方"],
+                ProgrammeRules::Risk {
+                    thresholds: default_thresholds(),
+                    share_level: RiskLevel::Referral,
+                    notify_person: false,
+                },
+            ),
+            ProgrammeCode::S => base(
+                ConsentMode::OptOut,
+                &["禁煙治療のすすめ", "禁煙外来のある医療機関一覧"],
+                ProgrammeRules::Smoking,
+            ),
+            ProgrammeCode::D => {
+                let lifestyle = [
+                    "diabetes",
+                    "diabetic_nephropathy",
+                    "hypertension",
+                    "dyslipidemia",
+                    "ckd",
+                ];
+                let mut lookback: Vec<Vec<EvidenceTerm>> = lifestyle
+                    .iter()
+                    .map(|g| vec![EvidenceTerm::condition(g)])
+                    .collect();
+                lookback.push(vec![EvidenceTerm::drug("diabetes_drug")]);
+                base(
+                    ConsentMode::OptOut,
+                    &["糖尿病性腎症を知っていますか", "受診の手引き"],
+                    ProgrammeRules::Diabetes {
+                        hba1c_threshold: 6.5,
+                        lookback_months: 12,
+                        lookback: VisitCriteria { any_of: lookback },
+                        follow_up_months: 6,
+                        follow_up: VisitCriteria {
+                            any_of: vec![
+                                vec![
+                                    EvidenceTerm::condition("diabetes"),
+                                    EvidenceTerm::procedure("diabetes_care"),
+                                ],
+                                vec![EvidenceTerm::drug("diabetes_drug")],
+                            ],
+                        },
+                    },
+                )
+            }
+            ProgrammeCode::C => base(
+                ConsentMode::OptIn,
+                &["精密検査を受けましょう"],
+                ProgrammeRules::Cancer {
+                    follow_up_months: 4,
+                    by_cancer: CancerType::ALL
+                        .into_iter()
+                        .map(|c| (c, cancer_criteria(c.code())))
+                        .collect(),
+                },
+            ),
+        }
+    }
+}
+
+/// Every version of every programme's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgrammeBook {
+    versions: Vec<ProgrammeSettings>,
+}
+
+impl Default for ProgrammeBook {
+    fn default() -> Self {
+        ProgrammeBook {
+            versions: ProgrammeCode::ALL
+                .into_iter()
+                .map(ProgrammeSettings::default_for)
+                .collect(),
+        }
+    }
+}
+
+impl ProgrammeBook {
+    /// A book from stored versions; programmes without any get the defaults.
+    pub fn new(versions: Vec<ProgrammeSettings>) -> Self {
+        let mut book = ProgrammeBook::default();
+        for v in versions {
+            book.set(v);
+        }
+        book
+    }
+    /// Adds or replaces the version of a programme for a fiscal year.
+    pub fn set(&mut self, settings: ProgrammeSettings) {
+        self.versions
+            .retain(|v| !(v.code == settings.code && v.from_year == settings.from_year));
+        self.versions.push(settings);
+    }
+    /// The settings in force for a programme in a fiscal year.
+    /// `None` when the programme has no version that early.
+    pub fn for_year(&self, code: ProgrammeCode, year: FiscalYear) -> Option<&ProgrammeSettings> {
+        self.versions
+            .iter()
+            .filter(|v| v.code == code && v.from_year <= year)
+            .max_by_key(|v| v.from_year)
+    }
+    /// Every stored version.
+    pub fn versions(&self) -> &[ProgrammeSettings] {
+        &self.versions
+    }
+}
