@@ -385,27 +385,23 @@ impl<'a> Parser<'a> {
                         return Err(self.malformed(offset, "markup, not text, outside the root"));
                     }
                 }
-                Event::CData(t) => {
-                    if self.capture != Capture::None {
-                        self.text(&t.xml10_content());
-                    }
+                Event::CData(t) if self.capture != Capture::None => {
+                    self.text(&t.xml10_content());
                 }
-                Event::GeneralRef(r) => {
-                    if self.capture != Capture::None {
-                        let resolved = if r.is_char_ref() {
-                            r.resolve_char_ref().ok().flatten().map(String::from)
-                        } else {
-                            quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
-                                .map(str::to_owned)
-                        };
-                        match resolved {
-                            Some(s) => self.text(&s),
-                            None => {
-                                return Err(self.malformed(
-                                    offset,
-                                    format!("a predefined entity (found &{};)", r.xml10_content()),
-                                ));
-                            }
+                Event::GeneralRef(r) if self.capture != Capture::None => {
+                    let resolved = if r.is_char_ref() {
+                        r.resolve_char_ref().ok().flatten().map(String::from)
+                    } else {
+                        quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+                            .map(str::to_owned)
+                    };
+                    match resolved {
+                        Some(s) => self.text(&s),
+                        None => {
+                            return Err(self.malformed(
+                                offset,
+                                format!("a predefined entity (found &{};)", r.xml10_content()),
+                            ));
                         }
                     }
                 }
@@ -419,7 +415,10 @@ impl<'a> Parser<'a> {
         if !self.stack.is_empty() {
             return Err(self.malformed(
                 self.text.len() as u64,
-                format!("{} more closing tag(s) before the end", self.stack.len()),
+                format!(
+                    "closing tags for {} open element(s), starting with </ClinicalDocument> (the document ends early)",
+                    self.stack.len()
+                ),
             ));
         }
         Ok(())
@@ -565,7 +564,7 @@ fn build_record(
             problems: fatal,
         });
     };
-    let kana_name: String = header.name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let kana_name = header.name.trim().to_owned();
     let mut record = CheckupRecord::new(
         origin, insurer, symbol, number, branch, kana_name, sex, birth_date, exam_date,
     );
@@ -859,11 +858,12 @@ fn judge_blood_pressure(record: &mut CheckupRecord, found: &[BpFound], systolic:
         pick(BpReading::Second),
         pick(BpReading::Other),
     );
-    if let Some(other) = other.filter(|o| o.value.number().is_some()).or(other) {
-        if other.value.number().is_some() || (first.is_none() && second.is_none()) {
-            record.push(item, other.value, Some(other.code.clone()), other.flag);
-            return;
-        }
+    // その他 wins when measured, or when it is all there is (then its NotDone/NotMeasurable).
+    if let Some(other) = other
+        && (other.value.number().is_some() || (first.is_none() && second.is_none()))
+    {
+        record.push(item, other.value, Some(other.code.clone()), other.flag);
+        return;
     }
     match (first, second) {
         (Some(a), Some(b)) => match (a.value.number(), b.value.number()) {

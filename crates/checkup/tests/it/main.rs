@@ -1,1 +1,11 @@
-//! Integration tests of collabo-checkup.
+//! Integration tests of collabo-checkup: one binary, one module per concern. Every
+//! person here is synthetic (テスト…), every identifier made up.
+
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod archive;
+mod cda_traps;
+mod fixtures;
+mod roundtrip;
+mod tabular;
