@@ -35,6 +35,9 @@ pub enum ReviewReason {
     NameMismatch,
     /// Several members fit.
     Ambiguous,
+    /// The person is insured through another establishment than the one submitting:
+    /// an employer may only hand over its own employees' data.
+    OtherEmployer,
 }
 
 impl ReviewReason {
@@ -45,6 +48,7 @@ impl ReviewReason {
             ReviewReason::BirthDateMismatch => "birth_date_mismatch",
             ReviewReason::NameMismatch => "name_mismatch",
             ReviewReason::Ambiguous => "ambiguous",
+            ReviewReason::OtherEmployer => "other_employer",
         }
     }
     /// Japanese label for the review queue.
@@ -54,6 +58,7 @@ impl ReviewReason {
             ReviewReason::BirthDateMismatch => "生年月日が一致しない",
             ReviewReason::NameMismatch => "氏名が一致しない",
             ReviewReason::Ambiguous => "候補が複数",
+            ReviewReason::OtherEmployer => "提出事業所の加入者ではない",
         }
     }
     /// From the code.
@@ -63,6 +68,7 @@ impl ReviewReason {
             ReviewReason::BirthDateMismatch,
             ReviewReason::NameMismatch,
             ReviewReason::Ambiguous,
+            ReviewReason::OtherEmployer,
         ]
         .into_iter()
         .find(|r| r.code() == code)
