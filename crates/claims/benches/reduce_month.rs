@@ -1,0 +1,2 @@
+//! Placeholder until the claims benchmark lands.
+fn main() {}
