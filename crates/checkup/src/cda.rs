@@ -209,9 +209,29 @@ struct Parser<'a> {
     capture: Capture,
     seen_root: bool,
     warnings: Vec<Problem>,
+    line_cursor: (usize, u64),
 }
 
 impl<'a> Parser<'a> {
+    /// The line of `offset`, counting newlines only since the previous call (offsets
+    /// grow through a document, so the whole pass stays linear).
+    fn line(&mut self, offset: u64) -> u64 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        let (from, mut line) = if offset >= self.line_cursor.0 {
+            self.line_cursor
+        } else {
+            (0, 1)
+        };
+        line += self.text.as_bytes()[from..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.line_cursor = (offset, line);
+        line
+    }
+
     fn malformed(&self, offset: u64, expected: impl Into<String>) -> ReadError {
         ReadError::Malformed {
             origin: self.origin.at_line(line_at(self.text, offset)),
@@ -223,9 +243,11 @@ impl<'a> Parser<'a> {
         let local = e.local_name();
         let local = local.as_ref();
         let parent = self.stack.last().copied();
-        let attrs = read_attrs(e).map_err(|expected| self.malformed(offset, expected))?;
+        // Attributes are parsed only for the elements that need them.
+        let read = |this: &Self| read_attrs(e).map_err(|expected| this.malformed(offset, expected));
         let tag = match (parent, local) {
             (None, _) => {
+                let attrs = read(self)?;
                 if self.seen_root {
                     return Err(self.malformed(offset, "a single root element"));
                 }
@@ -249,20 +271,24 @@ impl<'a> Parser<'a> {
                 Tag::ClinicalDocument
             }
             (_, "observation") => {
+                let attrs = read(self)?;
+                let line = self.line(offset);
                 self.open_observations.push(RawObservation {
                     negated: attrs.negation.as_deref() == Some("true"),
-                    line: line_at(self.text, offset),
+                    line,
                     ..RawObservation::default()
                 });
                 Tag::Observation
             }
             (Some(Tag::Observation), "code") => {
+                let attrs = read(self)?;
                 if let Some(observation) = self.open_observations.last_mut() {
                     observation.code = attrs.code;
                 }
                 Tag::Other
             }
             (Some(Tag::Observation), "value") => {
+                let attrs = read(self)?;
                 if let Some(observation) = self.open_observations.last_mut() {
                     observation.values.push(RawValue {
                         xsi_type: attrs.xsi_type,
@@ -282,11 +308,13 @@ impl<'a> Parser<'a> {
             (Some(Tag::ClinicalDocument), "recordTarget") => Tag::RecordTarget,
             (Some(Tag::ClinicalDocument), "documentationOf") => Tag::DocumentationOf,
             (Some(Tag::ClinicalDocument), "effectiveTime") => {
+                let attrs = read(self)?;
                 self.header.document_date = attrs.value;
                 Tag::Other
             }
             (Some(Tag::RecordTarget), "patientRole") => Tag::PatientRole,
             (Some(Tag::PatientRole), "id") => {
+                let attrs = read(self)?;
                 if let (Some(root), Some(extension)) = (attrs.root, attrs.extension) {
                     self.header.ids.push((root, extension, offset));
                 }
@@ -300,21 +328,25 @@ impl<'a> Parser<'a> {
                 Tag::Name
             }
             (Some(Tag::Patient), "administrativeGenderCode") => {
+                let attrs = read(self)?;
                 self.header.sex = attrs.code;
                 Tag::Other
             }
             (Some(Tag::Patient), "birthTime") => {
+                let attrs = read(self)?;
                 self.header.birth = attrs.value;
                 Tag::Other
             }
             (Some(Tag::DocumentationOf), "serviceEvent") => Tag::ServiceEvent,
             (Some(Tag::ServiceEvent), "effectiveTime") => {
+                let attrs = read(self)?;
                 if let Some(value) = attrs.value {
                     self.header.exam_date = Some((value, offset));
                 }
                 Tag::ServiceEventTime
             }
             (Some(Tag::ServiceEventTime), "low") => {
+                let attrs = read(self)?;
                 if let (None, Some(value)) = (&self.header.exam_date, attrs.value) {
                     self.header.exam_date = Some((value, offset));
                 }
@@ -457,6 +489,7 @@ pub fn parse_document(text: &str, origin: Origin) -> Result<CheckupRecord, ReadE
         capture: Capture::None,
         seen_root: false,
         warnings: Vec::new(),
+        line_cursor: (0, 1),
     };
     parser.run()?;
     let Parser {

@@ -9,6 +9,7 @@
 //! Deliberately not here: matching to the member register, storage, idempotent
 //! re-import, risk judgement (`collabo_domain::risk`) and the CLI.
 
+mod archive;
 pub mod cda;
 pub mod error;
 pub mod items;

@@ -2,13 +2,13 @@
 //! CSV or XLSX, by extension, else by content) and yields [`CheckupRecord`]s one at a
 //! time, keeping an [`ImportReport`].
 //!
-//! Memory is flat in archive size: zip entries are inflated and parsed one document at
-//! a time into a reused buffer; only the list of entry indices is kept. The archive's
-//! `ix08_V08.xml`/`su08_V08.xml` are read for their counts and namespace, both
+//! Archives are read by `archive` (streaming, flat memory). The index and summary
+//! (`ix08_V08.xml`/`su08_V08.xml`) are read for their counts and namespace, both
 //! namespaces accepted (2024 MHLW and the older `http://tokuteikenshin.jp/checkup/2007`);
 //! disagreements become report warnings, not errors. `CLAIMS/` and `XSD/` are ignored.
 //! Not here: XSD validation, matching, storage.
 
+use crate::archive::ArchiveSource;
 use crate::cda;
 use crate::error::ReadError;
 use crate::layout::{CsvSource, XlsxSource};
@@ -43,7 +43,7 @@ pub enum Format {
 }
 
 enum Source {
-    Archive(ArchiveSource),
+    Archive(Box<ArchiveSource>),
     Folder {
         files: std::vec::IntoIter<PathBuf>,
         root: PathBuf,
@@ -51,13 +51,6 @@ enum Source {
     Xml(Option<PathBuf>),
     Csv(Box<CsvSource>),
     Xlsx(Box<XlsxSource>),
-}
-
-struct ArchiveSource {
-    path: PathBuf,
-    archive: zip::ZipArchive<BufReader<File>>,
-    entries: std::vec::IntoIter<usize>,
-    buffer: Vec<u8>,
 }
 
 /// Reads checkups from a path, one record at a time.
@@ -102,7 +95,7 @@ impl CheckupReader {
             detect(path)?
         };
         let source = match format {
-            Format::Archive => Source::Archive(open_archive(path, &mut report)?),
+            Format::Archive => Source::Archive(Box::new(ArchiveSource::open(path)?)),
             Format::Folder => open_folder(path, &mut report)?,
             Format::Xml => Source::Xml(Some(path.to_owned())),
             Format::Csv => Source::Csv(Box::new(CsvSource::open(path, &mut report.warnings)?)),
@@ -133,7 +126,7 @@ impl CheckupReader {
 
     fn next_item(&mut self) -> Option<Result<CheckupRecord, ReadError>> {
         match &mut self.source {
-            Source::Archive(archive) => archive.next_item(),
+            Source::Archive(archive) => archive.next_item(&mut self.report),
             Source::Folder { files, root } => {
                 let file = files.next()?;
                 let member = file
@@ -243,7 +236,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
 }
 
 /// BOM, UTF-8 check, then the CDA parser.
-fn parse_bytes(bytes: &[u8], origin: Origin) -> Result<CheckupRecord, ReadError> {
+pub(crate) fn parse_bytes(bytes: &[u8], origin: Origin) -> Result<CheckupRecord, ReadError> {
     let bytes = cda::strip_bom(bytes);
     match std::str::from_utf8(bytes) {
         Ok(text) => cda::parse_document(text, origin),
@@ -258,7 +251,7 @@ fn parse_bytes(bytes: &[u8], origin: Origin) -> Result<CheckupRecord, ReadError>
 }
 
 /// A `DATA/h*.xml` member: file name starting with `h`, in a folder named `DATA`.
-fn is_checkup_document(name: &str) -> bool {
+pub(crate) fn is_checkup_document(name: &str) -> bool {
     let mut parts = name.rsplit('/');
     let file = parts.next().unwrap_or("");
     let folder = parts.next().unwrap_or("");
@@ -267,14 +260,14 @@ fn is_checkup_document(name: &str) -> bool {
         && file.to_ascii_lowercase().ends_with(".xml")
 }
 
-fn is_guidance_document(name: &str) -> bool {
+pub(crate) fn is_guidance_document(name: &str) -> bool {
     let mut parts = name.rsplit('/');
     let file = parts.next().unwrap_or("");
     let folder = parts.next().unwrap_or("");
     folder.eq_ignore_ascii_case("DATA") && (file.starts_with('g') || file.starts_with('G'))
 }
 
-fn is_claims_document(name: &str) -> bool {
+pub(crate) fn is_claims_document(name: &str) -> bool {
     let mut parts = name.rsplit('/');
     let _file = parts.next();
     parts
@@ -284,13 +277,17 @@ fn is_claims_document(name: &str) -> bool {
 
 /// The counts of an index or summary file.
 #[derive(Debug, Default)]
-struct Control {
-    namespace: Option<String>,
-    total_record_count: Option<u64>,
-    total_subject_count: Option<u64>,
+pub(crate) struct Control {
+    pub(crate) namespace: Option<String>,
+    pub(crate) total_record_count: Option<u64>,
+    pub(crate) total_subject_count: Option<u64>,
 }
 
-fn parse_control(bytes: &[u8], origin: &Origin, root: &str) -> Result<Control, ReadError> {
+pub(crate) fn parse_control(
+    bytes: &[u8],
+    origin: &Origin,
+    root: &str,
+) -> Result<Control, ReadError> {
     let bytes = cda::strip_bom(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| ReadError::Malformed {
         origin: origin.clone(),
@@ -358,156 +355,13 @@ fn parse_control(bytes: &[u8], origin: &Origin, root: &str) -> Result<Control, R
     Ok(control)
 }
 
-fn check_namespace(control: &Control, member: &str, report: &mut ImportReport) {
+pub(crate) fn check_namespace(control: &Control, member: &str, report: &mut ImportReport) {
     match control.namespace.as_deref() {
         Some(NS_MHLW_2024 | NS_TOKUTEI_2007) => {}
         other => report.warnings.push(format!(
             "{member}: namespace {:?} is neither the 2024 MHLW nor the 2007 one; read anyway",
             other.unwrap_or("")
         )),
-    }
-}
-
-fn read_member(
-    archive: &mut zip::ZipArchive<BufReader<File>>,
-    path: &Path,
-    index: usize,
-    buffer: &mut Vec<u8>,
-) -> Result<String, ReadError> {
-    let mut file = archive.by_index(index).map_err(|source| ReadError::Zip {
-        path: path.to_owned(),
-        source,
-    })?;
-    let name = file
-        .name()
-        .map(|n| n.into_owned())
-        .unwrap_or_else(|_| format!("entry #{index}"));
-    if file.size() > MAX_DOCUMENT_BYTES {
-        return Err(ReadError::Malformed {
-            origin: Origin {
-                file: path.to_owned(),
-                member: Some(name),
-                line: None,
-            },
-            expected: format!("a document of at most {MAX_DOCUMENT_BYTES} bytes"),
-        });
-    }
-    buffer.clear();
-    (&mut file)
-        .take(MAX_DOCUMENT_BYTES + 1)
-        .read_to_end(buffer)
-        .map_err(|e| ReadError::Malformed {
-            origin: Origin {
-                file: path.to_owned(),
-                member: Some(name.clone()),
-                line: None,
-            },
-            expected: format!("a readable deflate stream ({e})"),
-        })?;
-    Ok(name)
-}
-
-fn open_archive(path: &Path, report: &mut ImportReport) -> Result<ArchiveSource, ReadError> {
-    let file = File::open(path).map_err(|source| ReadError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let mut archive =
-        zip::ZipArchive::new(BufReader::with_capacity(256 * 1024, file)).map_err(|source| {
-            ReadError::Zip {
-                path: path.to_owned(),
-                source,
-            }
-        })?;
-    let mut entries = Vec::new();
-    let mut index = None;
-    let mut summary = None;
-    let mut n_guidance = 0u64;
-    let mut n_claims = 0u64;
-    for i in 0..archive.len() {
-        let Some(Ok(name)) = archive.name_for_index(i) else {
-            continue;
-        };
-        if is_checkup_document(&name) {
-            entries.push(i);
-        } else if is_guidance_document(&name) {
-            n_guidance += 1;
-        } else if is_claims_document(&name) && name.to_ascii_lowercase().ends_with(".xml") {
-            n_claims += 1;
-        } else if name.ends_with("ix08_V08.xml") {
-            index = Some(i);
-        } else if name.ends_with("su08_V08.xml") {
-            summary = Some(i);
-        }
-    }
-    let mut buffer = Vec::with_capacity(64 * 1024);
-    let n_documents = entries.len() as u64;
-    match index {
-        None => report
-            .warnings
-            .push("no ix08_V08.xml (index) in the archive".to_owned()),
-        Some(i) => {
-            let name = read_member(&mut archive, path, i, &mut buffer)?;
-            let origin = Origin {
-                file: path.to_owned(),
-                member: Some(name.clone()),
-                line: None,
-            };
-            let control = parse_control(&buffer, &origin, "index")?;
-            check_namespace(&control, &name, report);
-            let found = n_documents + n_guidance + n_claims;
-            if let Some(expected) = control.total_record_count.filter(|c| *c != found) {
-                report.warnings.push(format!(
-                    "{name}: totalRecordCount {expected} but the archive holds {found} DATA/CLAIMS files"
-                ));
-            }
-        }
-    }
-    if let Some(i) = summary {
-        let name = read_member(&mut archive, path, i, &mut buffer)?;
-        let origin = Origin {
-            file: path.to_owned(),
-            member: Some(name.clone()),
-            line: None,
-        };
-        let control = parse_control(&buffer, &origin, "summary")?;
-        check_namespace(&control, &name, report);
-        if let Some(expected) = control
-            .total_subject_count
-            .filter(|c| *c != n_documents + n_guidance)
-        {
-            report.warnings.push(format!(
-                "{name}: totalSubjectCount {expected} but the archive holds {} DATA files",
-                n_documents + n_guidance
-            ));
-        }
-    }
-    if n_guidance > 0 {
-        report.warnings.push(format!(
-            "{n_guidance} 特定保健指導 documents (DATA/g*.xml) ignored"
-        ));
-    }
-    Ok(ArchiveSource {
-        path: path.to_owned(),
-        archive,
-        entries: entries.into_iter(),
-        buffer,
-    })
-}
-
-impl ArchiveSource {
-    fn next_item(&mut self) -> Option<Result<CheckupRecord, ReadError>> {
-        let index = self.entries.next()?;
-        Some(
-            read_member(&mut self.archive, &self.path, index, &mut self.buffer).and_then(|name| {
-                let origin = Origin {
-                    file: self.path.clone(),
-                    member: Some(name),
-                    line: None,
-                };
-                parse_bytes(&self.buffer, origin)
-            }),
-        )
     }
 }
 

@@ -4,6 +4,7 @@
 use super::fixtures::{Doc, NS_2007, NS_2024, archive_of, cd, index_xml, pq, zip_with};
 use collabo_checkup::{CheckupReader, Format, ReadError};
 use collabo_domain::checkup::Item;
+use std::io::Write;
 
 fn docs(n: usize) -> Vec<String> {
     (0..n)
@@ -227,8 +228,51 @@ fn an_unpacked_folder_and_a_single_file_are_read() {
 fn a_file_that_is_not_a_zip_is_a_zip_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.zip");
-    std::fs::write(&path, b"PK\x03\x04 not really").unwrap();
+    std::fs::write(&path, b"not a zip at all").unwrap();
     let err = CheckupReader::open(&path).err().unwrap();
     assert!(matches!(err, ReadError::Zip { .. }), "{err:?}");
     assert!(err.to_string().contains("broken.zip"));
+
+    // A zip signature followed by garbage fails on the first member, fatally.
+    std::fs::write(&path, b"PK\x03\x04 not really").unwrap();
+    let mut reader = CheckupReader::open(&path).unwrap();
+    let err = reader.next().unwrap().unwrap_err();
+    assert!(
+        err.is_fatal() && err.to_string().contains("broken.zip"),
+        "{err}"
+    );
+    assert!(reader.next().is_none());
+}
+
+#[test]
+fn an_archive_with_data_descriptors_is_read_through_its_central_directory() {
+    // Java's ZipOutputStream (used by ORCA) writes no sizes in local headers.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("streamed.zip");
+    let base = "6631111116_06139999_202407010_1";
+    let mut zip = zip::ZipWriter::new_stream(std::fs::File::create(&path).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    let docs = docs(4);
+    zip.start_file(format!("{base}/ix08_V08.xml"), options)
+        .unwrap();
+    zip.write_all(index_xml(NS_2024, docs.len()).as_bytes())
+        .unwrap();
+    for (i, doc) in docs.iter().enumerate() {
+        zip.start_file(format!("{base}/DATA/h{i}.xml"), options)
+            .unwrap();
+        zip.write_all(doc.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let flags = u16::from_le_bytes([bytes[6], bytes[7]]);
+    assert_ne!(flags & 0x08, 0, "the fixture uses data descriptors");
+
+    let mut reader = CheckupReader::open(&path).unwrap();
+    let bmis: Vec<f64> = reader
+        .by_ref()
+        .map(|r| r.unwrap().value(Item::Bmi).unwrap().number().unwrap())
+        .collect();
+    assert_eq!(bmis, vec![20.5, 21.5, 22.5, 23.5]);
+    assert_eq!(reader.into_report().warnings, Vec::<String>::new());
 }
