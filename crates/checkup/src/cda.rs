@@ -922,3 +922,40 @@ pub fn observation_pairs(
 ) -> impl Iterator<Item = (&Observation, &ObservationSource)> {
     record.observations.iter().zip(record.sources.iter())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_counted_from_one() {
+        let text = "a\nb\nc";
+        assert_eq!(line_at(text, 0), 1);
+        assert_eq!(line_at(text, 2), 2);
+        assert_eq!(line_at(text, 99), 3);
+    }
+
+    #[test]
+    fn dates_need_eight_digits_and_a_real_day() {
+        assert_eq!(
+            parse_yyyymmdd("20240229"),
+            Some(Date::constant(2024, 2, 29))
+        );
+        assert_eq!(
+            parse_yyyymmdd("２０２４０６１０"),
+            Some(Date::constant(2024, 6, 10))
+        );
+        assert_eq!(parse_yyyymmdd("20230229"), None);
+        assert_eq!(parse_yyyymmdd("202406"), None);
+    }
+
+    #[test]
+    fn smoking_without_an_answer_list_follows_the_exam_date() {
+        let (answer, note) = smoking_answer("2", None, Date::constant(2024, 5, 1)).unwrap();
+        assert_eq!(answer, SmokingAnswer::QuitRecently);
+        assert!(note.is_some());
+        let (answer, _) = smoking_answer("2", None, Date::constant(2024, 3, 31)).unwrap();
+        assert_eq!(answer, SmokingAnswer::DoesNotSmoke);
+        assert!(smoking_answer("3", Some(items::OID_YES_NO), Date::constant(2023, 1, 1)).is_err());
+    }
+}

@@ -7,5 +7,6 @@
 mod archive;
 mod cda_traps;
 mod fixtures;
+mod robust;
 mod roundtrip;
 mod tabular;
