@@ -12,8 +12,8 @@
 
 use crate::error::ReadError;
 use crate::items::{self, BpReading, CodeKind, Medication};
-use crate::record::{CheckupRecord, ObservationSource, Origin, Problem, RangeFlag, UnknownItem};
-use collabo_domain::checkup::{Item, Observation, ObservedValue, SmokingAnswer, UrineGrade};
+use crate::record::{CheckupRecord, Origin, Problem, RangeFlag, UnknownItem};
+use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{self, Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
 use jiff::civil::Date;
@@ -914,13 +914,6 @@ fn judge_blood_pressure(record: &mut CheckupRecord, found: &[BpFound], systolic:
         }
         (None, None) => {}
     }
-}
-
-/// Observations of a record with their sources, for tests and writers.
-pub fn observation_pairs(
-    record: &CheckupRecord,
-) -> impl Iterator<Item = (&Observation, &ObservationSource)> {
-    record.observations.iter().zip(record.sources.iter())
 }
 
 #[cfg(test)]
