@@ -147,11 +147,21 @@ pub(crate) fn code_number(raw: &[u8]) -> Option<u32> {
     Some(n)
 }
 
+/// Bits of the per-table prefilter (a one-hash Bloom filter that fits in L1): most
+/// codes on a claim are not mapped and are rejected without a hash-table probe.
+const FILTER_BITS: u32 = 16;
+
+fn filter_slot(n: u32) -> (usize, u64) {
+    let h = (u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FILTER_BITS)) as usize;
+    (h / 64, 1u64 << (h % 64))
+}
+
 /// The code → group map.
 #[derive(Debug, Clone)]
 pub struct GroupMap {
     groups: Vec<String>,
     tables: [CodeTable; 5],
+    filters: [Vec<u64>; 5],
     rows: Vec<GroupRow>,
 }
 
@@ -266,6 +276,8 @@ impl GroupMap {
         let mut groups: Vec<String> = Vec::new();
         let mut group_ids: HashMap<String, u16> = HashMap::new();
         let mut tables: [CodeTable; 5] = Default::default();
+        let mut filters: [Vec<u64>; 5] =
+            std::array::from_fn(|_| vec![0u64; 1 << (FILTER_BITS - 6)]);
         let mut out = Vec::with_capacity(unique.len());
         for ((kind, code, group), valid_from) in unique {
             let id = match group_ids.get(&group) {
@@ -279,6 +291,10 @@ impl GroupMap {
                 }
             };
             if let Some(n) = code_number(code.as_bytes()) {
+                let (word, bit) = filter_slot(n);
+                if let Some(w) = filters[kind.index()].get_mut(word) {
+                    *w |= bit;
+                }
                 let list = tables[kind.index()].entry(n).or_default();
                 if !list.contains(&id) {
                     list.push(id);
@@ -294,6 +310,7 @@ impl GroupMap {
         Ok(GroupMap {
             groups,
             tables,
+            filters,
             rows: out,
         })
     }
@@ -331,13 +348,18 @@ impl GroupMap {
     }
 
     pub(crate) fn lookup(&self, kind: MapKind, raw: &[u8]) -> &[u16] {
-        match code_number(raw) {
-            Some(n) => self.tables[kind.index()]
-                .get(&n)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
-            None => &[],
+        let Some(n) = code_number(raw) else {
+            return &[];
+        };
+        let (word, bit) = filter_slot(n);
+        let filter = &self.filters[kind.index()];
+        if filter.get(word).is_none_or(|w| w & bit == 0) {
+            return &[];
         }
+        self.tables[kind.index()]
+            .get(&n)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub(crate) fn group_name(&self, id: u16) -> Option<&str> {

@@ -247,6 +247,7 @@ pub struct ClaimReader<'m, R> {
     claim: Builder,
     institution: String,
     block_claims: u64,
+    record_counts: Vec<u64>,
     saw_go: bool,
     finished: bool,
     summary: FileSummary,
@@ -281,6 +282,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             claim: Builder::default(),
             institution: String::new(),
             block_claims: 0,
+            record_counts: vec![0; 26 * 26],
             saw_go: false,
             finished: false,
             summary: FileSummary::new(name.to_path_buf()),
@@ -434,16 +436,41 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         }
     }
 
+    /// Splits `buf` on commas into `fields`, eight bytes at a time (SWAR: a comma is
+    /// a zero byte of `word ^ 0x2C2C…`; the test below is exact, without the false
+    /// positives of the short zero-byte trick).
     fn split(&mut self) {
-        self.fields.clear();
-        let mut start = 0;
-        for (i, b) in self.buf.iter().enumerate() {
-            if *b == b',' {
-                self.fields.push((start, i));
-                start = i + 1;
+        const ONES_7F: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        const COMMAS: u64 = 0x2C2C_2C2C_2C2C_2C2C;
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.clear();
+        let buf = &self.buf;
+        let mut start = 0usize;
+        let mut base = 0usize;
+        let mut chunks = buf.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let x = u64::from_le_bytes(word) ^ COMMAS;
+            let mut zero = !(((x & ONES_7F) + ONES_7F) | x) & HIGH;
+            while zero != 0 {
+                let pos = base + (zero.trailing_zeros() / 8) as usize;
+                fields.push((start, pos));
+                start = pos + 1;
+                zero &= zero - 1;
+            }
+            base += 8;
+        }
+        for (k, byte) in chunks.remainder().iter().enumerate() {
+            if *byte == b',' {
+                let pos = base + k;
+                fields.push((start, pos));
+                start = pos + 1;
             }
         }
-        self.fields.push((start, self.buf.len()));
+        fields.push((start, buf.len()));
+        self.fields = fields;
     }
 
     /// Finishes the current claim, if any.
@@ -607,38 +634,41 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         id: &[u8],
         index: usize,
         name: &'static str,
-    ) -> Result<String, ClaimsError> {
+    ) -> Result<std::borrow::Cow<'_, str>, ClaimsError> {
         let raw = self.field(index);
         if raw.is_ascii() {
-            return Ok(String::from_utf8_lossy(raw).into_owned());
+            return Ok(String::from_utf8_lossy(raw));
         }
         encoding_rs::SHIFT_JIS
             .decode_without_bom_handling_and_without_replacement(raw)
-            .map(|c| c.into_owned())
             .ok_or_else(|| self.field_error(id, index, name, "not Shift_JIS text"))
     }
 
     /// Per-day count columns `first..first+31` → a day bit mask.
     fn day_columns(&self, id: &[u8], first: usize) -> Result<u32, ClaimsError> {
         let mut mask = 0u32;
-        for day in 0..31usize {
-            let index = first + day;
-            if index >= self.fields.len() {
-                break;
+        let columns = self.fields.get(first..).unwrap_or(&[]);
+        for (day, &(a, b)) in columns.iter().take(31).enumerate() {
+            if a == b {
+                continue; // empty: the usual case
             }
-            match self.count_field(id, index, "日の情報")? {
-                Some(n) if n > 0 => {
-                    if day >= usize::from(self.claim.days_in_month) {
-                        return Err(self.field_error(
-                            id,
-                            index,
-                            "日の情報",
-                            format!("day {} does not exist in the service month", day + 1),
-                        ));
-                    }
-                    mask |= 1 << day;
+            let index = first + day;
+            let raw = self.buf.get(a..b).unwrap_or(&[]);
+            let count = match raw {
+                [b'1'] => 1,
+                [b'0'] => 0,
+                _ => self.count_field(id, index, "日の情報")?.unwrap_or(0),
+            };
+            if count > 0 {
+                if day >= usize::from(self.claim.days_in_month) {
+                    return Err(self.field_error(
+                        id,
+                        index,
+                        "日の情報",
+                        format!("day {} does not exist in the service month", day + 1),
+                    ));
                 }
-                _ => {}
+                mask |= 1 << day;
             }
         }
         Ok(mask)
@@ -734,12 +764,19 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             self.fields.drain(..3);
             self.summary.variants.insert(FileVariant::LinePrefix);
         }
-        let id_raw: Vec<u8> = self.field(0).iter().take(8).copied().collect();
-        let id: [u8; 2] = match id_raw.as_slice() {
-            [a, b] => [*a, *b],
+        let id: [u8; 2] = match self.field(0) {
+            [a, b] if is_id(&[*a, *b]) => [*a, *b],
             _ => [b'?', b'?'],
         };
-        self.summary.count(&id_raw);
+        if id[0] == b'?' {
+            let other = self.field(0).iter().take(8).copied().collect::<Vec<u8>>();
+            self.summary.count(&other);
+        } else {
+            let slot = usize::from(id[0] - b'A') * 26 + usize::from(id[1] - b'A');
+            if let Some(n) = self.record_counts.get_mut(slot) {
+                *n += 1;
+            }
+        }
         let mut done = None;
         match &id {
             b"IR" => {
@@ -773,8 +810,12 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
                 self.claim.month = Some(month);
                 self.claim.days_in_month = month.last_day().day() as u8;
                 *self.summary.service_months.entry(month).or_insert(0) += 1;
-                let sex = Sex::from_code(&String::from_utf8_lossy(self.field(5)))
-                    .ok_or_else(|| self.field_error(&id, 5, "男女区分", "expected 1 or 2"))?;
+                let sex = match self.field(5) {
+                    b"1" => Some(Sex::Male),
+                    b"2" => Some(Sex::Female),
+                    _ => None,
+                }
+                .ok_or_else(|| self.field_error(&id, 5, "男女区分", "expected 1 or 2"))?;
                 self.claim.sex = Some(sex);
                 let birth = self
                     .date_field(&id, 6, "生年月日")?
@@ -783,26 +824,32 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             }
             b"HO" => {
                 self.require_claim(&id)?;
-                let insurer = self.text_field(&id, 1, "保険者番号")?;
-                let symbol = self.text_field(&id, 2, "記号")?;
-                let number = self.text_field(&id, 3, "番号")?;
                 self.count_field(&id, 4, "診療実日数")?;
-                self.claim.insurer = if insurer.trim().is_empty() {
-                    None
-                } else {
-                    Some(
-                        InsurerNumber::parse(&insurer)
-                            .map_err(|e| self.field_error(&id, 1, "保険者番号", e.to_string()))?,
-                    )
+                let (insurer, symbol, number) = {
+                    let insurer = self.text_field(&id, 1, "保険者番号")?;
+                    let symbol = self.text_field(&id, 2, "記号")?;
+                    let number = self.text_field(&id, 3, "番号")?;
+                    let insurer =
+                        if insurer.trim().is_empty() {
+                            None
+                        } else {
+                            Some(InsurerNumber::parse(&insurer).map_err(|e| {
+                                self.field_error(&id, 1, "保険者番号", e.to_string())
+                            })?)
+                        };
+                    let symbol_parsed = Symbol::parse(&symbol).ok();
+                    if symbol_parsed.is_none() && !symbol.trim().is_empty() {
+                        return Err(self.field_error(&id, 2, "記号", "not a valid 記号"));
+                    }
+                    let number_parsed = CardNumber::parse(&number).ok();
+                    if number_parsed.is_none() && !number.trim().is_empty() {
+                        return Err(self.field_error(&id, 3, "番号", "not a valid 番号"));
+                    }
+                    (insurer, symbol_parsed, number_parsed)
                 };
-                self.claim.symbol = Symbol::parse(&symbol).ok();
-                self.claim.number = CardNumber::parse(&number).ok();
-                if self.claim.symbol.is_none() && !symbol.trim().is_empty() {
-                    return Err(self.field_error(&id, 2, "記号", "not a valid 記号"));
-                }
-                if self.claim.number.is_none() && !number.trim().is_empty() {
-                    return Err(self.field_error(&id, 3, "番号", "not a valid 番号"));
-                }
+                self.claim.insurer = insurer;
+                self.claim.symbol = symbol;
+                self.claim.number = number;
             }
             b"SN" => {
                 self.require_claim(&id)?;
@@ -966,14 +1013,28 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             b"KO" | b"KH" | b"MF" | b"SJ" | b"TI" | b"TR" | b"TS" | b"NI" | b"GR" | b"SH"
             | b"KI" | b"TK" | b"ST" => {}
             _ => {
-                let key = String::from_utf8_lossy(&id_raw).into_owned();
+                let short: Vec<u8> = self.field(0).iter().take(8).copied().collect();
+                let key = String::from_utf8_lossy(&short).into_owned();
                 *self.summary.unknown_records.entry(key).or_insert(0) += 1;
             }
         }
         Ok(done)
     }
 
+    /// Moves the per-type counters into the summary.
+    fn flush_counts(&mut self) {
+        for (slot, n) in self.record_counts.iter_mut().enumerate() {
+            if *n > 0 {
+                let id = [b'A' + (slot / 26) as u8, b'A' + (slot % 26) as u8];
+                let key = String::from_utf8_lossy(&id).into_owned();
+                *self.summary.records.entry(key).or_insert(0) += *n;
+                *n = 0;
+            }
+        }
+    }
+
     fn finish_file(&mut self) -> Result<Option<ReducedClaim>, ClaimsError> {
+        self.flush_counts();
         let last = self.finish_claim();
         if self.summary.lines == 0 {
             return Err(ClaimsError::Truncated {
@@ -1034,6 +1095,7 @@ impl<R: BufRead> Iterator for ClaimReader<'_, R> {
                 Ok(None) => {}
                 Err(e) => {
                     self.finished = true;
+                    self.flush_counts();
                     return Some(Err(e));
                 }
             }
