@@ -276,3 +276,39 @@ fn an_archive_with_data_descriptors_is_read_through_its_central_directory() {
     assert_eq!(bmis, vec![20.5, 21.5, 22.5, 23.5]);
     assert_eq!(reader.into_report().warnings, Vec::<String>::new());
 }
+
+#[test]
+fn a_data_descriptor_in_the_middle_switches_to_the_central_directory_without_losing_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = archive_of(dir.path(), NS_2024, &docs(4));
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Mark the fourth member (the second DATA document, after one was yielded) as using a
+    // data descriptor, as a Java writer would: its local header then carries no usable sizes.
+    let headers: Vec<usize> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"PK\x03\x04")
+        .map(|(i, _)| i)
+        .collect();
+    let third = headers[3];
+    bytes[third + 6] |= 0x08;
+    std::fs::write(&path, &bytes).unwrap();
+    // The streaming zip reader really cannot go past it.
+    let mut stream = std::io::Cursor::new(&bytes);
+    for _ in 0..3 {
+        assert!(
+            zip::read::read_zipfile_from_stream(&mut stream)
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(zip::read::read_zipfile_from_stream(&mut stream).is_err());
+
+    let mut reader = CheckupReader::open(&path).unwrap();
+    let bmis: Vec<f64> = reader
+        .by_ref()
+        .map(|r| r.unwrap().value(Item::Bmi).unwrap().number().unwrap())
+        .collect();
+    assert_eq!(bmis, vec![20.5, 21.5, 22.5, 23.5]);
+    assert_eq!(reader.into_report().warnings, Vec::<String>::new());
+}
