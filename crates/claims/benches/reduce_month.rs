@@ -98,11 +98,12 @@ fn main() {
             eof_mark: true,
         },
     );
+    // Per claim: RE, HO, SN, 4–7 SY, 9–11 SI, 3–4 IY, 3–4 CO (an outpatient month).
     let filler = Filler {
-        diagnoses: 3,
-        procedures: 4,
-        drugs: 2,
-        comments: 2,
+        diagnoses: 4,
+        procedures: 8,
+        drugs: 3,
+        comments: 3,
     };
     let mut spec = ClaimSpec {
         identity: ClaimIdentity {

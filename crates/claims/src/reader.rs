@@ -50,6 +50,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+/// The longest line accepted (the longest record, SJ 症状詳記, is about 2,500 bytes).
+/// Bounds memory on a file that is not a claim file at all.
+const MAX_LINE: u64 = 1 << 20;
+
 /// What a claim file holds (from its header record and the records seen).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ClaimFileKind {
@@ -242,7 +246,10 @@ pub struct ClaimReader<'m, R> {
     file: PathBuf,
     map: &'m GroupMap,
     buf: Vec<u8>,
-    fields: Vec<(usize, usize)>,
+    /// End offset of every field of the line in `buf` (the start is one past the
+    /// previous end); the first `skip` fields are a line prefix to ignore.
+    fields: Vec<u32>,
+    skip: usize,
     line: u64,
     claim: Builder,
     institution: String,
@@ -278,6 +285,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             map,
             buf: Vec::with_capacity(512),
             fields: Vec::with_capacity(128),
+            skip: 0,
             line: 0,
             claim: Builder::default(),
             institution: String::new(),
@@ -311,11 +319,25 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         Ok(self.summary)
     }
 
+    fn field_range(&self, index: usize) -> Option<(usize, usize)> {
+        let at = index + self.skip;
+        let end = *self.fields.get(at)? as usize;
+        let start = match at.checked_sub(1) {
+            Some(prev) => *self.fields.get(prev)? as usize + 1,
+            None => 0,
+        };
+        Some((start, end))
+    }
+
     fn field(&self, index: usize) -> &[u8] {
-        match self.fields.get(index) {
-            Some(&(a, b)) => self.buf.get(a..b).unwrap_or(&[]),
+        match self.field_range(index) {
+            Some((a, b)) => self.buf.get(a..b).unwrap_or(&[]),
             None => &[],
         }
+    }
+
+    fn field_count(&self) -> usize {
+        self.fields.len().saturating_sub(self.skip)
     }
 
     fn field_error(
@@ -344,8 +366,18 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         self.buf.clear();
         let n = self
             .input
+            .by_ref()
+            .take(MAX_LINE)
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| ClaimsError::io(&self.file, e))?;
+        if n as u64 == MAX_LINE && self.buf.last() != Some(&b'\n') {
+            return Err(ClaimsError::Structure {
+                file: self.file.clone(),
+                line: self.line + 1,
+                record: String::from_utf8_lossy(self.buf.get(..2).unwrap_or(&[])).into_owned(),
+                detail: format!("line longer than {MAX_LINE} bytes: not a claim file"),
+            });
+        }
         if n == 0 {
             return Ok(false);
         }
@@ -445,8 +477,8 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         const COMMAS: u64 = 0x2C2C_2C2C_2C2C_2C2C;
         let mut fields = std::mem::take(&mut self.fields);
         fields.clear();
+        self.skip = 0;
         let buf = &self.buf;
-        let mut start = 0usize;
         let mut base = 0usize;
         let mut chunks = buf.chunks_exact(8);
         for chunk in &mut chunks {
@@ -456,20 +488,17 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             let mut zero = !(((x & ONES_7F) + ONES_7F) | x) & HIGH;
             while zero != 0 {
                 let pos = base + (zero.trailing_zeros() / 8) as usize;
-                fields.push((start, pos));
-                start = pos + 1;
+                fields.push(pos as u32);
                 zero &= zero - 1;
             }
             base += 8;
         }
         for (k, byte) in chunks.remainder().iter().enumerate() {
             if *byte == b',' {
-                let pos = base + k;
-                fields.push((start, pos));
-                start = pos + 1;
+                fields.push((base + k) as u32);
             }
         }
-        fields.push((start, buf.len()));
+        fields.push(buf.len() as u32);
         self.fields = fields;
     }
 
@@ -647,12 +676,14 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
     /// Per-day count columns `first..first+31` → a day bit mask.
     fn day_columns(&self, id: &[u8], first: usize) -> Result<u32, ClaimsError> {
         let mut mask = 0u32;
-        let columns = self.fields.get(first..).unwrap_or(&[]);
-        for (day, &(a, b)) in columns.iter().take(31).enumerate() {
+        for day in 0..31usize {
+            let index = first + day;
+            let Some((a, b)) = self.field_range(index) else {
+                break;
+            };
             if a == b {
                 continue; // empty: the usual case
             }
-            let index = first + day;
             let raw = self.buf.get(a..b).unwrap_or(&[]);
             let count = match raw {
                 [b'1'] => 1,
@@ -761,7 +792,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             && self.field(0).iter().all(u8::is_ascii_digit)
             && is_id(self.field(3))
         {
-            self.fields.drain(..3);
+            self.skip = 3;
             self.summary.variants.insert(FileVariant::LinePrefix);
         }
         let id: [u8; 2] = match self.field(0) {
@@ -902,7 +933,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             b"TO" => {
                 self.require_claim(&id)?;
                 if self.summary.kind != ClaimFileKind::Pharmacy {
-                    let first = if self.fields.len() >= 48 { 17 } else { 14 };
+                    let first = if self.field_count() >= 48 { 17 } else { 14 };
                     let mask = self.day_columns(&id, first)?;
                     self.claim.days |= mask;
                 }
