@@ -92,8 +92,22 @@ impl ReducedClaim {
     /// This keeps "a detailed examination on the 20th" from being dated to a routine
     /// visit on the 3rd, which would make a follow-up look earlier than a notice.
     pub fn daily_visit_facts(&self, member: &MemberKey) -> Vec<VisitFact> {
+        self.daily_evidence()
+            .into_iter()
+            .map(|(time, evidence)| VisitFact {
+                member: member.clone(),
+                time,
+                institution: self.institution.clone(),
+                evidence,
+            })
+            .collect()
+    }
+
+    /// The (time, evidence) pairs of [`ReducedClaim::daily_visit_facts`], for callers
+    /// that match the member later.
+    pub fn daily_evidence(&self) -> Vec<(ServiceTime, BTreeSet<Evidence>)> {
         if self.days.is_empty() {
-            return vec![self.to_visit_fact(member.clone())];
+            return vec![(self.time, self.evidence.clone())];
         }
         let conditions: BTreeSet<Evidence> = self
             .evidence
@@ -108,7 +122,7 @@ impl ReducedClaim {
             .filter(|e| e.kind != GroupKind::Condition && !dated_all.contains(e))
             .cloned()
             .collect();
-        let mut facts: Vec<VisitFact> = self
+        let mut out: Vec<(ServiceTime, BTreeSet<Evidence>)> = self
             .days
             .iter()
             .map(|day| {
@@ -116,25 +130,15 @@ impl ReducedClaim {
                 if let Some(on_day) = self.dated.get(day) {
                     evidence.extend(on_day.iter().cloned());
                 }
-                VisitFact {
-                    member: member.clone(),
-                    time: ServiceTime::Day(*day),
-                    institution: self.institution.clone(),
-                    evidence,
-                }
+                (ServiceTime::Day(*day), evidence)
             })
             .collect();
         if !undated.is_empty() {
             let mut evidence = conditions;
             evidence.extend(undated);
-            facts.push(VisitFact {
-                member: member.clone(),
-                time: ServiceTime::Month(self.month),
-                institution: self.institution.clone(),
-                evidence,
-            });
+            out.push((ServiceTime::Month(self.month), evidence));
         }
-        facts
+        out
     }
 
     /// The group codes of one kind (for tests and reports).

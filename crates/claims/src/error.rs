@@ -90,6 +90,18 @@ pub enum ClaimsError {
 }
 
 impl ClaimsError {
+    /// The 1-based line the error is on, when it is about one line.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            ClaimsError::Encoding { line, .. }
+            | ClaimsError::Truncated { line, .. }
+            | ClaimsError::Field { line, .. }
+            | ClaimsError::Structure { line, .. }
+            | ClaimsError::Master { line, .. } => Some(*line),
+            ClaimsError::Io { .. } | ClaimsError::Writer(_) => None,
+        }
+    }
+
     pub(crate) fn io(file: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ClaimsError::Io {
             file: file.into(),

@@ -33,6 +33,7 @@ fn malformed_service_month_names_line_and_field() {
         other => panic!("unexpected {other}"),
     }
     assert!(err.to_string().starts_with("TEST.UKE:2:"), "{err}");
+    assert_eq!(err.line(), Some(2));
 }
 
 #[test]
