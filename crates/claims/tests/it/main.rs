@@ -13,6 +13,7 @@
 mod common;
 mod errors;
 mod masters;
+mod mutations;
 mod reduce;
 mod samples;
 mod variants;
