@@ -158,3 +158,21 @@ fn go_count_is_compared_per_final_volume() {
     assert!(!summary.is_final_volume());
     assert!(summary.notes.is_empty());
 }
+
+#[test]
+fn file_name_and_missing_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("RECEIPTC.UKE");
+    assert!(matches!(
+        collabo_claims::ClaimReader::open(&missing, map()),
+        Err(collabo_claims::ClaimsError::Io { .. })
+    ));
+    let dpc = dir.path().join("RECEIPTD.UKE");
+    std::fs::write(&dpc, uke(&one_claim(&[]))).unwrap();
+    let summary = collabo_claims::ClaimReader::open(&dpc, map())
+        .unwrap()
+        .for_each_claim(|_| {})
+        .unwrap();
+    assert_eq!(summary.kind, ClaimFileKind::Dpc);
+    assert_eq!(summary.file, dpc);
+}
