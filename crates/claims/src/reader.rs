@@ -30,6 +30,9 @@
 //! - A day column with a count on a day the service month does not have is an error.
 //! - A `GO` 総件数 that disagrees with the RE count is a note in the summary, not an
 //!   error: the public samples disagree (GO 140 for 75 RE).
+//! - The last line must end with CR+LF (then 0x1A may follow); a last line without it
+//!   is a truncated file, except a complete final `GO` record (…,`99`), which is
+//!   accepted with a note.
 //! - A claim without 保険者番号, 記号 or 番号 cannot be matched: it is counted in
 //!   [`FileSummary::claims_without_identity`] and not yielded.
 //!
@@ -388,21 +391,26 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
                 self.buf.pop();
             }
         } else {
-            // No line end: only the EOF mark (0x1A) may stand here.
-            let rest: Vec<u8> = self
-                .buf
-                .iter()
-                .copied()
-                .filter(|b| *b != 0x1A && !b.is_ascii_whitespace())
-                .collect();
-            if !rest.is_empty() {
+            // No line end: only the EOF mark (0x1A) may stand here, or a complete
+            // final GO record whose CR+LF a generator left out (noted).
+            while matches!(self.buf.last(), Some(0x1A | b'\r' | b' ')) {
+                self.buf.pop();
+            }
+            let complete_go = self.buf.starts_with(b"GO,")
+                && self.buf.iter().filter(|b| **b == b',').count() >= 3
+                && self.buf.ends_with(b"99");
+            if complete_go {
+                self.summary.note(
+                    self.line,
+                    "the last record has no line end (CR+LF)".to_owned(),
+                );
+            } else if !self.buf.is_empty() {
                 return Err(ClaimsError::Truncated {
                     file: self.file.clone(),
                     line: self.line,
                     detail: "the last record has no line end (CR+LF)".to_owned(),
                 });
             }
-            self.buf.clear();
         }
         if self.buf.first() == Some(&0x1A) {
             self.buf.clear();

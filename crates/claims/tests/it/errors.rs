@@ -111,6 +111,16 @@ fn truncated_files_are_refused() {
     }
     // Empty.
     assert!(matches!(read(b""), Err(ClaimsError::Truncated { .. })));
+    // Cut inside the GO record.
+    let bytes = uke(&one_claim(&[]));
+    assert!(matches!(
+        read(&bytes[..bytes.len() - 4]),
+        Err(ClaimsError::Truncated { .. })
+    ));
+    // A complete final GO without its CR+LF is accepted with a note.
+    let (claims, summary) = read(&bytes[..bytes.len() - 2]).unwrap();
+    assert_eq!(claims.len(), 1);
+    assert_eq!(summary.notes.len(), 1);
 }
 
 #[test]
