@@ -17,6 +17,7 @@ pub mod cases;
 pub mod consent;
 pub mod imports;
 pub mod letters;
+pub mod portal;
 pub mod registers;
 pub mod reports;
 mod rows;

@@ -1,0 +1,54 @@
+//! Where "now" comes from. The portal reads the system clock only in [`SystemClock`];
+//! tests use [`FixedClock`] and move it forward (lockout expiry, TOTP windows).
+
+use std::sync::Mutex;
+
+/// A source of the current instant.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> jiff::Timestamp;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(clippy::disallowed_methods)] // The one place the portal reads the clock.
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// A clock that stands still until moved (tests).
+#[derive(Debug)]
+pub struct FixedClock(Mutex<jiff::Timestamp>);
+
+impl FixedClock {
+    /// A clock showing `at`.
+    pub fn new(at: jiff::Timestamp) -> FixedClock {
+        FixedClock(Mutex::new(at))
+    }
+    /// Moves the clock forward by `seconds`.
+    pub fn advance(&self, seconds: i64) {
+        if let Ok(mut t) = self.0.lock() {
+            if let Ok(next) = t.checked_add(jiff::SignedDuration::from_secs(seconds)) {
+                *t = next;
+            }
+        }
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> jiff::Timestamp {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// The calendar day in Japan (UTC+9, no daylight saving) of an instant.
+pub fn japan_date(at: jiff::Timestamp) -> collabo_domain::Date {
+    jiff::tz::offset(9).to_datetime(at).date()
+}

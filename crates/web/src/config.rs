@@ -1,0 +1,200 @@
+//! Portal settings: read from a TOML file, then overridden by `COLLABO_*` environment
+//! variables (the variable name is the field name in upper case). Every option is
+//! documented where it is declared; `ServeConfig::default()` is the sample config.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Settings of `collabo serve`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Database URL (`sqlite:collabo.db` or `postgres://…`). Env `COLLABO_DATABASE_URL`.
+    pub database_url: String,
+    /// 保険者番号 of the society to serve when the database holds several.
+    pub insurer: Option<String>,
+    /// Address to listen on. Env `COLLABO_LISTEN`. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// Send cookies with `Secure` (HTTPS only). Turn off only for plain-HTTP localhost
+    /// tests. Env `COLLABO_SECURE_COOKIES`.
+    pub secure_cookies: bool,
+    /// Idle-independent session lifetime in minutes. Default 480 (one working day).
+    pub session_minutes: i64,
+    /// Failed logins before the account is locked. Default 5.
+    pub lockout_failures: i64,
+    /// Minutes an account stays locked. Default 15.
+    pub lockout_minutes: i64,
+    /// Largest upload accepted, in bytes. Default 50 MiB.
+    pub max_upload_bytes: usize,
+    /// Employer aggregates are shown only for employers with at least this many
+    /// insured (健康スコアリングレポート: 50).
+    pub min_population: u64,
+    /// Aggregate cells under this many people are suppressed (10).
+    pub min_cell: u64,
+    /// Directory where uploaded letter templates (.typ) are stored; the letters crate
+    /// reads overrides from here.
+    pub templates_dir: PathBuf,
+    /// Directory for prepared letter batches (PDF, mailing CSV).
+    pub batches_dir: PathBuf,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            database_url: "sqlite:collabo.db".into(),
+            insurer: None,
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: true,
+            session_minutes: 480,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            max_upload_bytes: 50 * 1024 * 1024,
+            min_population: 50,
+            min_cell: 10,
+            templates_dir: PathBuf::from("templates"),
+            batches_dir: PathBuf::from("batches"),
+        }
+    }
+}
+
+/// A configuration file or variable that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// File.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("{file}: {message}")]
+    Toml {
+        /// File.
+        file: String,
+        /// What is wrong (with line and column).
+        message: String,
+    },
+    /// An environment variable has a value of the wrong kind.
+    #[error("environment variable {name}: {message}")]
+    Env {
+        /// Variable.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ServeConfig {
+    /// Reads a TOML file (all fields optional).
+    pub fn from_toml(file: &str, text: &str) -> Result<ServeConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Toml {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Reads a file, or the defaults when `path` is `None`, then applies the environment.
+    pub fn load(path: Option<&std::path::Path>) -> Result<ServeConfig, ConfigError> {
+        let config = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Io {
+                    file: p.display().to_string(),
+                    source,
+                })?;
+                ServeConfig::from_toml(&p.display().to_string(), &text)?
+            }
+            None => ServeConfig::default(),
+        };
+        config.with_env(|name| std::env::var(name).ok())
+    }
+
+    /// Applies `COLLABO_*` overrides read through `var` (injectable for tests).
+    pub fn with_env(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ServeConfig, ConfigError> {
+        fn num<T: std::str::FromStr>(name: &str, v: &str) -> Result<T, ConfigError> {
+            v.trim().parse().map_err(|_| ConfigError::Env {
+                name: name.to_owned(),
+                message: format!("{v:?} is not a number"),
+            })
+        }
+        fn flag(name: &str, v: &str) -> Result<bool, ConfigError> {
+            match v.trim() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                other => Err(ConfigError::Env {
+                    name: name.to_owned(),
+                    message: format!("{other:?} is not true/false"),
+                }),
+            }
+        }
+        if let Some(v) = var("COLLABO_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = var("COLLABO_INSURER") {
+            self.insurer = Some(v);
+        }
+        if let Some(v) = var("COLLABO_LISTEN") {
+            self.listen = v;
+        }
+        if let Some(v) = var("COLLABO_SECURE_COOKIES") {
+            self.secure_cookies = flag("COLLABO_SECURE_COOKIES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_SESSION_MINUTES") {
+            self.session_minutes = num("COLLABO_SESSION_MINUTES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_LOCKOUT_FAILURES") {
+            self.lockout_failures = num("COLLABO_LOCKOUT_FAILURES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_LOCKOUT_MINUTES") {
+            self.lockout_minutes = num("COLLABO_LOCKOUT_MINUTES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_MAX_UPLOAD_BYTES") {
+            self.max_upload_bytes = num("COLLABO_MAX_UPLOAD_BYTES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_MIN_POPULATION") {
+            self.min_population = num("COLLABO_MIN_POPULATION", &v)?;
+        }
+        if let Some(v) = var("COLLABO_MIN_CELL") {
+            self.min_cell = num("COLLABO_MIN_CELL", &v)?;
+        }
+        if let Some(v) = var("COLLABO_TEMPLATES_DIR") {
+            self.templates_dir = v.into();
+        }
+        if let Some(v) = var("COLLABO_BATCHES_DIR") {
+            self.batches_dir = v.into();
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let c =
+            ServeConfig::from_toml("c.toml", "listen = \"0.0.0.0:9000\"\nmin_cell = 5\n").unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.min_cell, 5);
+        let c = c
+            .with_env(|n| (n == "COLLABO_MIN_CELL").then(|| "12".to_owned()))
+            .unwrap();
+        assert_eq!(c.min_cell, 12);
+        assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_numbers_are_errors() {
+        assert!(ServeConfig::from_toml("c.toml", "lisen = 1").is_err());
+        let err = ServeConfig::default()
+            .with_env(|n| (n == "COLLABO_MIN_CELL").then(|| "ten".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("COLLABO_MIN_CELL"));
+    }
+}

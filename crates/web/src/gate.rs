@@ -1,0 +1,274 @@
+//! The one place where access is enforced. Every route carries a [`Gate`]; this
+//! middleware establishes who is calling (session cookie for pages, bearer token for
+//! the API), checks the second factor, asks `collabo_domain::authz::decide` with the
+//! employer named in the path as the scope, and checks the form's CSRF token. Handlers
+//! only read the [`Identity`] it leaves in the request.
+//!
+//! A denied employer-scoped request from an employer contact answers 404, exactly like
+//! a missing employer, so codes of other employers cannot be probed.
+
+use crate::AppState;
+use crate::auth::{self, Identity, SESSION_COOKIE};
+use crate::error::WebError;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use collabo_domain::authz::{self, Access, Action, Role, Scope};
+use collabo_domain::ids::EmployerCode;
+
+/// What a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Anyone (login page, health, metrics, OpenAPI document).
+    Public,
+    /// A session that has passed the password (second factor may be pending).
+    Session,
+    /// A fully logged-in user of any role.
+    LoggedIn,
+    /// A fully logged-in user allowed this action by the permission table.
+    Can(Action),
+}
+
+/// Per-route context of the gate.
+#[derive(Clone)]
+pub struct GateContext {
+    /// Application state.
+    pub state: AppState,
+    /// What the route requires.
+    pub gate: Gate,
+    /// The route pattern, e.g. `/employer/{employer}/aggregates`.
+    pub path: &'static str,
+    /// An API route (bearer token, JSON errors, no CSRF).
+    pub api: bool,
+}
+
+/// The decision for an allowed request, left in the request for the handler
+/// (`AllowSuppressed` tells aggregate handlers to suppress small cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Granted(pub Access);
+
+/// The client address (peer, as seen by the server; a reverse proxy's address when
+/// behind one).
+pub fn origin_of(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+fn fail(api: bool, e: WebError) -> Response {
+    if api {
+        e.into_json_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// The employer named by the `{employer}` segment of the route pattern.
+pub fn employer_in_path(pattern: &str, path: &str) -> Option<String> {
+    let index = pattern.split('/').position(|s| s == "{employer}")?;
+    path.split('/').nth(index).map(|s| s.to_owned())
+}
+
+async fn identify(
+    ctx: &GateContext,
+    headers: &axum::http::HeaderMap,
+    origin: String,
+) -> Result<Option<Identity>, WebError> {
+    let store = &ctx.state.store;
+    if ctx.api {
+        let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return Ok(None);
+        };
+        let Some((username, narrowed)) = store.api_token(&auth::sha256_hex(token.trim())).await?
+        else {
+            return Ok(None);
+        };
+        let Some(user) = store.user(&username).await? else {
+            return Ok(None);
+        };
+        let mut role = auth::role_of(&user)?;
+        if let (Role::Employer(codes), Some(one)) = (&role, narrowed) {
+            // A token narrowed to one employer acts for that employer only.
+            role = Role::Employer(
+                codes
+                    .iter()
+                    .filter(|c| c.as_str() == one)
+                    .cloned()
+                    .collect(),
+            );
+        }
+        return Ok(Some(Identity {
+            username: user.username,
+            display_name: user.display_name,
+            role,
+            session: None,
+            origin,
+        }));
+    }
+    let Some(id) = auth::cookie_value(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(session) = store
+        .session(&auth::sha256_hex(&id), ctx.state.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = store.user(&session.username).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Identity {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role: auth::role_of(&user)?,
+        session: Some(session),
+        origin,
+    }))
+}
+
+/// Reads a form body, checks its `_csrf` field against the session, and puts the body
+/// back for the handler.
+async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, WebError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| WebError::BadRequest("ファイルが大きすぎます。".into()))?;
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let given = if content_type.starts_with("multipart/form-data") {
+        multipart_field(&bytes, "_csrf")
+    } else {
+        url_form_field(&bytes, "_csrf")
+    };
+    if expected.is_empty() || given.as_deref() != Some(expected) {
+        return Err(WebError::Csrf);
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+fn url_form_field(body: &[u8], name: &str) -> Option<String> {
+    std::str::from_utf8(body).ok()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+/// The value of a small text part of a multipart body (the form puts `_csrf` first).
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let head = &body[..body.len().min(8192)];
+    let text = String::from_utf8_lossy(head);
+    let at = text.find(&marker)?;
+    let rest = &text[at..];
+    let start = rest.find("\r\n\r\n")? + 4;
+    let end = rest[start..].find("\r\n")?;
+    Some(rest[start..start + end].to_owned())
+}
+
+/// The middleware.
+pub async fn check(State(ctx): State<GateContext>, req: Request, next: Next) -> Response {
+    match decide(&ctx, req).await {
+        Ok(req) => next.run(req).await,
+        Err(resp) => resp,
+    }
+}
+
+async fn decide(ctx: &GateContext, mut req: Request) -> Result<Request, Response> {
+    if ctx.gate == Gate::Public {
+        return Ok(req);
+    }
+    let headers = req.headers().clone();
+    let who = identify(ctx, &headers, origin_of(&req))
+        .await
+        .map_err(|e| fail(ctx.api, e))?;
+    let Some(who) = who else {
+        return Err(if ctx.api || req.method() != Method::GET {
+            fail(ctx.api, WebError::LoginRequired)
+        } else {
+            Redirect::to("/login").into_response()
+        });
+    };
+    let stage = who
+        .session
+        .as_ref()
+        .map_or("full", |s| s.stage.as_str())
+        .to_owned();
+    if ctx.gate != Gate::Session && stage != "full" {
+        return Err(if req.method() == Method::GET {
+            Redirect::to(if stage == "enrol" {
+                "/totp/setup"
+            } else {
+                "/totp"
+            })
+            .into_response()
+        } else {
+            fail(ctx.api, WebError::LoginRequired)
+        });
+    }
+    if let Gate::Can(action) = ctx.gate {
+        let code = employer_in_path(ctx.path, req.uri().path());
+        let parsed = code.as_deref().map(EmployerCode::parse);
+        let access = match &parsed {
+            Some(Ok(c)) => authz::decide(&who.role, action, Scope::Employer(c)),
+            Some(Err(_)) => Access::Deny,
+            None => authz::decide(&who.role, action, Scope::Society),
+        };
+        if access == Access::Deny {
+            let hide = code.is_some() && matches!(who.role, Role::Employer(_));
+            return Err(fail(
+                ctx.api,
+                if hide {
+                    WebError::NotFound
+                } else {
+                    WebError::Forbidden
+                },
+            ));
+        }
+        req.extensions_mut().insert(Granted(access));
+    }
+    if !ctx.api && req.method() == Method::POST {
+        let expected = who.csrf().to_owned();
+        req = check_csrf(req, &expected, ctx.state.config.max_upload_bytes)
+            .await
+            .map_err(|e| fail(false, e))?;
+    }
+    req.extensions_mut().insert(who);
+    Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn employer_is_read_from_the_pattern_position() {
+        assert_eq!(
+            employer_in_path(
+                "/employer/{employer}/uploads/{id}",
+                "/employer/E01/uploads/3"
+            )
+            .as_deref(),
+            Some("E01")
+        );
+        assert_eq!(employer_in_path("/staff", "/staff"), None);
+    }
+
+    #[test]
+    fn csrf_is_found_in_both_form_encodings() {
+        assert_eq!(
+            url_form_field(b"a=1&_csrf=abc&b=2", "_csrf").as_deref(),
+            Some("abc")
+        );
+        let body = b"--X\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok\r\n--X--\r\n";
+        assert_eq!(multipart_field(body, "_csrf").as_deref(), Some("tok"));
+    }
+}

@@ -1,0 +1,704 @@
+//! Administration: users (role, employer scope, TOTP reset, API tokens), employers and
+//! memoranda (覚書), programme settings per fiscal year (JSON per programme and year),
+//! and letter template uploads. Every change is audited.
+
+use super::{audit, encode_segment};
+use crate::AppState;
+use crate::auth::{self, Identity};
+use crate::error::{WebError, WebResult};
+use crate::view::{Block, Cell, Field, Form, Page, Table, button, wareki};
+use axum::Extension;
+use axum::extract::{Form as FormData, Multipart, Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use collabo_domain::calendar::FiscalYear;
+use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
+use collabo_domain::ids::EmployerCode;
+use collabo_domain::programme::{ProgrammeCode, ProgrammeSettings};
+use collabo_store::portal::UserRow;
+use serde::Deserialize;
+
+fn user_form(csrf: &str) -> Form {
+    Form {
+        action: "/admin/users".into(),
+        multipart: false,
+        csrf: csrf.into(),
+        fields: vec![
+            Field::new("ユーザー名", "username", "text"),
+            Field::new("表示名", "display_name", "text"),
+            Field::new("初期パスワード（12文字以上）", "password", "password"),
+            Field::select(
+                "役割",
+                "role",
+                &[
+                    ("staff", "保健事業担当"),
+                    ("employer", "事業所担当者"),
+                    ("admin", "システム管理者"),
+                    ("auditor", "監査担当"),
+                ],
+            ),
+            Field::new(
+                "事業所記号（事業所担当者のみ・カンマ区切り）",
+                "employers",
+                "text",
+            ),
+        ],
+        submit: "作成・更新".into(),
+        get: false,
+    }
+}
+
+/// GET /admin/users.
+pub async fn users(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let users = state.store.users().await?;
+    let mut page = Page::new("ユーザー", &who);
+    page.push(Block::Table(Table {
+        headers: [
+            "ユーザー名",
+            "表示名",
+            "役割",
+            "事業所",
+            "二要素認証",
+            "ロック",
+            "",
+            "",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: users
+            .iter()
+            .map(|u| {
+                vec![
+                    Cell::Text(u.username.clone()),
+                    Cell::Text(u.display_name.clone()),
+                    Cell::Text(u.role.clone()),
+                    Cell::Text(u.employers.join(", ")),
+                    if u.totp_enrolled {
+                        Cell::Badge("設定済".into(), "ok")
+                    } else {
+                        Cell::Badge("未設定".into(), "muted")
+                    },
+                    Cell::Text(u.locked_until.clone().unwrap_or_default()),
+                    button(
+                        format!("/admin/users/{}/reset-totp", encode_segment(&u.username)),
+                        "二要素認証をリセット",
+                        who.csrf(),
+                    ),
+                    button(
+                        format!("/admin/users/{}/token", encode_segment(&u.username)),
+                        "APIトークン発行",
+                        who.csrf(),
+                    ),
+                ]
+            })
+            .collect(),
+        empty: "ユーザーはいません。".into(),
+    }));
+    page.push(Block::Heading("ユーザーの作成・更新".into()));
+    page.push(Block::Form(user_form(who.csrf())));
+    Ok(page.html()?.into_response())
+}
+
+/// The user form.
+#[derive(Deserialize)]
+pub struct UserForm {
+    username: String,
+    display_name: String,
+    password: String,
+    role: String,
+    #[serde(default)]
+    employers: String,
+}
+
+/// POST /admin/users.
+pub async fn create_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<UserForm>,
+) -> WebResult<Response> {
+    let username = form.username.trim().to_owned();
+    if username.is_empty() || username.contains([':', '/', ' ']) {
+        return Err(WebError::BadRequest(
+            "ユーザー名は空白・コロン・スラッシュを含まない文字列にしてください。".into(),
+        ));
+    }
+    if form.password.chars().count() < 12 {
+        return Err(WebError::BadRequest(
+            "パスワードは12文字以上にしてください。".into(),
+        ));
+    }
+    if !["staff", "employer", "admin", "auditor"].contains(&form.role.as_str()) {
+        return Err(WebError::BadRequest("役割が正しくありません。".into()));
+    }
+    let employers: Vec<String> = form
+        .employers
+        .split([',', '、'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| EmployerCode::parse(s).map(|c| c.as_str().to_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
+    if form.role == "employer" && employers.is_empty() {
+        return Err(WebError::BadRequest(
+            "事業所担当者には事業所記号を指定してください。".into(),
+        ));
+    }
+    let user = UserRow {
+        username: username.clone(),
+        display_name: if form.display_name.trim().is_empty() {
+            username.clone()
+        } else {
+            form.display_name.trim().to_owned()
+        },
+        password_hash: auth::hash_password(form.password).await?,
+        role: form.role.clone(),
+        employers: if form.role == "employer" {
+            employers
+        } else {
+            Vec::new()
+        },
+        totp_secret: None,
+        totp_enrolled: false,
+        failed_logins: 0,
+        locked_until: None,
+    };
+    state.store.put_user(&user, state.now()).await?;
+    state
+        .store
+        .delete_sessions_of(&username, state.now())
+        .await?;
+    audit(
+        &state,
+        &who,
+        "admin.user.put",
+        None,
+        None,
+        format!(
+            "{username} role {} employers {}",
+            user.role,
+            user.employers.join(",")
+        ),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// POST /admin/users/{user}/reset-totp.
+pub async fn reset_totp(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+) -> WebResult<Response> {
+    state.store.set_user_totp(&username, None, false).await?;
+    state
+        .store
+        .delete_sessions_of(&username, state.now())
+        .await?;
+    audit(&state, &who, "admin.user.reset_totp", None, None, username).await?;
+    Ok(Redirect::to("/admin/users").into_response())
+}
+
+/// POST /admin/users/{user}/token: shows the new token once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+) -> WebResult<Response> {
+    let user = state
+        .store
+        .user(&username)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let token = format!("clb_{}", auth::random_hex(24));
+    // An employer user's token is narrowed to its first employer (one token per system).
+    let employer = (user.role == "employer")
+        .then(|| user.employers.first().cloned())
+        .flatten();
+    state
+        .store
+        .create_api_token(
+            &auth::sha256_hex(&token),
+            &username,
+            employer.as_deref(),
+            "portal",
+            state.now(),
+        )
+        .await?;
+    audit(
+        &state,
+        &who,
+        "admin.token.create",
+        None,
+        employer.as_deref(),
+        format!("token for {username}"),
+    )
+    .await?;
+    let mut page = Page::new("APIトークンを発行しました", &who);
+    page.notice(
+        "warn",
+        vec!["このトークンは今だけ表示されます。安全な場所に保管してください。".into()],
+    );
+    page.push(Block::Pre(token));
+    page.push(Block::Para("利用方法: HTTP ヘッダー Authorization: Bearer <トークン>。仕様は /api/v1/openapi.json を参照してください。".into()));
+    Ok(page.html()?.into_response())
+}
+
+/// GET /admin/employers.
+pub async fn employers(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let employers = state.store.employers().await?;
+    let agreements = state.store.agreements_with_ids().await?;
+    let mut page = Page::new("事業所・覚書", &who);
+    page.push(Block::Table(Table {
+        headers: ["事業所記号", "事業所名", "担当者連絡先"]
+            .map(String::from)
+            .to_vec(),
+        rows: employers
+            .iter()
+            .map(|e| {
+                vec![
+                    Cell::Text(e.code.to_string()),
+                    Cell::Text(e.name.clone()),
+                    Cell::Text(e.contact.clone()),
+                ]
+            })
+            .collect(),
+        empty: "事業所は登録されていません。".into(),
+    }));
+    page.push(Block::Form(Form {
+        action: "/admin/employers".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: vec![
+            Field::new("事業所記号", "code", "text"),
+            Field::new("事業所名", "name", "text"),
+            Field::new("担当者連絡先", "contact", "text"),
+        ],
+        submit: "登録・更新".into(),
+        get: false,
+    }));
+    page.push(Block::Heading("覚書".into()));
+    page.push(Block::Table(Table {
+        headers: [
+            "No.",
+            "事業所",
+            "事業",
+            "状態",
+            "締結日",
+            "解約日",
+            "締結",
+            "解約",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: agreements
+            .iter()
+            .map(|(id, a)| {
+                let status_button = |status: &str, label: &str| {
+                    Cell::Button(crate::view::Button {
+                        action: format!("/admin/agreements/{id}/status"),
+                        label: label.into(),
+                        csrf: who.csrf().into(),
+                        fields: vec![
+                            Field::hidden("status", status),
+                            Field::new("日付", "on", "date").value(state.today().to_string()),
+                        ],
+                    })
+                };
+                vec![
+                    Cell::Num(id.to_string()),
+                    Cell::Text(a.employer.to_string()),
+                    Cell::Text(format!("{} {}", a.programme.letter(), a.programme.label())),
+                    Cell::Text(a.status.label().into()),
+                    Cell::Text(a.signed_on.map(wareki).unwrap_or_default()),
+                    Cell::Text(a.ended_on.map(wareki).unwrap_or_default()),
+                    status_button("signed", "締結"),
+                    status_button("ended", "解約"),
+                ]
+            })
+            .collect(),
+        empty: "覚書はありません。".into(),
+    }));
+    page.push(Block::Form(Form {
+        action: "/admin/agreements".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: vec![
+            Field::new("事業所記号", "employer", "text"),
+            Field::select(
+                "事業",
+                "programme",
+                &[
+                    ("C", "C がん検診の精密検査受診勧奨"),
+                    ("R", "R リスク保有者情報の共有"),
+                    ("S", "S 禁煙"),
+                    ("D", "D 重症化予防"),
+                ],
+            ),
+        ],
+        submit: "覚書の申込を登録".into(),
+        get: false,
+    }));
+    Ok(page.html()?.into_response())
+}
+
+/// The employer form.
+#[derive(Deserialize)]
+pub struct EmployerForm {
+    code: String,
+    name: String,
+    #[serde(default)]
+    contact: String,
+}
+
+/// POST /admin/employers.
+pub async fn upsert_employer(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<EmployerForm>,
+) -> WebResult<Response> {
+    let code = EmployerCode::parse(&form.code)
+        .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
+    if form.name.trim().is_empty() {
+        return Err(WebError::BadRequest("事業所名を入力してください。".into()));
+    }
+    state
+        .store
+        .upsert_employer(&Employer {
+            code: code.clone(),
+            name: form.name.trim().into(),
+            contact: form.contact.trim().into(),
+        })
+        .await?;
+    audit(
+        &state,
+        &who,
+        "admin.employer.put",
+        None,
+        Some(code.as_str()),
+        form.name.trim().into(),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/employers").into_response())
+}
+
+/// The agreement form.
+#[derive(Deserialize)]
+pub struct AgreementForm {
+    employer: String,
+    programme: String,
+}
+
+/// POST /admin/agreements.
+pub async fn add_agreement(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<AgreementForm>,
+) -> WebResult<Response> {
+    let employer = EmployerCode::parse(&form.employer)
+        .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
+    let programme = ProgrammeCode::from_letter(&form.programme)
+        .ok_or_else(|| WebError::BadRequest("事業が正しくありません。".into()))?;
+    let id = state
+        .store
+        .add_agreement(&Agreement {
+            employer: employer.clone(),
+            programme,
+            status: AgreementStatus::Applied,
+            signed_on: None,
+            ended_on: None,
+        })
+        .await?;
+    audit(
+        &state,
+        &who,
+        "admin.agreement.apply",
+        None,
+        Some(employer.as_str()),
+        format!("agreement {id} programme {}", programme.letter()),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/employers").into_response())
+}
+
+/// The agreement status form.
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+    on: String,
+}
+
+/// POST /admin/agreements/{id}/status.
+pub async fn agreement_status(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+    FormData(form): FormData<StatusForm>,
+) -> WebResult<Response> {
+    let status = AgreementStatus::from_code(&form.status)
+        .ok_or_else(|| WebError::BadRequest("状態が正しくありません。".into()))?;
+    let on = collabo_app::parse_date(&form.on)
+        .map_err(|m| WebError::BadRequest(format!("日付: {m}")))?;
+    state.store.set_agreement_status(id, status, on).await?;
+    audit(
+        &state,
+        &who,
+        "admin.agreement.status",
+        None,
+        None,
+        format!("agreement {id} {} on {on}", status.code()),
+    )
+    .await?;
+    Ok(Redirect::to("/admin/employers").into_response())
+}
+
+fn settings_page(
+    state: &AppState,
+    who: &Identity,
+    book: &collabo_domain::programme::ProgrammeBook,
+    programme: ProgrammeCode,
+    year: i16,
+    error: Option<String>,
+) -> WebResult<Page> {
+    let fy = FiscalYear::new(year);
+    let current = book
+        .for_year(programme, fy)
+        .cloned()
+        .unwrap_or_else(|| ProgrammeSettings::default_for(programme));
+    let json =
+        serde_json::to_string_pretty(&current).map_err(|e| WebError::Internal(e.to_string()))?;
+    let mut page = Page::new("事業設定", who);
+    if let Some(e) = error {
+        page.notice("error", vec![e]);
+    }
+    page.push(Block::Para("事業ごと・年度ごとの設定です。保存した年度から、次に設定を保存した年度の前年度まで適用されます。".into()));
+    let links = ProgrammeCode::ALL
+        .into_iter()
+        .map(|p| {
+            (
+                format!("/admin/settings?programme={}&year={year}", p.letter()),
+                format!("{} {}", p.letter(), p.label()),
+            )
+        })
+        .collect();
+    page.push(Block::Links(links));
+    page.push(Block::Form(Form {
+        action: "/admin/settings".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: vec![
+            Field::hidden("programme", programme.letter()),
+            Field::new("適用開始年度（西暦）", "year", "number").value(year.to_string()),
+            Field::new(
+                &format!(
+                    "{} {} の設定（JSON）",
+                    programme.letter(),
+                    programme.label()
+                ),
+                "settings",
+                "textarea",
+            )
+            .value(json),
+        ],
+        submit: "保存".into(),
+        get: false,
+    }));
+    let _ = state;
+    Ok(page)
+}
+
+/// Settings query.
+#[derive(Deserialize)]
+pub struct SettingsQuery {
+    programme: Option<String>,
+    year: Option<i16>,
+}
+
+/// GET /admin/settings.
+pub async fn settings(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    axum::extract::Query(q): axum::extract::Query<SettingsQuery>,
+) -> WebResult<Response> {
+    let book = state.store.programme_book().await?;
+    let programme = q
+        .programme
+        .as_deref()
+        .and_then(ProgrammeCode::from_letter)
+        .unwrap_or(ProgrammeCode::R);
+    let year = q
+        .year
+        .unwrap_or_else(|| FiscalYear::of(state.today()).year());
+    Ok(settings_page(&state, &who, &book, programme, year, None)?
+        .html()?
+        .into_response())
+}
+
+/// The settings form.
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    programme: String,
+    year: i16,
+    settings: String,
+}
+
+/// POST /admin/settings.
+pub async fn save_settings(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<SettingsForm>,
+) -> WebResult<Response> {
+    let programme = ProgrammeCode::from_letter(&form.programme)
+        .ok_or_else(|| WebError::BadRequest("事業が正しくありません。".into()))?;
+    let parsed: Result<ProgrammeSettings, _> = serde_json::from_str(&form.settings);
+    let mut settings = match parsed {
+        Ok(s) => s,
+        Err(e) => {
+            let book = state.store.programme_book().await?;
+            let page = settings_page(
+                &state,
+                &who,
+                &book,
+                programme,
+                form.year,
+                Some(format!(
+                    "設定を読み取れません（{}行{}列）: {e}",
+                    e.line(),
+                    e.column()
+                )),
+            )?;
+            return Ok((axum::http::StatusCode::BAD_REQUEST, page.html()?).into_response());
+        }
+    };
+    if settings.code != programme {
+        return Err(WebError::BadRequest(
+            "JSON の code が選択した事業と一致しません。".into(),
+        ));
+    }
+    settings.from_year = FiscalYear::new(form.year);
+    state.store.save_programme_settings(&settings).await?;
+    audit(
+        &state,
+        &who,
+        "admin.settings.save",
+        None,
+        None,
+        format!("programme {} from FY{}", programme.letter(), form.year),
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/admin/settings?programme={}&year={}",
+        programme.letter(),
+        form.year
+    ))
+    .into_response())
+}
+
+/// GET /admin/templates.
+pub async fn templates(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let mut page = Page::new("通知テンプレート", &who);
+    page.push(Block::Para(format!("Typst 形式（.typ）のテンプレートをアップロードすると、保存先 {} の同名ファイルを置き換えます。", state.config.templates_dir.display())));
+    let mut rows = Vec::new();
+    if let Ok(mut dir) = tokio::fs::read_dir(&state.config.templates_dir).await {
+        while let Ok(Some(entry)) = dir.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".typ") {
+                rows.push(vec![Cell::Text(name)]);
+            }
+        }
+    }
+    rows.sort_by(|a, b| match (&a[0], &b[0]) {
+        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    });
+    page.push(Block::Table(Table {
+        headers: vec!["登録済みテンプレート".into()],
+        rows,
+        empty: "上書きテンプレートはありません（標準テンプレートを使用）。".into(),
+    }));
+    page.push(Block::Form(Form {
+        action: "/admin/templates".into(),
+        multipart: true,
+        csrf: who.csrf().into(),
+        fields: vec![Field::new("テンプレート（.typ）", "file", "file")],
+        submit: "アップロード".into(),
+        get: false,
+    }));
+    Ok(page.html()?.into_response())
+}
+
+/// POST /admin/templates: stores the file; the letters crate validates it when it renders.
+pub async fn upload_template(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    mut multipart: Multipart,
+) -> WebResult<Response> {
+    let mut upload = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(e.to_string()))?
+    {
+        if field.name() == Some("file") {
+            let name = field
+                .file_name()
+                .unwrap_or_default()
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            upload = Some((name, bytes));
+        }
+    }
+    let (name, bytes) =
+        upload.ok_or_else(|| WebError::BadRequest("ファイルが選択されていません。".into()))?;
+    let valid_name = name.ends_with(".typ")
+        && name.len() > 4
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !name.starts_with('.');
+    if !valid_name {
+        return Err(WebError::BadRequest(
+            "ファイル名は英数字・ハイフン・下線のみの .typ にしてください。".into(),
+        ));
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        WebError::BadRequest("テンプレートは UTF-8 のテキストにしてください。".into())
+    })?;
+    tokio::fs::create_dir_all(&state.config.templates_dir)
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let path = state.config.templates_dir.join(&name);
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|e| WebError::Internal(format!("{}: {e}", path.display())))?;
+    audit(
+        &state,
+        &who,
+        "admin.template.upload",
+        None,
+        None,
+        format!("{name} ({} bytes)", bytes.len()),
+    )
+    .await?;
+    let mut page = Page::new("通知テンプレートを保存しました", &who);
+    page.notice("ok", vec![format!("{name} を保存しました。")]);
+    page.notice("warn", vec!["テンプレートの文法チェックは、通知バッチ作成時に行われます（この画面ではまだ検証していません）。".into()]);
+    page.push(Block::Links(vec![(
+        "/admin/templates".into(),
+        "テンプレート一覧へ".into(),
+    )]));
+    Ok(page.html()?.into_response())
+}

@@ -1,0 +1,545 @@
+//! The route table: every page and API endpoint, once, with the [`Gate`] it needs. The
+//! router is built from this list and the route-matrix test walks the same list, so a
+//! route cannot exist without an entry in the permission test.
+//!
+//! Handlers live in one module per area (`public`, `employer`, `staff`, `admin`,
+//! `auditor`, `api`) and never check roles themselves.
+
+use crate::AppState;
+use crate::auth::Identity;
+use crate::error::WebError;
+use crate::gate::{self, Gate, GateContext};
+use axum::Router;
+use axum::routing::{MethodRouter, get, post};
+use collabo_domain::authz::Action;
+use collabo_domain::ids::EmployerCode;
+
+pub mod admin;
+pub mod api;
+pub mod auditor;
+pub mod employer;
+pub mod public;
+pub mod staff;
+
+/// One route as declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// Pattern with `{param}` segments.
+    pub path: &'static str,
+    /// What it requires.
+    pub gate: Gate,
+    /// Part of the JSON API (bearer tokens, JSON errors).
+    pub api: bool,
+    /// One line for the OpenAPI document and the docs.
+    pub summary: &'static str,
+}
+
+type Entry = (RouteSpec, MethodRouter<AppState>);
+
+fn r(
+    method: &'static str,
+    path: &'static str,
+    gate: Gate,
+    summary: &'static str,
+    handler: MethodRouter<AppState>,
+) -> Entry {
+    let api = path.starts_with("/api/");
+    (
+        RouteSpec {
+            method,
+            path,
+            gate,
+            api,
+            summary,
+        },
+        handler,
+    )
+}
+
+/// Every route with its handler.
+pub fn table() -> Vec<Entry> {
+    use Action::*;
+    use Gate::*;
+    vec![
+        // Public.
+        r(
+            "GET",
+            "/login",
+            Public,
+            "ログイン画面",
+            get(public::login_page),
+        ),
+        r(
+            "POST",
+            "/login",
+            Public,
+            "パスワードでログイン",
+            post(public::login),
+        ),
+        r("GET", "/healthz", Public, "死活監視", get(public::healthz)),
+        r(
+            "GET",
+            "/metrics",
+            Public,
+            "Prometheus metrics",
+            get(public::metrics),
+        ),
+        r(
+            "GET",
+            "/api/v1/openapi.json",
+            Public,
+            "OpenAPI document",
+            get(api::openapi),
+        ),
+        // Second factor and session.
+        r(
+            "GET",
+            "/totp",
+            Session,
+            "確認コード入力",
+            get(public::totp_page),
+        ),
+        r(
+            "POST",
+            "/totp",
+            Session,
+            "確認コードを確認",
+            post(public::totp_check),
+        ),
+        r(
+            "GET",
+            "/totp/setup",
+            Session,
+            "二要素認証の設定",
+            get(public::totp_setup_page),
+        ),
+        r(
+            "POST",
+            "/totp/setup",
+            Session,
+            "二要素認証を有効化",
+            post(public::totp_setup),
+        ),
+        r(
+            "POST",
+            "/logout",
+            Session,
+            "ログアウト",
+            post(public::logout),
+        ),
+        r(
+            "GET",
+            "/",
+            LoggedIn,
+            "役割ごとのトップへ",
+            get(public::home),
+        ),
+        // Employer contacts (and staff on their behalf).
+        r(
+            "GET",
+            "/employer/{employer}",
+            Can(ViewSubmissions),
+            "提出状況・期限",
+            get(employer::overview),
+        ),
+        r(
+            "GET",
+            "/employer/{employer}/uploads/{id}",
+            Can(ViewSubmissions),
+            "取込結果",
+            get(employer::upload_report),
+        ),
+        r(
+            "POST",
+            "/employer/{employer}/referrals",
+            Can(UploadEmployerData),
+            "要精密検査者リストの提出",
+            post(employer::upload_referrals),
+        ),
+        r(
+            "POST",
+            "/employer/{employer}/checkups",
+            Can(UploadEmployerData),
+            "健診結果の提出",
+            post(employer::upload_checkups),
+        ),
+        r(
+            "GET",
+            "/employer/{employer}/risk-holders",
+            Can(ViewRiskHolders),
+            "リスク保有者一覧（事後指導）",
+            get(employer::risk_holders),
+        ),
+        r(
+            "GET",
+            "/employer/{employer}/aggregates",
+            Can(ViewAggregates),
+            "集計（少数秘匿）",
+            get(employer::aggregates),
+        ),
+        r(
+            "GET",
+            "/employer/{employer}/aggregates.csv",
+            Can(ViewAggregates),
+            "集計CSV（少数秘匿）",
+            get(employer::aggregates_csv),
+        ),
+        // Society staff.
+        r(
+            "GET",
+            "/staff",
+            Can(ViewCases),
+            "ダッシュボード",
+            get(staff::dashboard),
+        ),
+        r(
+            "GET",
+            "/staff/review",
+            Can(ResolveReview),
+            "照合待ち一覧",
+            get(staff::review),
+        ),
+        r(
+            "POST",
+            "/staff/review/{id}/resolve",
+            Can(ResolveReview),
+            "照合待ちを確定",
+            post(staff::resolve),
+        ),
+        r(
+            "POST",
+            "/staff/review/{id}/reject",
+            Can(ResolveReview),
+            "照合待ちを却下",
+            post(staff::reject),
+        ),
+        r(
+            "GET",
+            "/staff/consents",
+            Can(RecordConsent),
+            "同意・停止の登録画面",
+            get(staff::consents_page),
+        ),
+        r(
+            "POST",
+            "/staff/consents",
+            Can(RecordConsent),
+            "同意・停止を登録",
+            post(staff::record_consent),
+        ),
+        r(
+            "GET",
+            "/staff/letters",
+            Can(ManageLetters),
+            "通知バッチ一覧",
+            get(staff::letters),
+        ),
+        r(
+            "POST",
+            "/staff/letters/prepare",
+            Can(ManageLetters),
+            "通知バッチを作成",
+            post(staff::prepare_batch),
+        ),
+        r(
+            "POST",
+            "/staff/letters/{id}/mailed",
+            Can(ManageLetters),
+            "発送済みにする",
+            post(staff::batch_mailed),
+        ),
+        r(
+            "POST",
+            "/staff/letters/{id}/cancel",
+            Can(ManageLetters),
+            "バッチを取り消す",
+            post(staff::batch_cancel),
+        ),
+        r(
+            "GET",
+            "/staff/letters/{id}/pdf",
+            Can(ManageLetters),
+            "バッチPDF",
+            get(staff::batch_pdf),
+        ),
+        r(
+            "GET",
+            "/staff/members",
+            Can(ViewMember),
+            "加入者検索",
+            get(staff::member_search),
+        ),
+        r(
+            "GET",
+            "/staff/members/{member}",
+            Can(ViewMember),
+            "加入者ページ",
+            get(staff::member_page),
+        ),
+        r(
+            "GET",
+            "/staff/reports",
+            Can(ViewReports),
+            "実績レポート",
+            get(staff::reports),
+        ),
+        r(
+            "GET",
+            "/staff/exports/cases.csv",
+            Can(Export),
+            "対象者CSV",
+            get(staff::cases_csv),
+        ),
+        // Administration.
+        r(
+            "GET",
+            "/admin/users",
+            Can(ManageUsers),
+            "ユーザー一覧",
+            get(admin::users),
+        ),
+        r(
+            "POST",
+            "/admin/users",
+            Can(ManageUsers),
+            "ユーザー作成",
+            post(admin::create_user),
+        ),
+        r(
+            "POST",
+            "/admin/users/{user}/reset-totp",
+            Can(ManageUsers),
+            "二要素認証のリセット",
+            post(admin::reset_totp),
+        ),
+        r(
+            "POST",
+            "/admin/users/{user}/token",
+            Can(ManageUsers),
+            "APIトークン発行",
+            post(admin::create_token),
+        ),
+        r(
+            "GET",
+            "/admin/employers",
+            Can(ManageEmployers),
+            "事業所・覚書",
+            get(admin::employers),
+        ),
+        r(
+            "POST",
+            "/admin/employers",
+            Can(ManageEmployers),
+            "事業所の登録",
+            post(admin::upsert_employer),
+        ),
+        r(
+            "POST",
+            "/admin/agreements",
+            Can(ManageEmployers),
+            "覚書の申込",
+            post(admin::add_agreement),
+        ),
+        r(
+            "POST",
+            "/admin/agreements/{id}/status",
+            Can(ManageEmployers),
+            "覚書の締結・解約",
+            post(admin::agreement_status),
+        ),
+        r(
+            "GET",
+            "/admin/settings",
+            Can(ManageSettings),
+            "事業設定",
+            get(admin::settings),
+        ),
+        r(
+            "POST",
+            "/admin/settings",
+            Can(ManageSettings),
+            "事業設定の保存",
+            post(admin::save_settings),
+        ),
+        r(
+            "GET",
+            "/admin/templates",
+            Can(ManageSettings),
+            "通知テンプレート",
+            get(admin::templates),
+        ),
+        r(
+            "POST",
+            "/admin/templates",
+            Can(ManageSettings),
+            "通知テンプレートの登録",
+            post(admin::upload_template),
+        ),
+        // Audit.
+        r(
+            "GET",
+            "/audit",
+            Can(ViewAudit),
+            "監査ログ",
+            get(auditor::log),
+        ),
+        r(
+            "GET",
+            "/audit/verify",
+            Can(ViewAudit),
+            "監査ログの改ざん検証",
+            get(auditor::verify),
+        ),
+        // JSON API.
+        r(
+            "GET",
+            "/api/v1/employers/{employer}/submissions",
+            Can(ViewSubmissions),
+            "List an employer's uploads",
+            get(api::submissions),
+        ),
+        r(
+            "POST",
+            "/api/v1/employers/{employer}/referrals",
+            Can(UploadEmployerData),
+            "Upload a 要精密検査 list (CSV/XLSX body; ?file_name=)",
+            post(api::upload_referrals),
+        ),
+        r(
+            "GET",
+            "/api/v1/employers/{employer}/risk-holders",
+            Can(ViewRiskHolders),
+            "Risk holders of programme R",
+            get(api::risk_holders),
+        ),
+        r(
+            "GET",
+            "/api/v1/employers/{employer}/aggregates",
+            Can(ViewAggregates),
+            "Aggregates with small cells suppressed",
+            get(api::aggregates),
+        ),
+        r(
+            "GET",
+            "/api/v1/cases/counts",
+            Can(ViewCases),
+            "Case counts by programme and state",
+            get(api::case_counts),
+        ),
+        r(
+            "GET",
+            "/api/v1/members/{member}",
+            Can(ViewMember),
+            "A member with cases and consents",
+            get(api::member),
+        ),
+        r(
+            "GET",
+            "/api/v1/audit/verify",
+            Can(ViewAudit),
+            "Verify the audit chain",
+            get(api::audit_verify),
+        ),
+    ]
+}
+
+/// The declared routes without handlers (tests, OpenAPI).
+pub fn specs() -> Vec<RouteSpec> {
+    table().into_iter().map(|(spec, _)| spec).collect()
+}
+
+/// Builds the router: each route behind its gate, then metrics around everything.
+pub fn build(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for (spec, handler) in table() {
+        let ctx = GateContext {
+            state: state.clone(),
+            gate: spec.gate,
+            path: spec.path,
+            api: spec.api,
+        };
+        router = router.route(
+            spec.path,
+            handler.route_layer(axum::middleware::from_fn_with_state(ctx, gate::check)),
+        );
+    }
+    router
+        .fallback(|| async { WebError::NotFound })
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_upload_bytes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            crate::metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Parses an employer code from a path (unparseable = not found).
+pub fn employer_code(raw: &str) -> Result<EmployerCode, WebError> {
+    EmployerCode::parse(raw).map_err(|_| WebError::NotFound)
+}
+
+/// Writes one audit record for something `who` did.
+pub async fn audit(
+    state: &AppState,
+    who: &Identity,
+    action: &str,
+    member_key: Option<&str>,
+    employer: Option<&str>,
+    detail: String,
+) -> Result<(), WebError> {
+    state
+        .store
+        .audit(
+            &collabo_store::AuditEntry {
+                actor: who.username.clone(),
+                role: who.role.code().to_owned(),
+                action: action.to_owned(),
+                member_key: member_key.map(str::to_owned),
+                employer_code: employer.map(str::to_owned),
+                detail,
+                origin: who.origin.clone(),
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Percent-encodes a path segment (member keys contain `:`; symbols may hold anything).
+pub fn encode_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~:".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A CSV download response (UTF-8 with BOM so Excel opens it correctly).
+pub fn csv_response(file_name: &str, body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut bytes = Vec::with_capacity(body.len() + 3);
+    bytes.extend_from_slice(b"\xEF\xBB\xBF");
+    bytes.extend_from_slice(body.as_bytes());
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

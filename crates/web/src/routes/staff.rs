@@ -1,0 +1,891 @@
+//! Society staff pages: dashboard (cases by programme and state, waiting for claims),
+//! review queue, consent register, letter batches, member pages, reports with charts,
+//! CSV export. Every page that shows a person writes an audit record naming them.
+
+use super::{audit, csv_response, encode_segment};
+use crate::AppState;
+use crate::auth::Identity;
+use crate::error::{WebError, WebResult};
+use crate::view::{Bars, Block, Cell, Field, Form, Page, Table, button, wareki, wareki_text};
+use axum::Extension;
+use axum::extract::{Form as FormData, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use collabo_domain::case::{CaseState, Outcome};
+use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
+use collabo_domain::ids::MemberKey;
+use collabo_domain::programme::ProgrammeCode;
+use serde::Deserialize;
+
+/// Japanese label of a stored case state code.
+pub fn state_label(code: &str) -> String {
+    let states = [
+        CaseState::Identified,
+        CaseState::Excluded,
+        CaseState::LetterDue,
+        CaseState::LetterPrepared,
+        CaseState::Notified,
+        CaseState::WaitingForClaims,
+        CaseState::Closed(Outcome::Visited),
+        CaseState::Closed(Outcome::NotVisited),
+        CaseState::Closed(Outcome::Notified),
+        CaseState::Closed(Outcome::SharedOnly),
+        CaseState::Closed(Outcome::StoppedOptOut),
+        CaseState::Closed(Outcome::LostCoverage),
+    ];
+    states
+        .iter()
+        .find(|s| s.code() == code)
+        .map_or_else(|| code.to_owned(), |s| s.label().to_owned())
+}
+
+/// GET /staff.
+pub async fn dashboard(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let counts = state.store.case_counts().await?;
+    let mut page = Page::new("ダッシュボード", &who);
+    let waiting: i64 = counts
+        .iter()
+        .filter(|((_, s), _)| s == "waiting_for_claims")
+        .map(|(_, n)| n)
+        .sum();
+    let due: i64 = counts
+        .iter()
+        .filter(|((_, s), _)| s == "letter_due")
+        .map(|(_, n)| n)
+        .sum();
+    let review = state.store.review_items(true).await?.len();
+    page.push(Block::Facts(vec![
+        ("通知待ち（バッチ未作成）".into(), format!("{due}件")),
+        (
+            "レセプト待ち（請求未着のため判定保留）".into(),
+            format!("{waiting}件"),
+        ),
+        ("照合待ち".into(), format!("{review}件")),
+    ]));
+    if waiting > 0 {
+        page.notice("warn", vec![format!("{waiting}件は対象月のレセプトが未取込のため、受診判定を保留しています。再勧奨は取込後に判定します。")]);
+    }
+    page.push(Block::Heading("事業別・状態別の件数".into()));
+    let mut rows = Vec::new();
+    for ((programme, state_code), n) in &counts {
+        rows.push(vec![
+            Cell::Text(format!("{} {}", programme.letter(), programme.label())),
+            if state_code == "waiting_for_claims" {
+                Cell::Badge(state_label(state_code), "warn")
+            } else {
+                Cell::Text(state_label(state_code))
+            },
+            Cell::Num(n.to_string()),
+        ]);
+    }
+    page.push(Block::Table(Table {
+        headers: ["事業", "状態", "件数"].map(String::from).to_vec(),
+        rows,
+        empty: "対象者はまだいません。データを取り込み、抽出を実行してください。".into(),
+    }));
+    Ok(page.html()?.into_response())
+}
+
+/// GET /staff/review.
+pub async fn review(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let items = state.store.review_items(true).await?;
+    let mut page = Page::new("照合待ち", &who);
+    page.push(Block::Para("資格情報と一致しなかった提出行です。該当する加入者の記号番号（保険者番号:記号:番号:枝番）を入力して確定するか、該当なしとして却下してください。".into()));
+    let rows = items
+        .iter()
+        .map(|i| {
+            let payload: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
+            let get = |k: &str| {
+                payload
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            vec![
+                Cell::Num(i.id.to_string()),
+                Cell::Text(if i.kind == "referrals" {
+                    "要精密検査".into()
+                } else {
+                    "健診".into()
+                }),
+                Cell::Text(i.employer_code.clone().unwrap_or_default()),
+                Cell::Text(format!(
+                    "{}-{} {}",
+                    get("symbol"),
+                    get("number"),
+                    get("name")
+                )),
+                Cell::Text(wareki_text(&get("birth_date"))),
+                Cell::Text(i.reason.clone()),
+                Cell::Button(crate::view::Button {
+                    action: format!("/staff/review/{}/resolve", i.id),
+                    label: "確定".into(),
+                    csrf: who.csrf().to_owned(),
+                    fields: vec![Field::new("保険者番号:記号:番号:枝番", "member", "text")],
+                }),
+                button(format!("/staff/review/{}/reject", i.id), "却下", who.csrf()),
+            ]
+        })
+        .collect();
+    page.push(Block::Table(Table {
+        headers: [
+            "No.",
+            "種類",
+            "事業所",
+            "提出内容",
+            "生年月日",
+            "理由",
+            "確定",
+            "却下",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        empty: "照合待ちはありません。".into(),
+    }));
+    audit(
+        &state,
+        &who,
+        "review.view",
+        None,
+        None,
+        format!("{} open items", items.len()),
+    )
+    .await?;
+    Ok(page.html()?.into_response())
+}
+
+/// The resolve form.
+#[derive(Deserialize)]
+pub struct ResolveForm {
+    member: String,
+}
+
+/// POST /staff/review/{id}/resolve.
+pub async fn resolve(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+    FormData(form): FormData<ResolveForm>,
+) -> WebResult<Response> {
+    let key = MemberKey::parse_key_string(form.member.trim())
+        .map_err(|e| WebError::BadRequest(format!("記号番号の形式が正しくありません: {e}")))?;
+    match state
+        .store
+        .resolve_review(id, &key, &who.actor(), state.now(), state.today())
+        .await
+    {
+        Ok(()) => {}
+        Err(collabo_store::StoreError::Conflict(m)) => return Err(WebError::BadRequest(m)),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(axum::response::Redirect::to("/staff/review").into_response())
+}
+
+/// POST /staff/review/{id}/reject.
+pub async fn reject(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    state
+        .store
+        .reject_review(id, &who.actor(), state.now())
+        .await?;
+    Ok(axum::response::Redirect::to("/staff/review").into_response())
+}
+
+fn consent_form(csrf: &str, member: &str, today: collabo_domain::Date) -> Form {
+    Form {
+        action: "/staff/consents".into(),
+        multipart: false,
+        csrf: csrf.into(),
+        fields: vec![
+            Field::new("加入者（保険者番号:記号:番号:枝番）", "member", "text").value(member),
+            Field::select(
+                "申出の内容",
+                "kind",
+                &[("opt_out", "停止（データ共有を拒否）"), ("opt_in", "同意")],
+            ),
+            Field::select(
+                "範囲",
+                "scope",
+                &[
+                    ("all", "すべての事業"),
+                    ("C", "C がん検診の精密検査受診勧奨のみ"),
+                    ("R", "R リスク保有者情報の共有のみ"),
+                    ("S", "S 禁煙のみ"),
+                    ("D", "D 重症化予防のみ"),
+                ],
+            ),
+            Field::new("効力発生日", "effective", "date").value(today.to_string()),
+            Field::select(
+                "受付方法",
+                "channel",
+                &[
+                    ("phone", "電話"),
+                    ("letter", "書面"),
+                    ("employer", "事業所経由"),
+                    ("portal", "窓口"),
+                ],
+            ),
+        ],
+        submit: "登録する".into(),
+        get: false,
+    }
+}
+
+/// Query of the consent page.
+#[derive(Deserialize)]
+pub struct MemberQuery {
+    #[serde(default)]
+    member: String,
+}
+
+/// GET /staff/consents.
+pub async fn consents_page(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<MemberQuery>,
+) -> WebResult<Response> {
+    let mut page = Page::new("同意・停止の登録", &who);
+    page.push(Block::Para("本人からの申出（停止）は、登録した日から全事業の対象外となり、事業所から提供されたデータを削除し、進行中の案件を停止します。".into()));
+    page.push(Block::Form(consent_form(
+        who.csrf(),
+        &q.member,
+        state.today(),
+    )));
+    Ok(page.html()?.into_response())
+}
+
+/// The consent form.
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    member: String,
+    kind: String,
+    scope: String,
+    effective: String,
+    channel: String,
+}
+
+/// POST /staff/consents.
+pub async fn record_consent(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<ConsentForm>,
+) -> WebResult<Response> {
+    let bad = |m: &str| WebError::BadRequest(m.to_owned());
+    let member = MemberKey::parse_key_string(form.member.trim())
+        .map_err(|e| WebError::BadRequest(format!("加入者の記号番号が正しくありません: {e}")))?;
+    let record = ConsentRecord {
+        member: member.clone(),
+        kind: ConsentKind::from_code(&form.kind)
+            .ok_or_else(|| bad("申出の内容が正しくありません。"))?,
+        scope: ConsentScope::from_code(&form.scope)
+            .ok_or_else(|| bad("範囲が正しくありません。"))?,
+        effective: collabo_app::parse_date(&form.effective)
+            .map_err(|m| WebError::BadRequest(format!("効力発生日: {m}")))?,
+        channel: ConsentChannel::from_code(&form.channel)
+            .ok_or_else(|| bad("受付方法が正しくありません。"))?,
+        recorded_by: who.username.clone(),
+    };
+    let report = state
+        .store
+        .record_consent(&record, &who.actor(), state.today(), state.now())
+        .await?;
+    let mut page = Page::new("同意・停止を登録しました", &who);
+    page.notice(
+        "ok",
+        vec![format!(
+            "{member} の申出を登録しました（{}から）。",
+            wareki(record.effective)
+        )],
+    );
+    page.push(Block::Heading("削除・停止した内容".into()));
+    page.push(Block::Facts(vec![
+        (
+            "削除した健診結果（事業所提供分）".into(),
+            format!("{}件", report.checkups),
+        ),
+        (
+            "削除した要精密検査者リストの行".into(),
+            format!("{}件", report.referrals),
+        ),
+        ("停止した案件".into(), format!("{}件", report.cases_stopped)),
+        (
+            "今後の提出を除外する記録".into(),
+            if report.tombstone {
+                "作成しました".into()
+            } else {
+                "なし".into()
+            },
+        ),
+    ]));
+    page.push(Block::Links(vec![(
+        format!("/staff/members/{}", encode_segment(&member.to_key_string())),
+        "加入者ページへ".into(),
+    )]));
+    page.push(Block::Form(consent_form(who.csrf(), "", state.today())));
+    Ok(page.html()?.into_response())
+}
+
+/// GET /staff/letters.
+pub async fn letters(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let batches = state.store.batches().await?;
+    let due = state.store.letters_due().await?.len();
+    let mut page = Page::new("通知バッチ", &who);
+    page.push(Block::Facts(vec![("通知待ち".into(), format!("{due}件"))]));
+    page.push(Block::Form(Form {
+        action: "/staff/letters/prepare".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: Vec::new(),
+        submit: "通知待ちから印刷バッチを作成".into(),
+        get: false,
+    }));
+    let rows = batches
+        .iter()
+        .map(|b| {
+            let mut row = vec![
+                Cell::Text(b.id.clone()),
+                Cell::Text(wareki_text(&b.prepared_on)),
+                Cell::Badge(
+                    match b.status.as_str() {
+                        "prepared" => "印刷待ち",
+                        "mailed" => "発送済",
+                        "cancelled" => "取消",
+                        other => other,
+                    }
+                    .to_owned(),
+                    if b.status == "mailed" {
+                        "ok"
+                    } else if b.status == "cancelled" {
+                        "muted"
+                    } else {
+                        "warn"
+                    },
+                ),
+                Cell::Num(b.letters.to_string()),
+                Cell::Link(
+                    format!("/staff/letters/{}/pdf", encode_segment(&b.id)),
+                    "PDF".into(),
+                ),
+            ];
+            if b.status == "prepared" {
+                row.push(button(
+                    format!("/staff/letters/{}/mailed", encode_segment(&b.id)),
+                    "発送済にする",
+                    who.csrf(),
+                ));
+                row.push(button(
+                    format!("/staff/letters/{}/cancel", encode_segment(&b.id)),
+                    "取り消す",
+                    who.csrf(),
+                ));
+            } else {
+                row.push(Cell::Text(String::new()));
+                row.push(Cell::Text(String::new()));
+            }
+            row
+        })
+        .collect();
+    page.push(Block::Table(Table {
+        headers: [
+            "バッチ",
+            "作成日",
+            "状態",
+            "通数",
+            "ダウンロード",
+            "発送",
+            "取消",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        empty: "バッチはまだありません。".into(),
+    }));
+    Ok(page.html()?.into_response())
+}
+
+/// POST /staff/letters/prepare: needs the letters service of crates/app.
+pub async fn prepare_batch(
+    State(_state): State<AppState>,
+    Extension(_who): Extension<Identity>,
+) -> WebResult<Response> {
+    Err(WebError::NotAvailable(
+        "通知バッチの作成機能（collabo_app::letters）はまだ組み込まれていません。コマンド `collabo letters prepare` をご利用ください。".into(),
+    ))
+}
+
+/// POST /staff/letters/{id}/mailed.
+pub async fn batch_mailed(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let n = state.store.mark_batch_mailed(&id, state.today()).await?;
+    audit(
+        &state,
+        &who,
+        "letters.mailed",
+        None,
+        None,
+        format!("batch {id}: {n} letters"),
+    )
+    .await?;
+    Ok(axum::response::Redirect::to("/staff/letters").into_response())
+}
+
+/// POST /staff/letters/{id}/cancel.
+pub async fn batch_cancel(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let n = state.store.cancel_batch(&id, state.today()).await?;
+    audit(
+        &state,
+        &who,
+        "letters.cancel",
+        None,
+        None,
+        format!("batch {id}: {n} letters"),
+    )
+    .await?;
+    Ok(axum::response::Redirect::to("/staff/letters").into_response())
+}
+
+/// GET /staff/letters/{id}/pdf.
+pub async fn batch_pdf(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let batch = state
+        .store
+        .batches()
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or(WebError::NotFound)?;
+    let path = batch.pdf_path.ok_or(WebError::NotFound)?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| WebError::Internal(format!("{path}: {e}")))?;
+    audit(
+        &state,
+        &who,
+        "letters.download",
+        None,
+        None,
+        format!("batch {id} PDF"),
+    )
+    .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{id}.pdf\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Member search query.
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// GET /staff/members?q=.
+pub async fn member_search(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<SearchQuery>,
+) -> WebResult<Response> {
+    let mut page = Page::new("加入者検索", &who);
+    page.push(Block::Form(Form {
+        action: "/staff/members".into(),
+        multipart: false,
+        csrf: String::new(),
+        fields: vec![Field::new("氏名・カナ・記号-番号", "q", "text").value(q.q.clone())],
+        submit: "検索".into(),
+        get: true,
+    }));
+    if q.q.trim().chars().count() >= 2 {
+        let found = state.store.search_members(&q.q, 100).await?;
+        let rows = found
+            .iter()
+            .map(|m| {
+                let key = m.key.to_key_string();
+                vec![
+                    Cell::Link(
+                        format!("/staff/members/{}", encode_segment(&key)),
+                        m.name_kanji.clone(),
+                    ),
+                    Cell::Text(m.name_kana.clone()),
+                    Cell::Text(format!(
+                        "{}-{}（{}）",
+                        m.key.symbol, m.key.number, m.key.branch
+                    )),
+                    Cell::Text(wareki(m.birth_date)),
+                    Cell::Text(m.employer.to_string()),
+                ]
+            })
+            .collect();
+        page.push(Block::Table(Table {
+            headers: ["氏名", "カナ", "記号-番号（枝番）", "生年月日", "事業所"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+            empty: "該当する加入者はいません。".into(),
+        }));
+        for m in &found {
+            audit(
+                &state,
+                &who,
+                "member.search",
+                Some(&m.key.to_key_string()),
+                Some(m.employer.as_str()),
+                "search result".into(),
+            )
+            .await?;
+        }
+    } else if !q.q.is_empty() {
+        page.notice("warn", vec!["2文字以上で検索してください。".into()]);
+    }
+    Ok(page.html()?.into_response())
+}
+
+/// GET /staff/members/{member}.
+pub async fn member_page(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(key): Path<String>,
+) -> WebResult<Response> {
+    let member = state.store.member(&key).await?.ok_or(WebError::NotFound)?;
+    let cases = state.store.cases(None, None, Some(&key), 100).await?;
+    let consents = state.store.consents_of(&key).await?;
+    audit(
+        &state,
+        &who,
+        "member.view",
+        Some(&key),
+        Some(member.employer.as_str()),
+        "member page".into(),
+    )
+    .await?;
+    let mut page = Page::new(
+        &format!("{}（{}）", member.name_kanji, member.name_kana),
+        &who,
+    );
+    page.push(Block::Facts(vec![
+        (
+            "記号-番号（枝番）".into(),
+            format!(
+                "{}-{}（{}）",
+                member.key.symbol, member.key.number, member.key.branch
+            ),
+        ),
+        ("保険者番号".into(), member.key.insurer.to_string()),
+        ("性別".into(), member.sex.label().into()),
+        ("生年月日".into(), wareki(member.birth_date)),
+        (
+            "住所".into(),
+            format!(
+                "{} {} {}",
+                member.address.postal_code_display(),
+                member.address.line1,
+                member.address.line2
+            ),
+        ),
+        ("事業所".into(), member.employer.to_string()),
+        (
+            "資格".into(),
+            format!(
+                "{}取得{}",
+                wareki(member.qualified_from),
+                member
+                    .qualified_until
+                    .map_or_else(String::new, |d| format!("・{}喪失", wareki(d)))
+            ),
+        ),
+    ]));
+    page.push(Block::Links(vec![(
+        format!("/staff/consents?member={}", encode_segment(&key)),
+        "同意・停止を登録".into(),
+    )]));
+    page.push(Block::Heading("案件と経過".into()));
+    for c in &cases {
+        page.push(Block::Para(format!(
+            "{} {} ／ 契機 {} ／ 状態 {}",
+            c.programme.letter(),
+            c.programme.label(),
+            wareki_text(&c.trigger_date),
+            state_label(&c.state)
+        )));
+        if let Some(case) = state.store.case(&c.case_key).await? {
+            page.push(Block::Table(Table {
+                headers: ["日付", "経過"].map(String::from).to_vec(),
+                rows: case
+                    .events
+                    .iter()
+                    .map(|e| vec![Cell::Text(wareki(e.on)), Cell::Text(event_label(&e.event))])
+                    .collect(),
+                empty: String::new(),
+            }));
+        }
+    }
+    if cases.is_empty() {
+        page.push(Block::Para("案件はありません。".into()));
+    }
+    page.push(Block::Heading("同意・停止の記録".into()));
+    page.push(Block::Table(Table {
+        headers: ["内容", "範囲", "効力発生日", "受付方法", "登録者"]
+            .map(String::from)
+            .to_vec(),
+        rows: consents
+            .iter()
+            .map(|(kind, scope, effective, channel, by)| {
+                vec![
+                    Cell::Text(if kind == "opt_out" {
+                        "停止".into()
+                    } else {
+                        "同意".into()
+                    }),
+                    Cell::Text(if scope == "all" {
+                        "すべて".into()
+                    } else {
+                        scope.clone()
+                    }),
+                    Cell::Text(wareki_text(effective)),
+                    Cell::Text(channel.clone()),
+                    Cell::Text(by.clone()),
+                ]
+            })
+            .collect(),
+        empty: "記録はありません。".into(),
+    }));
+    Ok(page.html()?.into_response())
+}
+
+fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
+    use collabo_domain::case::CaseEvent::*;
+    match event {
+        Identified { late, .. } => {
+            if *late {
+                "抽出（期限後の提出）".into()
+            } else {
+                "抽出".into()
+            }
+        }
+        Excluded(reason) => format!("対象外: {}", reason.label()),
+        NoticeDue(kind) => format!("通知待ち: {}", kind.title()),
+        NoticePrepared { batch } => format!("印刷バッチ {batch} に追加"),
+        NoticeMailed => "通知を発送".into(),
+        BatchCancelled { batch } => format!("バッチ {batch} を取消"),
+        WaitingForClaims { missing, .. } => {
+            format!("レセプト待ち（{}か月分が未取込）", missing.len())
+        }
+        VisitFound { late_claim, .. } => {
+            if *late_claim {
+                "受診を確認（月遅れ請求）".into()
+            } else {
+                "受診を確認".into()
+            }
+        }
+        NoVisitFound { .. } => "受診なし（対象期間のレセプト取込済み）".into(),
+        RenoticeDue(kind) => format!("再勧奨待ち: {}", kind.title()),
+        Closed(outcome) => format!("終了: {}", outcome.label()),
+    }
+}
+
+/// GET /staff/reports.
+pub async fn reports(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let figures = state.store.programme_figures(None).await?;
+    let mut page = Page::new("実績レポート", &who);
+    let rate_data: Vec<(String, f64, String)> = figures
+        .iter()
+        .map(|(p, f)| {
+            let rate = f.visit_rate().unwrap_or(0.0);
+            (
+                format!("{} {}", p.letter(), p.label()),
+                rate,
+                f.visit_rate()
+                    .map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%")),
+            )
+        })
+        .collect();
+    page.push(Block::Bars(Bars::new(
+        "事業別の受診率（受診 ÷ 通知）",
+        &rate_data,
+    )));
+    for (p, f) in &figures {
+        let data = vec![
+            (
+                "抽出".to_owned(),
+                f.identified as f64,
+                format!("{}人", f.identified),
+            ),
+            (
+                "通知".to_owned(),
+                f.notified as f64,
+                format!("{}人", f.notified),
+            ),
+            (
+                "受診".to_owned(),
+                f.visited as f64,
+                format!("{}人", f.visited),
+            ),
+        ];
+        page.push(Block::Bars(Bars::new(
+            &format!("{} {}：抽出 → 通知 → 受診", p.letter(), p.label()),
+            &data,
+        )));
+    }
+    page.push(Block::Heading("事業別の件数".into()));
+    page.push(Block::Table(Table {
+        headers: [
+            "事業",
+            "抽出",
+            "対象外",
+            "通知",
+            "受診",
+            "未受診",
+            "再勧奨",
+            "レセプト待ち",
+            "停止（申出）",
+            "期限後提出",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: figures
+            .iter()
+            .map(|(p, f)| {
+                let mut row = vec![Cell::Text(format!("{} {}", p.letter(), p.label()))];
+                row.extend(
+                    [
+                        f.identified,
+                        f.excluded,
+                        f.notified,
+                        f.visited,
+                        f.not_visited,
+                        f.renotified,
+                        f.waiting_for_claims,
+                        f.stopped_opt_out,
+                        f.late_referrals,
+                    ]
+                    .into_iter()
+                    .map(|n| Cell::Num(n.to_string())),
+                );
+                row
+            })
+            .collect(),
+        empty: String::new(),
+    }));
+    page.push(Block::Heading("事業所別".into()));
+    let employers = state.store.employers().await?;
+    let cases = state.store.cases(None, None, None, 100_000).await?;
+    let rows = employers
+        .iter()
+        .map(|e| {
+            let mine: Vec<_> = cases
+                .iter()
+                .filter(|c| c.employer_code == e.code.as_str())
+                .collect();
+            let count = |p: ProgrammeCode| mine.iter().filter(|c| c.programme == p).count();
+            let mut row = vec![Cell::Text(e.code.to_string()), Cell::Text(e.name.clone())];
+            row.extend(
+                ProgrammeCode::ALL
+                    .into_iter()
+                    .map(|p| Cell::Num(count(p).to_string())),
+            );
+            row
+        })
+        .collect();
+    page.push(Block::Table(Table {
+        headers: [
+            "事業所記号",
+            "事業所名",
+            "R 案件",
+            "S 案件",
+            "D 案件",
+            "C 案件",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows,
+        empty: "事業所が登録されていません。".into(),
+    }));
+    page.push(Block::Links(vec![(
+        "/staff/exports/cases.csv".into(),
+        "案件一覧をCSVでダウンロード".into(),
+    )]));
+    Ok(page.html()?.into_response())
+}
+
+/// GET /staff/exports/cases.csv.
+pub async fn cases_csv(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let cases = state.store.cases(None, None, None, 1_000_000).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let io = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
+    w.write_record([
+        "事業",
+        "加入者",
+        "事業所",
+        "契機日",
+        "状態",
+        "開始日",
+        "更新日",
+    ])
+    .map_err(io)?;
+    for c in &cases {
+        w.write_record([
+            c.programme.letter(),
+            &c.member_key,
+            &c.employer_code,
+            &c.trigger_date,
+            &state_label(&c.state),
+            &c.opened_on,
+            &c.updated_on,
+        ])
+        .map_err(io)?;
+    }
+    let body = String::from_utf8(
+        w.into_inner()
+            .map_err(|e| WebError::Internal(e.to_string()))?,
+    )
+    .map_err(|e| WebError::Internal(e.to_string()))?;
+    audit(
+        &state,
+        &who,
+        "export.cases",
+        None,
+        None,
+        format!("{} cases", cases.len()),
+    )
+    .await?;
+    Ok(csv_response("cases.csv", body))
+}

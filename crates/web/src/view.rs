@@ -1,0 +1,327 @@
+//! The page model: every HTML page is a title, a navigation bar chosen by role, notices
+//! and a list of blocks (headings, tables, forms, bar charts). One askama template
+//! (`templates/page.html`) renders them all, escaping every value, so pages look alike
+//! and no handler writes HTML by hand.
+//!
+//! Dates a person reads are 和暦 ([`wareki`]). Charts are inline SVG (no CDN, no JS).
+
+use crate::auth::Identity;
+use askama::Template;
+use collabo_domain::authz::Role;
+
+/// A whole page.
+#[derive(Template)]
+#[template(path = "page.html")]
+pub struct Page {
+    /// `<title>` and `<h1>`.
+    pub title: String,
+    /// Navigation (absent on the login pages).
+    pub nav: Option<Nav>,
+    /// Messages at the top.
+    pub notices: Vec<Notice>,
+    /// Content.
+    pub blocks: Vec<Block>,
+}
+
+/// The navigation bar.
+pub struct Nav {
+    /// Links.
+    pub items: Vec<(String, String)>,
+    /// Who is logged in.
+    pub user: String,
+    /// Their role, in Japanese.
+    pub role: String,
+    /// Form token for the logout button.
+    pub csrf: String,
+}
+
+/// A message box.
+pub struct Notice {
+    /// `ok`, `warn` or `error`.
+    pub kind: &'static str,
+    /// Lines of text.
+    pub lines: Vec<String>,
+}
+
+/// One piece of content.
+pub enum Block {
+    /// A section heading.
+    Heading(String),
+    /// A paragraph.
+    Para(String),
+    /// Preformatted text (error lists, URIs).
+    Pre(String),
+    /// Label/value pairs.
+    Facts(Vec<(String, String)>),
+    /// A table.
+    Table(Table),
+    /// A form.
+    Form(Form),
+    /// A horizontal bar chart.
+    Bars(Bars),
+    /// A row of links (downloads, filters).
+    Links(Vec<(String, String)>),
+}
+
+/// A table.
+pub struct Table {
+    /// Column headings.
+    pub headers: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<Cell>>,
+    /// Shown when there are no rows.
+    pub empty: String,
+}
+
+/// A table cell.
+pub enum Cell {
+    /// Text.
+    Text(String),
+    /// A right-aligned number.
+    Num(String),
+    /// A link.
+    Link(String, String),
+    /// A coloured label (`ok`, `warn`, `error`, `muted`).
+    Badge(String, &'static str),
+    /// A one-button form (POST with the CSRF token).
+    Button(Button),
+}
+
+/// A one-button form.
+pub struct Button {
+    /// Where it posts.
+    pub action: String,
+    /// Button text.
+    pub label: String,
+    /// Form token.
+    pub csrf: String,
+    /// Hidden or visible extra fields.
+    pub fields: Vec<Field>,
+}
+
+/// A form.
+pub struct Form {
+    /// Where it posts.
+    pub action: String,
+    /// `multipart/form-data` (file upload).
+    pub multipart: bool,
+    /// Form token.
+    pub csrf: String,
+    /// Fields.
+    pub fields: Vec<Field>,
+    /// Submit button text.
+    pub submit: String,
+    /// GET instead of POST (search forms; no token).
+    pub get: bool,
+}
+
+/// A form field.
+pub struct Field {
+    /// Label.
+    pub label: String,
+    /// Name.
+    pub name: String,
+    /// `text`, `password`, `number`, `date`, `file`, `select`, `textarea`, `hidden`.
+    pub kind: &'static str,
+    /// Initial value.
+    pub value: String,
+    /// Options of a select: (value, label).
+    pub options: Vec<(String, String)>,
+    /// Help text.
+    pub hint: String,
+}
+
+impl Field {
+    /// A field of a kind.
+    pub fn new(label: &str, name: &str, kind: &'static str) -> Field {
+        Field {
+            label: label.to_owned(),
+            name: name.to_owned(),
+            kind,
+            value: String::new(),
+            options: Vec::new(),
+            hint: String::new(),
+        }
+    }
+    /// With an initial value.
+    pub fn value(mut self, value: impl Into<String>) -> Field {
+        self.value = value.into();
+        self
+    }
+    /// With help text.
+    pub fn hint(mut self, hint: &str) -> Field {
+        self.hint = hint.to_owned();
+        self
+    }
+    /// A select with options.
+    pub fn select(label: &str, name: &str, options: &[(&str, &str)]) -> Field {
+        let mut f = Field::new(label, name, "select");
+        f.options = options
+            .iter()
+            .map(|(v, l)| ((*v).to_owned(), (*l).to_owned()))
+            .collect();
+        f
+    }
+    /// A hidden field.
+    pub fn hidden(name: &str, value: impl Into<String>) -> Field {
+        Field::new("", name, "hidden").value(value)
+    }
+}
+
+/// A bar chart.
+pub struct Bars {
+    /// Caption.
+    pub caption: String,
+    /// Bars: label, value text, width in percent of the largest.
+    pub bars: Vec<(String, String, u32)>,
+}
+
+impl Bars {
+    /// Bars scaled to the largest value.
+    pub fn new(caption: &str, data: &[(String, f64, String)]) -> Bars {
+        let max = data.iter().map(|d| d.1).fold(0.0_f64, f64::max);
+        Bars {
+            caption: caption.to_owned(),
+            bars: data
+                .iter()
+                .map(|(label, v, text)| {
+                    let pct = if max > 0.0 {
+                        (v / max * 100.0).round() as u32
+                    } else {
+                        0
+                    };
+                    (label.clone(), text.clone(), pct)
+                })
+                .collect(),
+        }
+    }
+    /// SVG height.
+    pub fn height(&self) -> usize {
+        self.bars.len() * 26 + 4
+    }
+}
+
+impl Page {
+    /// A page for a logged-in user, with the navigation of their role.
+    pub fn new(title: &str, who: &Identity) -> Page {
+        Page {
+            title: title.to_owned(),
+            nav: Some(nav_for(who)),
+            notices: Vec::new(),
+            blocks: Vec::new(),
+        }
+    }
+    /// A page without navigation (login).
+    pub fn bare(title: &str) -> Page {
+        Page {
+            title: title.to_owned(),
+            nav: None,
+            notices: Vec::new(),
+            blocks: Vec::new(),
+        }
+    }
+    /// Adds a block.
+    pub fn push(&mut self, block: Block) -> &mut Page {
+        self.blocks.push(block);
+        self
+    }
+    /// Adds a notice.
+    pub fn notice(&mut self, kind: &'static str, lines: Vec<String>) -> &mut Page {
+        self.notices.push(Notice { kind, lines });
+        self
+    }
+    /// Renders to an HTML response.
+    pub fn html(&self) -> Result<axum::response::Html<String>, crate::WebError> {
+        Ok(axum::response::Html(self.render()?))
+    }
+}
+
+/// The role's name in Japanese.
+pub fn role_label(role: &Role) -> &'static str {
+    match role {
+        Role::Admin => "システム管理者",
+        Role::Staff => "保健事業担当",
+        Role::Employer(_) => "事業所担当者",
+        Role::Auditor => "監査担当",
+    }
+}
+
+fn nav_for(who: &Identity) -> Nav {
+    let items: Vec<(&str, String)> = match &who.role {
+        Role::Staff => vec![
+            ("ダッシュボード", "/staff".into()),
+            ("照合待ち", "/staff/review".into()),
+            ("同意・停止", "/staff/consents".into()),
+            ("通知バッチ", "/staff/letters".into()),
+            ("加入者検索", "/staff/members".into()),
+            ("実績レポート", "/staff/reports".into()),
+        ],
+        Role::Admin => vec![
+            ("ユーザー", "/admin/users".into()),
+            ("事業所・覚書", "/admin/employers".into()),
+            ("事業設定", "/admin/settings".into()),
+            ("通知テンプレート", "/admin/templates".into()),
+        ],
+        Role::Auditor => vec![("監査ログ", "/audit".into())],
+        Role::Employer(codes) => codes
+            .iter()
+            .flat_map(|c| {
+                [
+                    ("提出状況", format!("/employer/{c}")),
+                    ("リスク保有者", format!("/employer/{c}/risk-holders")),
+                    ("集計", format!("/employer/{c}/aggregates")),
+                ]
+            })
+            .collect(),
+    };
+    Nav {
+        items: items.into_iter().map(|(l, h)| (h, l.to_owned())).collect(),
+        user: who.display_name.clone(),
+        role: role_label(&who.role).to_owned(),
+        csrf: who.csrf().to_owned(),
+    }
+}
+
+/// 和暦 for a date a person reads (`令和8年11月24日`), ISO when out of range.
+pub fn wareki(date: collabo_domain::Date) -> String {
+    collabo_domain::calendar::format_wareki(date).unwrap_or_else(|_| date.to_string())
+}
+
+/// 和暦 of an ISO date text; the text itself when it does not parse.
+pub fn wareki_text(iso: &str) -> String {
+    iso.get(..10)
+        .and_then(|d| d.parse::<collabo_domain::Date>().ok())
+        .map_or_else(|| iso.to_owned(), wareki)
+}
+
+/// 和暦 date and Japan time of an RFC 3339 instant (`令和8年11月24日 09:30`).
+pub fn wareki_time(instant: &str) -> String {
+    match instant.parse::<jiff::Timestamp>() {
+        Ok(t) => {
+            let z = jiff::tz::offset(9).to_datetime(t);
+            format!("{} {:02}:{:02}", wareki(z.date()), z.hour(), z.minute())
+        }
+        Err(_) => instant.to_owned(),
+    }
+}
+
+/// A minimal error page (used by [`crate::WebError`]).
+pub fn error_page(status: u16, code: &str, message: &str) -> String {
+    let mut page = Page::bare("エラー");
+    page.notice("error", vec![message.to_owned()]);
+    page.push(Block::Para(format!(
+        "エラーコード: {code}（HTTP {status}）"
+    )));
+    page.push(Block::Links(vec![("/".into(), "トップへ戻る".into())]));
+    page.render().unwrap_or_else(|_| format!("{status} {code}"))
+}
+
+/// A one-button POST form cell.
+pub fn button(action: String, label: &str, csrf: &str) -> Cell {
+    Cell::Button(Button {
+        action,
+        label: label.to_owned(),
+        csrf: csrf.to_owned(),
+        fields: Vec::new(),
+    })
+}

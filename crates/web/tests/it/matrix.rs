@@ -1,0 +1,223 @@
+//! The route × role matrix: every route of `collabo_web::routes::specs()` must have a
+//! row in EXPECTED, and every role (and no login) gets exactly the access written
+//! there. Responses to employer users must not contain claims-derived words.
+
+use crate::helpers::{Client, TestApp, referral_csv};
+use axum::http::{StatusCode, header};
+
+/// Who may pass each route: N = no login, A = admin, S = staff, U = auditor,
+/// E = employer contact on its own employer. Written out by hand on purpose.
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("GET", "/login", "NASUE"),
+    ("POST", "/login", "NASUE"),
+    ("GET", "/healthz", "NASUE"),
+    ("GET", "/metrics", "NASUE"),
+    ("GET", "/api/v1/openapi.json", "NASUE"),
+    ("GET", "/totp", "ASUE"),
+    ("POST", "/totp", "ASUE"),
+    ("GET", "/totp/setup", "ASUE"),
+    ("POST", "/totp/setup", "ASUE"),
+    ("POST", "/logout", "ASUE"),
+    ("GET", "/", "ASUE"),
+    ("GET", "/employer/{employer}", "SE"),
+    ("GET", "/employer/{employer}/uploads/{id}", "SE"),
+    ("POST", "/employer/{employer}/referrals", "SE"),
+    ("POST", "/employer/{employer}/checkups", "SE"),
+    ("GET", "/employer/{employer}/risk-holders", "SE"),
+    ("GET", "/employer/{employer}/aggregates", "ASE"),
+    ("GET", "/employer/{employer}/aggregates.csv", "ASE"),
+    ("GET", "/staff", "S"),
+    ("GET", "/staff/review", "S"),
+    ("POST", "/staff/review/{id}/resolve", "S"),
+    ("POST", "/staff/review/{id}/reject", "S"),
+    ("GET", "/staff/consents", "S"),
+    ("POST", "/staff/consents", "S"),
+    ("GET", "/staff/letters", "S"),
+    ("POST", "/staff/letters/prepare", "S"),
+    ("POST", "/staff/letters/{id}/mailed", "S"),
+    ("POST", "/staff/letters/{id}/cancel", "S"),
+    ("GET", "/staff/letters/{id}/pdf", "S"),
+    ("GET", "/staff/members", "S"),
+    ("GET", "/staff/members/{member}", "S"),
+    ("GET", "/staff/reports", "AS"),
+    ("GET", "/staff/exports/cases.csv", "S"),
+    ("GET", "/admin/users", "A"),
+    ("POST", "/admin/users", "A"),
+    ("POST", "/admin/users/{user}/reset-totp", "A"),
+    ("POST", "/admin/users/{user}/token", "A"),
+    ("GET", "/admin/employers", "A"),
+    ("POST", "/admin/employers", "A"),
+    ("POST", "/admin/agreements", "A"),
+    ("POST", "/admin/agreements/{id}/status", "A"),
+    ("GET", "/admin/settings", "A"),
+    ("POST", "/admin/settings", "A"),
+    ("GET", "/admin/templates", "A"),
+    ("POST", "/admin/templates", "A"),
+    ("GET", "/audit", "U"),
+    ("GET", "/audit/verify", "U"),
+    ("GET", "/api/v1/employers/{employer}/submissions", "SE"),
+    ("POST", "/api/v1/employers/{employer}/referrals", "SE"),
+    ("GET", "/api/v1/employers/{employer}/risk-holders", "SE"),
+    ("GET", "/api/v1/employers/{employer}/aggregates", "ASE"),
+    ("GET", "/api/v1/cases/counts", "S"),
+    ("GET", "/api/v1/members/{member}", "S"),
+    ("GET", "/api/v1/audit/verify", "U"),
+];
+
+/// Words and fields that come from claims, letters or cases; never shown to employers.
+pub const CLAIMS_WORDS: &[&str] = &[
+    "未受診",
+    "受診済",
+    "受診を確認",
+    "再勧奨",
+    "レセプト",
+    "案件",
+    "通知バッチ",
+    "visit",
+    "case_key",
+    "letter",
+    "claims",
+];
+
+fn concrete(path: &str, upload_id: i64, member: &str) -> String {
+    path.replace("{employer}", "E1")
+        .replace(
+            "{id}",
+            if path.contains("/uploads/") {
+                "UPLOAD"
+            } else {
+                "999999"
+            },
+        )
+        .replace("UPLOAD", &upload_id.to_string())
+        .replace("{member}", member)
+        .replace("{user}", "nobody")
+}
+
+fn denied(
+    get: bool,
+    status: StatusCode,
+    headers: &axum::http::HeaderMap,
+    employer_scoped: bool,
+) -> bool {
+    let to_login = get
+        && status == StatusCode::SEE_OTHER
+        && headers.get(header::LOCATION).is_some_and(|l| l == "/login");
+    status == StatusCode::UNAUTHORIZED
+        || status == StatusCode::FORBIDDEN
+        || to_login
+        || (employer_scoped && status == StatusCode::NOT_FOUND)
+}
+
+#[tokio::test]
+async fn every_route_allows_exactly_the_roles_of_the_table() {
+    let app = TestApp::spawn().await;
+    let specs = collabo_web::routes::specs();
+    // The table and the router list the same routes.
+    for spec in &specs {
+        assert!(
+            EXPECTED
+                .iter()
+                .any(|(m, p, _)| *m == spec.method && *p == spec.path),
+            "route {} {} has no row in EXPECTED",
+            spec.method,
+            spec.path
+        );
+    }
+    for (m, p, _) in EXPECTED {
+        assert!(
+            specs.iter().any(|s| s.method == *m && s.path == *p),
+            "EXPECTED lists {m} {p}, which is not routed"
+        );
+    }
+    // A real upload of E1 so /uploads/{id} exists.
+    let staff = app.login("staff1").await;
+    let up = app
+        .post_file(
+            "/employer/E1/referrals",
+            &staff,
+            "list.csv",
+            &referral_csv("E1", &[(1, "肺", "2026-10-05")]),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    let upload_id = app
+        .store()
+        .submissions(&collabo_domain::ids::EmployerCode::parse("E1").unwrap(), 1)
+        .await
+        .unwrap()[0]
+        .id;
+    let member = crate::helpers::member("E1", 1).key.to_key_string();
+
+    let mut failures = Vec::new();
+    for role in ['N', 'A', 'S', 'U', 'E'] {
+        let user = match role {
+            'A' => Some("admin1"),
+            'S' => Some("staff1"),
+            'U' => Some("auditor1"),
+            'E' => Some("emp1"),
+            _ => None,
+        };
+        let page_client = match user {
+            Some(u) => app.login(u).await,
+            None => Client::default(),
+        };
+        let api_client = match user {
+            Some(u) => {
+                app.api_client(&format!("{u}"), (role == 'E').then_some("E1"))
+                    .await
+            }
+            None => Client::default(),
+        };
+        // Logout last so the session lives through the walk.
+        let mut ordered: Vec<_> = specs.clone();
+        ordered.sort_by_key(|s| s.path == "/logout");
+        for spec in &ordered {
+            let (_, _, allowed) = EXPECTED
+                .iter()
+                .find(|(m, p, _)| *m == spec.method && *p == spec.path)
+                .unwrap();
+            let path = concrete(spec.path, upload_id, &member);
+            let client = if spec.api { &api_client } else { &page_client };
+            let resp = if spec.method == "GET" {
+                app.get(&path, client).await
+            } else {
+                app.post_form(&path, client, &[]).await
+            };
+            let employer_scoped = spec.path.contains("{employer}");
+            let was_denied = denied(
+                spec.method == "GET",
+                resp.status,
+                &resp.headers,
+                employer_scoped,
+            );
+            let want_allowed = allowed.contains(role);
+            if was_denied == want_allowed {
+                failures.push(format!(
+                    "{role} {} {} → {} (expected {})",
+                    spec.method,
+                    spec.path,
+                    resp.status,
+                    if want_allowed { "allowed" } else { "denied" }
+                ));
+            }
+            // Public routes (metrics, OpenAPI) describe the system, not anyone's data.
+            if role == 'E' && spec.gate != collabo_web::gate::Gate::Public {
+                for word in CLAIMS_WORDS {
+                    if resp.body.contains(word) {
+                        failures.push(format!(
+                            "E {} {} shows claims-derived word {word:?}",
+                            spec.method, spec.path
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
