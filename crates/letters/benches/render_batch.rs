@@ -4,8 +4,10 @@
 //! to that size alone: 1,000 and 10,000 letters by default.
 //!
 //! `cargo bench -p collabo-letters --bench render_batch` (release). Set
-//! `COLLABO_BENCH_SIZES=1000,10000` and `COLLABO_BENCH_PART=500` to change the run.
+//! `COLLABO_BENCH_SIZES=1000,10000` and `COLLABO_BENCH_PART=100` to change the run.
 //! It measures; it asserts nothing.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use collabo_domain::programme::LetterKind;
 use collabo_letters::{BatchOptions, LetterData, Renderer};
@@ -59,7 +61,7 @@ fn child(n: u32) {
     let part: usize = std::env::var("COLLABO_BENCH_PART")
         .ok()
         .and_then(|p| p.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(100);
     let start = Instant::now();
     let renderer = Renderer::with_default_fonts(None, None).unwrap_or_else(|e| panic!("{e}"));
     let setup = start.elapsed();

@@ -171,8 +171,7 @@ impl Recipient {
     /// Problems that keep this recipient block from printing cleanly in the window.
     pub fn problems(&self) -> Vec<AddressProblem> {
         let mut problems = Vec::new();
-        if self.postal_code.len() != 7 || !self.postal_code.bytes().all(|b| b.is_ascii_digit())
-        {
+        if self.postal_code.len() != 7 || !self.postal_code.bytes().all(|b| b.is_ascii_digit()) {
             problems.push(AddressProblem::PostalCode(self.postal_code.clone()));
         }
         let lines: Vec<&String> = self
@@ -203,7 +202,13 @@ impl Recipient {
 fn display_width(text: &str) -> usize {
     let halves: usize = text
         .chars()
-        .map(|c| if c.is_ascii() || ('\u{ff61}'..='\u{ff9f}').contains(&c) { 1 } else { 2 })
+        .map(|c| {
+            if c.is_ascii() || ('\u{ff61}'..='\u{ff9f}').contains(&c) {
+                1
+            } else {
+                2
+            }
+        })
         .sum();
     halves.div_ceil(2)
 }
@@ -242,7 +247,10 @@ impl LetterData {
             ),
             LetterKind::SmokingCessation => (
                 Vec::new(),
-                &["禁煙治療のご案内（パンフレット）", "禁煙外来のある医療機関一覧"],
+                &[
+                    "禁煙治療のご案内（パンフレット）",
+                    "禁煙外来のある医療機関一覧",
+                ],
                 None,
                 None,
             ),

@@ -15,7 +15,9 @@ pub const FONT_INSTALL_HINT: &str = "install Japanese fonts with `sudo apt-get i
 #[non_exhaustive]
 pub enum LetterError {
     /// No Japanese font (IPAex or Noto CJK JP) was found in the searched directories.
-    #[error("no Japanese font (IPAexMincho or Noto Serif CJK JP) found in {searched:?}; {FONT_INSTALL_HINT}")]
+    #[error(
+        "no Japanese font (IPAexMincho or Noto Serif CJK JP) found in {searched:?}; {FONT_INSTALL_HINT}"
+    )]
     NoJapaneseFont {
         /// Directories searched.
         searched: Vec<PathBuf>,
@@ -63,7 +65,9 @@ pub enum LetterError {
         source: std::io::Error,
     },
     /// A mailing-list field has a character the chosen encoding cannot hold.
-    #[error("mailing CSV, letter {sequence}, field {field}: character {character:?} has no Shift_JIS (CP932) code; use UTF-8 or correct the register")]
+    #[error(
+        "mailing CSV, letter {sequence}, field {field}: character {character:?} has no Shift_JIS (CP932) code; use UTF-8 or correct the register"
+    )]
     Unmappable {
         /// Batch sequence number of the letter.
         sequence: u32,

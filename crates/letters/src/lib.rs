@@ -24,8 +24,8 @@ pub use data::{
 pub use error::{FONT_INSTALL_HINT, LetterError, TemplateDiagnostic, TemplateOrigin};
 pub use mailing::{CsvEncoding, MailingRow, write_mailing_csv};
 pub use render::{
-    BatchManifest, BatchOptions, DEFAULT_FONT_DIRS, LetterPlacement, PagePlacement,
-    RenderedBatch, Renderer,
+    BatchManifest, BatchOptions, DEFAULT_FONT_DIRS, LetterPlacement, PagePlacement, RenderedBatch,
+    Renderer,
 };
 pub use world::template_names;
 

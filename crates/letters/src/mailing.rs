@@ -86,8 +86,19 @@ impl MailingRow {
 
 /// Column headers, in order.
 pub const HEADERS: [&str; 13] = [
-    "郵便番号", "住所1", "住所2", "住所3", "氏名", "通知種別", "バッチ", "連番", "整理番号",
-    "ファイル", "開始頁", "頁数", "敬称",
+    "郵便番号",
+    "住所1",
+    "住所2",
+    "住所3",
+    "氏名",
+    "通知種別",
+    "バッチ",
+    "連番",
+    "整理番号",
+    "ファイル",
+    "開始頁",
+    "頁数",
+    "敬称",
 ];
 
 /// Writes the mailing list. Returns the number of rows written.
@@ -131,7 +142,8 @@ where
         ];
         if encoding == CsvEncoding::Cp932 {
             for (field, text) in HEADERS.iter().zip(fields) {
-                if let Some(character) = normalise_for_cp932(text).chars().find(|c| !cp932_has(*c)) {
+                if let Some(character) = normalise_for_cp932(text).chars().find(|c| !cp932_has(*c))
+                {
                     return Err(LetterError::Unmappable {
                         sequence: row.sequence,
                         field,
@@ -205,8 +217,13 @@ mod tests {
         let text = String::from_utf8(out).unwrap_or_default();
         let lines: Vec<&str> = text.split("\r\n").collect();
         assert!(lines[0].ends_with("郵便番号,住所1,住所2,住所3,氏名,通知種別,バッチ,連番,整理番号,ファイル,開始頁,頁数,敬称"));
-        assert!(lines[1].starts_with("100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,"));
-        assert!(!text.contains("精密"), "no letter title or health word in the vendor list");
+        assert!(lines[1].starts_with(
+            "100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,"
+        ));
+        assert!(
+            !text.contains("精密"),
+            "no letter title or health word in the vendor list"
+        );
     }
 
     #[test]
@@ -224,7 +241,11 @@ mod tests {
         let mut out = Vec::new();
         let error = write_mailing_csv(&mut out, &[row("𠮷田 花子")], CsvEncoding::Cp932);
         match error {
-            Err(LetterError::Unmappable { sequence, field, character }) => {
+            Err(LetterError::Unmappable {
+                sequence,
+                field,
+                character,
+            }) => {
                 assert_eq!((sequence, field, character), (7, "氏名", '𠮷'));
             }
             other => panic!("expected Unmappable, got {other:?}"),

@@ -7,12 +7,11 @@
 //! file is written, so a broken template never leaves a half-built batch.
 
 use crate::data::LetterData;
-use crate::error::LetterError;
+use crate::error::{LetterError, TemplateDiagnostic};
 use crate::world::Shared;
 use collabo_domain::programme::LetterKind;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use typst::foundations::Bytes;
 use typst_layout::PagedDocument;
 use typst_pdf::PdfOptions;
@@ -20,15 +19,16 @@ use typst_pdf::PdfOptions;
 /// Where fonts are looked for unless the caller says otherwise.
 pub const DEFAULT_FONT_DIRS: [&str; 2] = ["/usr/share/fonts", "/usr/local/share/fonts"];
 
-/// Compiles between two evictions of typst's memoization cache. Without eviction the
-/// cache keeps every letter's layout and memory grows with the batch.
-const EVICT_EVERY: usize = 64;
+/// How many evictions of typst's memoization cache an unused result survives; the
+/// renderer evicts after every compile. Without eviction the cache keeps every letter's
+/// layout and memory grows with the batch; results used by every compile (the parsed
+/// and evaluated templates) are hit each time and stay.
+const EVICT_MAX_AGE: usize = 3;
 
 /// Renders letters to PDF. Scans fonts and parses templates once; share it (it is
 /// `Send + Sync`) rather than building one per letter.
 pub struct Renderer {
     shared: Shared,
-    compiles: AtomicUsize,
 }
 
 /// A batch rendered into one PDF.
@@ -61,7 +61,7 @@ pub struct BatchOptions {
 impl Default for BatchOptions {
     fn default() -> Self {
         BatchOptions {
-            letters_per_part: 500,
+            letters_per_part: 100,
             per_letter_pdfs: false,
         }
     }
@@ -103,7 +103,6 @@ impl Renderer {
     pub fn new(font_dirs: &[PathBuf], template_dir: Option<&Path>) -> Result<Self, LetterError> {
         Ok(Renderer {
             shared: Shared::new(font_dirs, template_dir)?,
-            compiles: AtomicUsize::new(0),
         })
     }
 
@@ -127,8 +126,18 @@ impl Renderer {
             match self.compile(&[&sample]) {
                 Ok(_) => {}
                 Err(LetterError::Template { diagnostics: found }) => {
+                    // A broken layout.typ fails every kind: report each place once.
                     for diagnostic in found {
-                        if !diagnostics.contains(&diagnostic) {
+                        let seen = diagnostics.iter().any(|d: &TemplateDiagnostic| {
+                            (&d.template, d.line, d.column, &d.message)
+                                == (
+                                    &diagnostic.template,
+                                    diagnostic.line,
+                                    diagnostic.column,
+                                    &diagnostic.message,
+                                )
+                        });
+                        if !seen {
                             diagnostics.push(diagnostic);
                         }
                     }
@@ -229,13 +238,12 @@ impl Renderer {
         let mut kinds: Vec<LetterKind> = letters.iter().map(|l| l.kind).collect();
         kinds.sort();
         kinds.dedup();
-        let json = serde_json::to_vec(&DataFile { letters })
-            .map_err(|e| LetterError::Data { message: e.to_string() })?;
+        let json = serde_json::to_vec(&DataFile { letters }).map_err(|e| LetterError::Data {
+            message: e.to_string(),
+        })?;
         let world = self.shared.world(&kinds, Bytes::new(json));
         let result = typst::compile::<PagedDocument>(&world).output;
-        if self.compiles.fetch_add(1, Ordering::Relaxed) % EVICT_EVERY == EVICT_EVERY - 1 {
-            comemo::evict(10);
-        }
+        comemo::evict(EVICT_MAX_AGE);
         result.map_err(|errors| {
             let kind = match kinds.as_slice() {
                 [one] => Some(one.code()),

@@ -61,7 +61,10 @@ fn file_id(path: &str) -> Result<FileId, LetterError> {
 
 impl Shared {
     /// Scans the font directories and loads the templates (override first).
-    pub(crate) fn new(font_dirs: &[PathBuf], override_dir: Option<&Path>) -> Result<Self, LetterError> {
+    pub(crate) fn new(
+        font_dirs: &[PathBuf],
+        override_dir: Option<&Path>,
+    ) -> Result<Self, LetterError> {
         let mut fonts = FontStore::new();
         for dir in font_dirs {
             if dir.is_dir() {
@@ -179,7 +182,9 @@ fn main_text(kinds: &[LetterKind]) -> String {
     let mut text = String::from("#import \"/templates/layout.typ\": setup\n");
     for kind in kinds {
         let code = kind.code();
-        text.push_str(&format!("#import \"/templates/{code}.typ\" as kind-{code}\n"));
+        text.push_str(&format!(
+            "#import \"/templates/{code}.typ\" as kind-{code}\n"
+        ));
     }
     text.push_str("#let templates = (\n");
     for kind in kinds {
@@ -223,9 +228,9 @@ impl World for LetterWorld<'_> {
         }
         match self.shared.templates.get(&id) {
             Some(template) => Ok(template.source.clone()),
-            None => Err(FileError::NotFound(
-                PathBuf::from(id.get().vpath().get_with_slash()),
-            )),
+            None => Err(FileError::NotFound(PathBuf::from(
+                id.get().vpath().get_with_slash(),
+            ))),
         }
     }
 

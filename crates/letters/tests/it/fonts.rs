@@ -10,7 +10,13 @@ fn no_japanese_font_is_an_error_with_the_install_command() {
         .expect("no fonts must be refused");
     assert!(matches!(error, LetterError::NoJapaneseFont { .. }));
     let message = error.to_string();
-    assert!(message.contains("sudo apt-get install fonts-ipaexfont fonts-noto-cjk"), "{message}");
+    assert!(
+        message.contains("sudo apt-get install fonts-ipaexfont fonts-noto-cjk"),
+        "{message}"
+    );
     assert!(message.contains("bash scripts/setup.sh"), "{message}");
-    assert!(message.contains(&empty.path().display().to_string()), "{message}");
+    assert!(
+        message.contains(&empty.path().display().to_string()),
+        "{message}"
+    );
 }

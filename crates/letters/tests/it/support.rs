@@ -1,9 +1,8 @@
 //! Shared helpers: one renderer per test binary, synthetic letters, and poppler calls
 //! that fail loudly (naming scripts/setup.sh) when the tool is missing.
 
-use collabo_domain::Date;
 use collabo_domain::programme::LetterKind;
-use collabo_letters::{LetterData, LetterDate, Renderer, ValueRow};
+use collabo_letters::{LetterData, Renderer, ValueRow};
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -13,10 +12,6 @@ pub fn renderer() -> &'static Renderer {
     RENDERER.get_or_init(|| {
         Renderer::with_default_fonts(None, None).unwrap_or_else(|e| panic!("renderer: {e}"))
     })
-}
-
-pub fn date(y: i16, m: i8, d: i8) -> LetterDate {
-    LetterDate::new(Date::new(y, m, d).unwrap()).unwrap()
 }
 
 /// A synthetic letter of `kind` for a fictitious person, numbered `sequence`.
@@ -61,7 +56,15 @@ pub fn write_pdf(dir: &Path, name: &str, pdf: &[u8]) -> String {
 pub fn page_text(pdf: &str, first: usize, last: usize) -> String {
     poppler(
         "pdftotext",
-        &["-layout", "-f", &first.to_string(), "-l", &last.to_string(), pdf, "-"],
+        &[
+            "-layout",
+            "-f",
+            &first.to_string(),
+            "-l",
+            &last.to_string(),
+            pdf,
+            "-",
+        ],
     )
 }
 
@@ -69,4 +72,15 @@ pub fn page_text(pdf: &str, first: usize, last: usize) -> String {
 /// with spaces between characters.
 pub fn squeeze(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Page count from pdfinfo.
+pub fn pdf_pages(pdf: &str) -> usize {
+    let info = poppler("pdfinfo", &[pdf]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap_or_else(|| panic!("no page count: {info}"))
+        .trim()
+        .parse()
+        .unwrap()
 }

@@ -9,7 +9,10 @@ use collabo_letters::{
 use std::path::PathBuf;
 
 fn fonts() -> Vec<PathBuf> {
-    collabo_letters::DEFAULT_FONT_DIRS.iter().map(PathBuf::from).collect()
+    collabo_letters::DEFAULT_FONT_DIRS
+        .iter()
+        .map(PathBuf::from)
+        .collect()
 }
 
 fn line_of(text: &str, needle: &str) -> usize {
@@ -26,9 +29,9 @@ fn the_built_in_templates_validate() {
 fn an_unknown_field_in_an_override_is_refused_with_template_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let built_in = include_str!("../../templates/S.typ");
-    let broken = built_in.replace("#keigu", "#keigu\n  #d.smoking_since年から");
+    let broken = built_in.replace("#keigu", "#keigu\n  #(d.smoking_since)年から");
     std::fs::write(dir.path().join("S.typ"), &broken).unwrap();
-    let expected_line = line_of(&broken, "#d.smoking_since");
+    let expected_line = line_of(&broken, "#(d.smoking_since)");
 
     let error = validate_templates(&fonts(), Some(dir.path())).unwrap_err();
     let LetterError::Template { diagnostics } = &error else {
@@ -37,10 +40,16 @@ fn an_unknown_field_in_an_override_is_refused_with_template_and_line() {
     let first = &diagnostics[0];
     assert_eq!(first.template, "S.typ");
     assert_eq!(first.line, Some(expected_line), "{error}");
-    assert_eq!(first.origin, TemplateOrigin::Override(dir.path().join("S.typ")));
+    assert_eq!(
+        first.origin,
+        TemplateOrigin::Override(dir.path().join("S.typ"))
+    );
     assert!(first.message.contains("smoking_since"), "{error}");
     let shown = error.to_string();
-    assert!(shown.starts_with(&format!("template S.typ line {expected_line}")), "{shown}");
+    assert!(
+        shown.starts_with(&format!("template S.typ line {expected_line}")),
+        "{shown}"
+    );
     // Only the broken template is blamed.
     assert!(diagnostics.iter().all(|d| d.template == "S.typ"), "{shown}");
 }
@@ -49,7 +58,10 @@ fn an_unknown_field_in_an_override_is_refused_with_template_and_line() {
 fn a_syntax_error_in_the_shared_layout_names_layout_typ_and_no_batch_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let built_in = include_str!("../../templates/layout.typ");
-    let broken = built_in.replace("#let keigu = align(right)[敬具]", "#let keigu = align(right)[敬具");
+    let broken = built_in.replace(
+        "#let keigu = align(right)[敬具]",
+        "#let keigu = align(right)[敬具",
+    );
     assert_ne!(broken, built_in);
     std::fs::write(dir.path().join("layout.typ"), &broken).unwrap();
 
@@ -63,19 +75,31 @@ fn a_syntax_error_in_the_shared_layout_names_layout_typ_and_no_batch_is_written(
         panic!("expected a template error, got {error}");
     };
     assert_eq!(diagnostics[0].template, "layout.typ", "{error}");
+    // Every kind imports layout.typ; the error is still reported once, not per kind.
+    let places: std::collections::HashSet<_> = diagnostics
+        .iter()
+        .map(|d| (d.line, d.column, d.message.clone()))
+        .collect();
+    assert_eq!(places.len(), diagnostics.len(), "{diagnostics:?}");
     let line = diagnostics[0].line.unwrap();
     assert!(
         (line_of(&broken, "#let keigu")..=broken.lines().count()).contains(&line),
         "line {line}: {error}"
     );
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[test]
 fn an_override_replaces_only_its_own_template() {
     let dir = tempfile::tempdir().unwrap();
-    let custom = include_str!("../../templates/R.typ")
-        .replace("[健診結果に基づく受診のおすすめ]", "[特定健診結果のお知らせと受診のおすすめ]");
+    let custom = include_str!("../../templates/R.typ").replace(
+        "[健診結果に基づく受診のおすすめ]",
+        "[特定健診結果のお知らせと受診のおすすめ]",
+    );
     std::fs::write(dir.path().join("R.typ"), custom).unwrap();
     let renderer = Renderer::new(&fonts(), Some(dir.path())).unwrap();
     renderer.validate_templates().unwrap();

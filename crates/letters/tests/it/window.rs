@@ -61,8 +61,19 @@ fn only_the_address_block_and_shinten_show_through_the_window() {
     let pages = words_by_page(&pdf);
     let (wx0, wy0, wx1, wy1) = WINDOW.to_points();
     let health = [
-        "HbA1c", "精密", "禁煙", "がん", "血糖", "検診", "健診", "受診", "喫煙", "糖尿",
-        "血圧", "要精密検査", "再通知",
+        "HbA1c",
+        "精密",
+        "禁煙",
+        "がん",
+        "血糖",
+        "検診",
+        "健診",
+        "受診",
+        "喫煙",
+        "糖尿",
+        "血圧",
+        "要精密検査",
+        "再通知",
     ];
 
     for (i, placement) in batch.letters.iter().enumerate() {
@@ -81,23 +92,43 @@ fn only_the_address_block_and_shinten_show_through_the_window() {
         let in_window: Vec<&Word> = words.iter().filter(|w| overlaps(w)).collect();
         assert!(!in_window.is_empty(), "letter {i}: nothing in the window");
         for word in &in_window {
-            assert!(inside(word), "letter {i}: {:?} crosses the window edge", word.text);
-            let known = allowed.contains(&word.text)
-                || address_text.contains(&word.text.replace('　', ""));
-            assert!(known, "letter {i}: {:?} shows through the window", word.text);
+            assert!(
+                inside(word),
+                "letter {i}: {:?} crosses the window edge",
+                word.text
+            );
+            let known =
+                allowed.contains(&word.text) || address_text.contains(&word.text.replace('　', ""));
+            assert!(
+                known,
+                "letter {i}: {:?} shows through the window",
+                word.text
+            );
             for term in health {
                 assert!(!word.text.contains(term), "letter {i}: {term} in window");
             }
         }
         let seen = |text: &str| in_window.iter().any(|w| w.text == text);
-        assert!(seen("山田") && seen("太郎") && seen("様"), "letter {i}: name in window");
-        assert!(seen("〒100-0001") && seen("親展"), "letter {i}: 〒 and 親展 in window");
+        assert!(
+            seen("山田") && seen("太郎") && seen("様"),
+            "letter {i}: name in window"
+        );
+        assert!(
+            seen("〒100-0001") && seen("親展"),
+            "letter {i}: 〒 and 親展 in window"
+        );
         let window_text: String = in_window.iter().map(|w| w.text.as_str()).collect();
         assert!(
-            window_text.replace('　', "").contains(&address_text.replace('　', "")),
+            window_text
+                .replace('　', "")
+                .contains(&address_text.replace('　', "")),
             "letter {i}: whole address in window: {window_text}"
         );
         // Health words exist on the page, just not in the window.
-        assert!(words.iter().any(|w| health.iter().any(|t| w.text.contains(t))));
+        assert!(
+            words
+                .iter()
+                .any(|w| health.iter().any(|t| w.text.contains(t)))
+        );
     }
 }
