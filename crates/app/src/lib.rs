@@ -8,6 +8,8 @@ use collabo_domain::Date;
 use collabo_store::{ImportSummary, StoreError};
 use std::fmt;
 
+pub mod checkups;
+pub mod claims;
 pub mod imports;
 pub mod tabular;
 

@@ -132,10 +132,11 @@ impl Table {
 
     /// Like [`Table::column`] but a missing required column is an error naming it.
     pub fn require(&self, file: &str, names: &[&str]) -> Result<usize, ImportError> {
-        self.column(names).ok_or_else(|| ImportError::MissingColumn {
-            file: file.to_owned(),
-            column: names.first().copied().unwrap_or_default().to_owned(),
-        })
+        self.column(names)
+            .ok_or_else(|| ImportError::MissingColumn {
+                file: file.to_owned(),
+                column: names.first().copied().unwrap_or_default().to_owned(),
+            })
     }
 }
 

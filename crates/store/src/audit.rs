@@ -121,7 +121,9 @@ append_fn!(append_pg, sqlx::PgConnection);
 macro_rules! append_in_tx {
     ($tx:expr, $insurer:expr, $entry:expr, $now:expr) => {
         match &mut $tx {
-            $crate::imports::Tx::Sqlite(t) => $crate::audit::append_sqlite(&mut **t, $insurer, $entry, $now).await?,
+            $crate::imports::Tx::Sqlite(t) => {
+                $crate::audit::append_sqlite(&mut **t, $insurer, $entry, $now).await?
+            }
             $crate::imports::Tx::Postgres(t) => {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                     .bind(format!("audit:{}", $insurer))
@@ -149,7 +151,8 @@ type AuditRow = (
 );
 
 fn record(row: AuditRow) -> AuditRecord {
-    let (id, at, actor, role, action, member_key, employer_code, detail, origin, prev_hash, hash) = row;
+    let (id, at, actor, role, action, member_key, employer_code, detail, origin, prev_hash, hash) =
+        row;
     AuditRecord {
         id,
         at,

@@ -110,13 +110,19 @@ impl Store {
         });
         let months = rows
             .iter()
-            .map(|(m,)| YearMonth::parse(m).map_err(|e| rows::corrupt("claims_coverage", "month", e)))
+            .map(|(m,)| {
+                YearMonth::parse(m).map_err(|e| rows::corrupt("claims_coverage", "month", e))
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(ClaimsCoverage::new(months))
     }
 
     /// Runs the programme engine for everyone on `today`. Idempotent.
-    pub async fn run_engine(&self, today: Date, mut progress: impl FnMut(u64)) -> Result<RunSummary> {
+    pub async fn run_engine(
+        &self,
+        today: Date,
+        mut progress: impl FnMut(u64),
+    ) -> Result<RunSummary> {
         let book = self.programme_book().await?;
         let agreements = self.agreements().await?;
         let coverage = self.claims_coverage().await?;
@@ -140,7 +146,10 @@ impl Store {
                 break;
             };
             let first = members[0].0.clone();
-            let members = members.into_iter().map(rows::member).collect::<Result<Vec<_>>>()?;
+            let members = members
+                .into_iter()
+                .map(rows::member)
+                .collect::<Result<Vec<_>>>()?;
             let facts = self.chunk_facts(&first, &last).await?;
             let mut changes = Vec::new();
             for member in &members {
@@ -168,8 +177,12 @@ impl Store {
             summary.members += members.len() as u64;
             for (_, change, _) in &changes {
                 match change {
-                    CaseChange::Open(case) => *summary.opened.entry(case.key.programme).or_default() += 1,
-                    CaseChange::Append { events, .. } => summary.events_appended += events.len() as u64,
+                    CaseChange::Open(case) => {
+                        *summary.opened.entry(case.key.programme).or_default() += 1
+                    }
+                    CaseChange::Append { events, .. } => {
+                        summary.events_appended += events.len() as u64
+                    }
                 }
             }
             self.write_changes(today, &changes).await?;
@@ -190,10 +203,13 @@ impl Store {
         for (key, kind, scope, effective, channel, by) in consents {
             let record = ConsentRecord {
                 member: rows::member_key("consents", &key)?,
-                kind: ConsentKind::from_code(&kind).ok_or_else(|| rows::corrupt("consents", "kind", &kind))?,
-                scope: ConsentScope::from_code(&scope).ok_or_else(|| rows::corrupt("consents", "scope", &scope))?,
+                kind: ConsentKind::from_code(&kind)
+                    .ok_or_else(|| rows::corrupt("consents", "kind", &kind))?,
+                scope: ConsentScope::from_code(&scope)
+                    .ok_or_else(|| rows::corrupt("consents", "scope", &scope))?,
                 effective: rows::date("consents", "effective", &effective)?,
-                channel: ConsentChannel::from_code(&channel).ok_or_else(|| rows::corrupt("consents", "channel", &channel))?,
+                channel: ConsentChannel::from_code(&channel)
+                    .ok_or_else(|| rows::corrupt("consents", "channel", &channel))?,
                 recorded_by: by,
             };
             facts.consents.entry(key).or_default().push(record);
@@ -208,8 +224,12 @@ impl Store {
             let checkup = Checkup {
                 member: rows::member_key("checkups", &key)?,
                 exam_date: rows::date("checkups", "exam_date", &exam)?,
-                source: CheckupSource::from_code(&source).ok_or_else(|| rows::corrupt("checkups", "source", &source))?,
-                submitted_by: by.map(|b| EmployerCode::parse(&b)).transpose().map_err(|e| rows::corrupt("checkups", "submitted_by", e))?,
+                source: CheckupSource::from_code(&source)
+                    .ok_or_else(|| rows::corrupt("checkups", "source", &source))?,
+                submitted_by: by
+                    .map(|b| EmployerCode::parse(&b))
+                    .transpose()
+                    .map_err(|e| rows::corrupt("checkups", "submitted_by", e))?,
                 observations: rows::json("checkups", "observations", &obs)?,
                 questionnaire: rows::json("checkups", "questionnaire", &q)?,
             };
@@ -224,8 +244,10 @@ impl Store {
         for (key, employer, cancer, screening, received, attested) in referrals {
             let referral = Referral {
                 member: rows::member_key("referrals", &key)?,
-                employer: EmployerCode::parse(&employer).map_err(|e| rows::corrupt("referrals", "employer_code", e))?,
-                cancer: CancerType::from_code(&cancer).ok_or_else(|| rows::corrupt("referrals", "cancer", &cancer))?,
+                employer: EmployerCode::parse(&employer)
+                    .map_err(|e| rows::corrupt("referrals", "employer_code", e))?,
+                cancer: CancerType::from_code(&cancer)
+                    .ok_or_else(|| rows::corrupt("referrals", "cancer", &cancer))?,
                 screening_date: rows::date("referrals", "screening_date", &screening)?,
                 received_on: rows::date("referrals", "received_on", &received)?,
                 consent_attested: attested != 0,
@@ -241,14 +263,21 @@ impl Store {
         for (key, day, month, institution, evidence) in visits {
             let time = match day {
                 Some(d) => ServiceTime::Day(rows::date("visits", "service_day", &d)?),
-                None => ServiceTime::Month(YearMonth::parse(&month).map_err(|e| rows::corrupt("visits", "service_month", e))?),
+                None => ServiceTime::Month(
+                    YearMonth::parse(&month)
+                        .map_err(|e| rows::corrupt("visits", "service_month", e))?,
+                ),
             };
-            facts.visits.entry(key.clone()).or_default().push(VisitFact {
-                member: rows::member_key("visits", &key)?,
-                time,
-                institution,
-                evidence: rows::json("visits", "evidence", &evidence)?,
-            });
+            facts
+                .visits
+                .entry(key.clone())
+                .or_default()
+                .push(VisitFact {
+                    member: rows::member_key("visits", &key)?,
+                    time,
+                    institution,
+                    evidence: rows::json("visits", "evidence", &evidence)?,
+                });
         }
         let events: Vec<(String, String, String, String)> = on_pool!(self, p => {
             sqlx::query_as(
@@ -263,16 +292,27 @@ impl Store {
                 .entry(case_key)
                 .or_insert_with(|| (member_key, Vec::new()))
                 .1
-                .push(DatedEvent { on: rows::date("case_events", "on_date", &on)?, event });
+                .push(DatedEvent {
+                    on: rows::date("case_events", "on_date", &on)?,
+                    event,
+                });
         }
         for (case_key, (member_key, events)) in by_case {
             let key = parse_case_key(&case_key)?;
-            facts.cases.entry(member_key).or_default().push(Case { key, events });
+            facts
+                .cases
+                .entry(member_key)
+                .or_default()
+                .push(Case { key, events });
         }
         Ok(facts)
     }
 
-    async fn write_changes(&self, today: Date, changes: &[(EmployerCode, CaseChange, Option<Case>)]) -> Result<()> {
+    async fn write_changes(
+        &self,
+        today: Date,
+        changes: &[(EmployerCode, CaseChange, Option<Case>)],
+    ) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -284,21 +324,51 @@ impl Store {
         for (employer, change, existing) in changes {
             match change {
                 CaseChange::Open(case) => {
-                    let fy = case.events.iter().find_map(|e| match e.event {
-                        CaseEvent::Identified { fiscal_year, .. } => Some(i64::from(fiscal_year.year())),
-                        _ => None,
-                    }).unwrap_or_default();
-                    new_cases.push((case.key.to_string(), case.key.programme.letter(), case.key.member.to_key_string(),
-                        employer.as_str().to_owned(), case.key.trigger.date().to_string(), fy, case.state().code()));
+                    let fy = case
+                        .events
+                        .iter()
+                        .find_map(|e| match e.event {
+                            CaseEvent::Identified { fiscal_year, .. } => {
+                                Some(i64::from(fiscal_year.year()))
+                            }
+                            _ => None,
+                        })
+                        .unwrap_or_default();
+                    new_cases.push((
+                        case.key.to_string(),
+                        case.key.programme.letter(),
+                        case.key.member.to_key_string(),
+                        employer.as_str().to_owned(),
+                        case.key.trigger.date().to_string(),
+                        fy,
+                        case.state().code(),
+                    ));
                     for (seq, e) in case.events.iter().enumerate() {
-                        events.push((case.key.to_string(), seq as i64, e.on.to_string(), e.event.kind_code(), to_json(&e.event)));
+                        events.push((
+                            case.key.to_string(),
+                            seq as i64,
+                            e.on.to_string(),
+                            e.event.kind_code(),
+                            to_json(&e.event),
+                        ));
                     }
                 }
-                CaseChange::Append { key, events: appended } => {
-                    let Some(mut case) = existing.clone() else { continue };
+                CaseChange::Append {
+                    key,
+                    events: appended,
+                } => {
+                    let Some(mut case) = existing.clone() else {
+                        continue;
+                    };
                     let start = case.events.len();
                     for (i, e) in appended.iter().enumerate() {
-                        events.push((key.to_string(), (start + i) as i64, e.on.to_string(), e.event.kind_code(), to_json(&e.event)));
+                        events.push((
+                            key.to_string(),
+                            (start + i) as i64,
+                            e.on.to_string(),
+                            e.event.kind_code(),
+                            to_json(&e.event),
+                        ));
                     }
                     case.events.extend(appended.iter().cloned());
                     updates.push((key.to_string(), case.state().code()));
@@ -340,8 +410,23 @@ impl Store {
     }
 
     /// Cases, filtered, newest first.
-    pub async fn cases(&self, programme: Option<ProgrammeCode>, state: Option<&str>, member_key: Option<&str>, limit: i64) -> Result<Vec<CaseRow>> {
-        let rows: Vec<(String, String, String, String, String, String, String, String)> = on_pool!(self, p => {
+    pub async fn cases(
+        &self,
+        programme: Option<ProgrammeCode>,
+        state: Option<&str>,
+        member_key: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CaseRow>> {
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        )> = on_pool!(self, p => {
             sqlx::query_as(
                 "SELECT case_key, programme, member_key, employer_code, trigger_date, state, opened_on, updated_on FROM cases
                  WHERE insurer = $1 AND ($2 = '' OR programme = $2) AND ($3 = '' OR state = $3) AND ($4 = '' OR member_key = $4)
@@ -355,12 +440,30 @@ impl Store {
             .fetch_all(p).await?
         });
         rows.into_iter()
-            .map(|(case_key, programme, member_key, employer_code, trigger_date, state, opened_on, updated_on)| {
-                Ok(CaseRow {
-                    programme: ProgrammeCode::from_letter(&programme).ok_or_else(|| rows::corrupt("cases", "programme", &programme))?,
-                    case_key, member_key, employer_code, trigger_date, state, opened_on, updated_on,
-                })
-            })
+            .map(
+                |(
+                    case_key,
+                    programme,
+                    member_key,
+                    employer_code,
+                    trigger_date,
+                    state,
+                    opened_on,
+                    updated_on,
+                )| {
+                    Ok(CaseRow {
+                        programme: ProgrammeCode::from_letter(&programme)
+                            .ok_or_else(|| rows::corrupt("cases", "programme", &programme))?,
+                        case_key,
+                        member_key,
+                        employer_code,
+                        trigger_date,
+                        state,
+                        opened_on,
+                        updated_on,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -377,9 +480,17 @@ impl Store {
         }
         let events = rows
             .iter()
-            .map(|(on, payload)| Ok(DatedEvent { on: rows::date("case_events", "on_date", on)?, event: rows::json("case_events", "payload", payload)? }))
+            .map(|(on, payload)| {
+                Ok(DatedEvent {
+                    on: rows::date("case_events", "on_date", on)?,
+                    event: rows::json("case_events", "payload", payload)?,
+                })
+            })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Case { key: parse_case_key(case_key)?, events }))
+        Ok(Some(Case {
+            key: parse_case_key(case_key)?,
+            events,
+        }))
     }
 
     /// Case counts by programme and state.
@@ -399,16 +510,32 @@ impl Store {
 
     /// Appends events to cases outside an engine run (letters, opt-out), keeping the
     /// stored state in step. Cases that are not found are skipped.
-    pub(crate) async fn append_events(&self, today: Date, appends: &[(String, CaseEvent)]) -> Result<u64> {
+    pub(crate) async fn append_events(
+        &self,
+        today: Date,
+        appends: &[(String, CaseEvent)],
+    ) -> Result<u64> {
         let mut changes = Vec::new();
         for (case_key, event) in appends {
-            let Some(case) = self.case(case_key).await? else { continue };
+            let Some(case) = self.case(case_key).await? else {
+                continue;
+            };
             let employer: Option<(String,)> = on_pool!(self, p => {
                 sqlx::query_as("SELECT employer_code FROM cases WHERE case_key = $1").bind(case_key).fetch_optional(p).await?
             });
             let employer = EmployerCode::parse(&employer.map(|e| e.0).unwrap_or_default())
                 .map_err(|e| rows::corrupt("cases", "employer_code", e))?;
-            changes.push((employer, CaseChange::Append { key: case.key.clone(), events: vec![DatedEvent { on: today, event: event.clone() }] }, Some(case)));
+            changes.push((
+                employer,
+                CaseChange::Append {
+                    key: case.key.clone(),
+                    events: vec![DatedEvent {
+                        on: today,
+                        event: event.clone(),
+                    }],
+                },
+                Some(case),
+            ));
         }
         let n = changes.len() as u64;
         self.write_changes(today, &changes).await?;
@@ -434,18 +561,28 @@ impl Store {
 pub fn parse_case_key(text: &str) -> Result<CaseKey> {
     let bad = || rows::corrupt("cases", "case_key", text);
     let mut parts = text.splitn(3, '|');
-    let programme = parts.next().and_then(ProgrammeCode::from_letter).ok_or_else(bad)?;
+    let programme = parts
+        .next()
+        .and_then(ProgrammeCode::from_letter)
+        .ok_or_else(bad)?;
     let member = rows::member_key("cases", parts.next().ok_or_else(bad)?)?;
     let trigger = parts.next().ok_or_else(bad)?;
     let trigger = if let Some(date) = trigger.strip_prefix("checkup:") {
         Trigger::Checkup(rows::date("cases", "case_key", date)?)
     } else if let Some(rest) = trigger.strip_prefix("referral:") {
         let (cancer, date) = rest.split_once(':').ok_or_else(bad)?;
-        Trigger::Referral(CancerType::from_code(cancer).ok_or_else(bad)?, rows::date("cases", "case_key", date)?)
+        Trigger::Referral(
+            CancerType::from_code(cancer).ok_or_else(bad)?,
+            rows::date("cases", "case_key", date)?,
+        )
     } else {
         return Err(bad());
     };
-    Ok(CaseKey { programme, member, trigger })
+    Ok(CaseKey {
+        programme,
+        member,
+        trigger,
+    })
 }
 
 /// True when a state code is open (for filters).

@@ -59,7 +59,13 @@ macro_rules! purge_body {
 
 impl Store {
     /// Records a consent decision; an opt-out purges and stops cases (see module docs).
-    pub async fn record_consent(&self, record: &ConsentRecord, actor: &Actor, today: Date, now: jiff::Timestamp) -> Result<PurgeReport> {
+    pub async fn record_consent(
+        &self,
+        record: &ConsentRecord,
+        actor: &Actor,
+        today: Date,
+        now: jiff::Timestamp,
+    ) -> Result<PurgeReport> {
         let key = record.member.to_key_string();
         if self.member(&key).await?.is_none() {
             return Err(StoreError::NotFound(format!("member {}", record.member)));
@@ -71,7 +77,13 @@ impl Store {
             action: "consent.record".into(),
             member_key: Some(key.clone()),
             employer_code: None,
-            detail: format!("{} {} from {} via {}", record.kind.code(), record.scope.code(), record.effective, record.channel.code()),
+            detail: format!(
+                "{} {} from {} via {}",
+                record.kind.code(),
+                record.scope.code(),
+                record.effective,
+                record.channel.code()
+            ),
             origin: actor.origin.clone(),
         };
         match &self.pool {
@@ -84,7 +96,10 @@ impl Store {
             Pool::Postgres(p) => {
                 let mut tx = p.begin().await?;
                 purge_body!(tx, self, record, now, report);
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(format!("audit:{}", self.insurer)).execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(format!("audit:{}", self.insurer))
+                    .execute(&mut *tx)
+                    .await?;
                 append_pg(&mut tx, &self.insurer, &entry, now).await?;
                 tx.commit().await?;
             }
@@ -106,7 +121,10 @@ impl Store {
     }
 
     /// A member's consent records, oldest first.
-    pub async fn consents_of(&self, member_key: &str) -> Result<Vec<(String, String, String, String, String)>> {
+    pub async fn consents_of(
+        &self,
+        member_key: &str,
+    ) -> Result<Vec<(String, String, String, String, String)>> {
         let rows: Vec<(String, String, String, String, String)> = on_pool!(self, p => {
             sqlx::query_as("SELECT kind, scope, effective, channel, recorded_by FROM consents WHERE insurer = $1 AND member_key = $2 ORDER BY id")
                 .bind(&self.insurer).bind(member_key).fetch_all(p).await?

@@ -261,7 +261,8 @@ impl ImportSession {
     /// Members with this 記号番号 (any 枝番), for matching.
     async fn candidates(&mut self, cards: &[(String, String)]) -> Result<Vec<Member>> {
         let mut found = Vec::new();
-        let unique: Vec<&(String, String)> = cards.iter().collect::<HashSet<_>>().into_iter().collect();
+        let unique: Vec<&(String, String)> =
+            cards.iter().collect::<HashSet<_>>().into_iter().collect();
         for chunk in unique.chunks(CHUNK) {
             let insurer = self.store.insurer.clone();
             let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND (");
@@ -269,7 +270,11 @@ impl ImportSession {
                 if i > 0 {
                     sql.push_str(" OR ");
                 }
-                sql.push_str(&format!("(symbol = ${} AND number = ${})", 2 * i + 2, 2 * i + 3));
+                sql.push_str(&format!(
+                    "(symbol = ${} AND number = ${})",
+                    2 * i + 2,
+                    2 * i + 3
+                ));
             }
             sql.push(')');
             let rows: Vec<MemberRow> = on_tx!(self.tx, c => {
@@ -410,12 +415,15 @@ impl ImportSession {
                     continue;
                 }
                 match outcome {
-                    MatchOutcome::Matched(key) if self.tombstones.contains(&key.to_key_string()) => {
+                    MatchOutcome::Matched(key)
+                        if self.tombstones.contains(&key.to_key_string()) =>
+                    {
                         self.summary.excluded_opted_out += 1;
                     }
                     MatchOutcome::Matched(key) => matched.push((key, row)),
                     MatchOutcome::Review(reason) => {
-                        self.queue_review(row.line, checkup_payload(row), reason).await?;
+                        self.queue_review(row.line, checkup_payload(row), reason)
+                            .await?;
                     }
                 }
             }
@@ -424,7 +432,10 @@ impl ImportSession {
         Ok(())
     }
 
-    pub(crate) async fn insert_checkups(&mut self, matched: &[(MemberKey, &IncomingCheckup)]) -> Result<()> {
+    pub(crate) async fn insert_checkups(
+        &mut self,
+        matched: &[(MemberKey, &IncomingCheckup)],
+    ) -> Result<()> {
         if matched.is_empty() {
             return Ok(());
         }
@@ -456,10 +467,9 @@ impl ImportSession {
 
     /// Adds 要精密検査 rows submitted by the session's employer.
     pub async fn add_referrals(&mut self, rows_in: &[IncomingReferral]) -> Result<()> {
-        let employer = self
-            .employer
-            .clone()
-            .ok_or_else(|| StoreError::Conflict("a referral list needs the submitting employer".into()))?;
+        let employer = self.employer.clone().ok_or_else(|| {
+            StoreError::Conflict("a referral list needs the submitting employer".into())
+        })?;
         for chunk in rows_in.chunks(CHUNK) {
             self.summary.rows += chunk.len() as u64;
             let people: Vec<&SubmittedPerson> = chunk.iter().map(|r| &r.person).collect();
@@ -467,12 +477,15 @@ impl ImportSession {
             let mut matched = Vec::new();
             for (row, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
-                    MatchOutcome::Matched(key) if self.tombstones.contains(&key.to_key_string()) => {
+                    MatchOutcome::Matched(key)
+                        if self.tombstones.contains(&key.to_key_string()) =>
+                    {
                         self.summary.excluded_opted_out += 1;
                     }
                     MatchOutcome::Matched(key) => matched.push((key, row)),
                     MatchOutcome::Review(reason) => {
-                        self.queue_review(row.line, referral_payload(row), reason).await?;
+                        self.queue_review(row.line, referral_payload(row), reason)
+                            .await?;
                     }
                 }
             }
@@ -494,7 +507,9 @@ impl ImportSession {
         let received = self.received_on;
         let late_flags: Vec<bool> = matched
             .iter()
-            .map(|(_, r)| calendar::yokuyokugetsumatsu(r.screening_date).is_ok_and(|due| received > due))
+            .map(|(_, r)| {
+                calendar::yokuyokugetsumatsu(r.screening_date).is_ok_and(|due| received > due)
+            })
             .collect();
         let result = on_tx!(self.tx, c => {
             let mut qb = QueryBuilder::new(
@@ -528,7 +543,12 @@ impl ImportSession {
             let cards: Vec<(String, String)> = chunk
                 .iter()
                 .filter(|v| v.identity.insurer.as_str() == self.store.insurer)
-                .map(|v| (v.identity.symbol.as_str().to_owned(), v.identity.number.as_str().to_owned()))
+                .map(|v| {
+                    (
+                        v.identity.symbol.as_str().to_owned(),
+                        v.identity.number.as_str().to_owned(),
+                    )
+                })
                 .collect();
             let members = self.candidates(&cards).await?;
             let mut by_card: HashMap<(&str, &str), Vec<&Member>> = HashMap::new();
@@ -610,7 +630,13 @@ impl ImportSession {
         Ok(())
     }
 
-    pub(crate) async fn mark_review_resolved(&mut self, id: i64, member: &MemberKey, by: &str, now: jiff::Timestamp) -> Result<()> {
+    pub(crate) async fn mark_review_resolved(
+        &mut self,
+        id: i64,
+        member: &MemberKey,
+        by: &str,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
         on_tx!(self.tx, c => {
             sqlx::query("UPDATE review_items SET status = 'resolved', resolved_member_key = $1, resolved_by = $2, resolved_at = $3 WHERE id = $4")
                 .bind(member.to_key_string()).bind(by).bind(now.to_string()).bind(id)

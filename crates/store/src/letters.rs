@@ -55,9 +55,12 @@ impl Store {
             )
             .bind(&self.insurer).fetch_all(p).await?
         });
-        let mut by_case: BTreeMap<String, (String, i64, Option<LetterKind>, Vec<TriggerValue>)> = BTreeMap::new();
+        let mut by_case: BTreeMap<String, (String, i64, Option<LetterKind>, Vec<TriggerValue>)> =
+            BTreeMap::new();
         for (case_key, trigger_date, fy, kind, payload) in rows {
-            let entry = by_case.entry(case_key).or_insert((trigger_date, fy, None, Vec::new()));
+            let entry = by_case
+                .entry(case_key)
+                .or_insert((trigger_date, fy, None, Vec::new()));
             match rows::json::<CaseEvent>("case_events", "payload", &payload)? {
                 CaseEvent::Identified { values, .. } if kind == "identified" => entry.3 = values,
                 CaseEvent::NoticeDue(k) | CaseEvent::RenoticeDue(k) => entry.2 = Some(k),
@@ -81,13 +84,20 @@ impl Store {
                 fiscal_year,
             });
         }
-        due.sort_by(|a, b| a.member.key.cmp(&b.member.key).then(a.case_key.cmp(&b.case_key)));
+        due.sort_by(|a, b| {
+            a.member
+                .key
+                .cmp(&b.member.key)
+                .then(a.case_key.cmp(&b.case_key))
+        });
         Ok(due)
     }
 
     /// Puts a case whose recipient has no usable address on the review queue (once).
     pub async fn queue_unmailable(&self, due: &DueLetter, now: jiff::Timestamp) -> Result<bool> {
-        let payload = rows::to_json(&serde_json::json!({"case_key": due.case_key, "member_key": due.member.key.to_key_string()}));
+        let payload = rows::to_json(
+            &serde_json::json!({"case_key": due.case_key, "member_key": due.member.key.to_key_string()}),
+        );
         let exists: Option<(i64,)> = on_pool!(self, p => {
             sqlx::query_as("SELECT id FROM review_items WHERE insurer = $1 AND kind = 'address' AND payload = $2 AND status = 'open'")
                 .bind(&self.insurer).bind(&payload).fetch_optional(p).await?
@@ -106,7 +116,14 @@ impl Store {
     }
 
     /// Records a prepared batch and moves its cases to `letter_prepared`.
-    pub async fn create_batch(&self, id: &str, today: Date, letters: &[(String, String, LetterKind)], pdf_path: Option<&str>, csv_path: Option<&str>) -> Result<()> {
+    pub async fn create_batch(
+        &self,
+        id: &str,
+        today: Date,
+        letters: &[(String, String, LetterKind)],
+        pdf_path: Option<&str>,
+        csv_path: Option<&str>,
+    ) -> Result<()> {
         let exists: Option<(String,)> = on_pool!(self, p => {
             sqlx::query_as("SELECT id FROM letter_batches WHERE id = $1").bind(id).fetch_optional(p).await?
         });
@@ -128,7 +145,14 @@ impl Store {
         });
         let events: Vec<(String, CaseEvent)> = letters
             .iter()
-            .map(|(case_key, _, _)| (case_key.clone(), CaseEvent::NoticePrepared { batch: id.to_owned() }))
+            .map(|(case_key, _, _)| {
+                (
+                    case_key.clone(),
+                    CaseEvent::NoticePrepared {
+                        batch: id.to_owned(),
+                    },
+                )
+            })
             .collect();
         self.append_events(today, &events).await?;
         Ok(())
@@ -144,8 +168,17 @@ impl Store {
         Ok(rows.into_iter().map(|(k,)| k).collect())
     }
 
-    async fn set_batch_status(&self, id: &str, from: &str, to: &str, column: &'static str, on: Date) -> Result<()> {
-        let sql = format!("UPDATE letter_batches SET status = $1, {column} = $2 WHERE id = $3 AND insurer = $4 AND status = $5");
+    async fn set_batch_status(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        column: &'static str,
+        on: Date,
+    ) -> Result<()> {
+        let sql = format!(
+            "UPDATE letter_batches SET status = $1, {column} = $2 WHERE id = $3 AND insurer = $4 AND status = $5"
+        );
         let n = on_pool!(self, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to).bind(on.to_string()).bind(id).bind(&self.insurer).bind(from)
                 .execute(p).await?.rows_affected()
@@ -161,18 +194,30 @@ impl Store {
     /// by an opt-out, are not).
     pub async fn mark_batch_mailed(&self, id: &str, on: Date) -> Result<u64> {
         let cases = self.batch_cases(id).await?;
-        self.set_batch_status(id, "prepared", "mailed", "mailed_on", on).await?;
-        let events: Vec<(String, CaseEvent)> = cases.into_iter().map(|k| (k, CaseEvent::NoticeMailed)).collect();
+        self.set_batch_status(id, "prepared", "mailed", "mailed_on", on)
+            .await?;
+        let events: Vec<(String, CaseEvent)> = cases
+            .into_iter()
+            .map(|k| (k, CaseEvent::NoticeMailed))
+            .collect();
         self.append_events(on, &events).await
     }
 
     /// Cancels a prepared batch; its notices are due again.
     pub async fn cancel_batch(&self, id: &str, on: Date) -> Result<u64> {
         let cases = self.batch_cases(id).await?;
-        self.set_batch_status(id, "prepared", "cancelled", "cancelled_on", on).await?;
+        self.set_batch_status(id, "prepared", "cancelled", "cancelled_on", on)
+            .await?;
         let events: Vec<(String, CaseEvent)> = cases
             .into_iter()
-            .map(|k| (k, CaseEvent::BatchCancelled { batch: id.to_owned() }))
+            .map(|k| {
+                (
+                    k,
+                    CaseEvent::BatchCancelled {
+                        batch: id.to_owned(),
+                    },
+                )
+            })
             .collect();
         self.append_events(on, &events).await
     }
@@ -185,7 +230,16 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, prepared_on, status, letters, pdf_path, csv_path)| Batch { id, prepared_on, status, letters, pdf_path, csv_path })
+            .map(
+                |(id, prepared_on, status, letters, pdf_path, csv_path)| Batch {
+                    id,
+                    prepared_on,
+                    status,
+                    letters,
+                    pdf_path,
+                    csv_path,
+                },
+            )
             .collect())
     }
 

@@ -17,9 +17,12 @@ pub(crate) async fn load_agreements(store: &Store) -> Result<Vec<Agreement>> {
     rows.into_iter()
         .map(|(_, employer, programme, status, signed, ended)| {
             Ok(Agreement {
-                employer: EmployerCode::parse(&employer).map_err(|e| rows::corrupt("agreements", "employer_code", e))?,
-                programme: ProgrammeCode::from_letter(&programme).ok_or_else(|| rows::corrupt("agreements", "programme", &programme))?,
-                status: AgreementStatus::from_code(&status).ok_or_else(|| rows::corrupt("agreements", "status", &status))?,
+                employer: EmployerCode::parse(&employer)
+                    .map_err(|e| rows::corrupt("agreements", "employer_code", e))?,
+                programme: ProgrammeCode::from_letter(&programme)
+                    .ok_or_else(|| rows::corrupt("agreements", "programme", &programme))?,
+                status: AgreementStatus::from_code(&status)
+                    .ok_or_else(|| rows::corrupt("agreements", "status", &status))?,
                 signed_on: rows::opt_date("agreements", "signed_on", signed.as_deref())?,
                 ended_on: rows::opt_date("agreements", "ended_on", ended.as_deref())?,
             })
@@ -71,7 +74,8 @@ impl Store {
         rows.into_iter()
             .map(|(code, name, contact)| {
                 Ok(Employer {
-                    code: EmployerCode::parse(&code).map_err(|e| rows::corrupt("employers", "code", e))?,
+                    code: EmployerCode::parse(&code)
+                        .map_err(|e| rows::corrupt("employers", "code", e))?,
                     name,
                     contact,
                 })
@@ -94,7 +98,12 @@ impl Store {
     }
 
     /// Signs (締結) or ends (解約) a memorandum.
-    pub async fn set_agreement_status(&self, id: i64, status: AgreementStatus, on: Date) -> Result<()> {
+    pub async fn set_agreement_status(
+        &self,
+        id: i64,
+        status: AgreementStatus,
+        on: Date,
+    ) -> Result<()> {
         let n = on_pool!(self, p => {
             match status {
                 AgreementStatus::Signed => sqlx::query("UPDATE agreements SET status = $1, signed_on = $2 WHERE id = $3 AND insurer = $4"),
@@ -120,7 +129,12 @@ impl Store {
     }
 
     /// Members of an employer (paged by member key).
-    pub async fn members_of(&self, employer: &EmployerCode, after: &str, limit: i64) -> Result<Vec<Member>> {
+    pub async fn members_of(
+        &self,
+        employer: &EmployerCode,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Member>> {
         let rows: Vec<MemberRow> = on_pool!(self, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND employer_code = $2 AND member_key > $3 ORDER BY member_key LIMIT $4"
@@ -147,7 +161,16 @@ impl Store {
 
     /// Open (or all) review items.
     pub async fn review_items(&self, only_open: bool) -> Result<Vec<ReviewItem>> {
-        let rows: Vec<(i64, String, Option<String>, i64, i64, String, String, String)> = on_pool!(self, p => {
+        let rows: Vec<(
+            i64,
+            String,
+            Option<String>,
+            i64,
+            i64,
+            String,
+            String,
+            String,
+        )> = on_pool!(self, p => {
             sqlx::query_as(
                 "SELECT id, kind, employer_code, import_id, line, payload, reason, status FROM review_items
                  WHERE insurer = $1 AND ($2 = 0 OR status = 'open') ORDER BY id",
@@ -157,15 +180,31 @@ impl Store {
         });
         Ok(rows
             .into_iter()
-            .map(|(id, kind, employer_code, import_id, line, payload, reason, status)| ReviewItem {
-                id, kind, employer_code, import_id, line, payload, reason, status,
-            })
+            .map(
+                |(id, kind, employer_code, import_id, line, payload, reason, status)| ReviewItem {
+                    id,
+                    kind,
+                    employer_code,
+                    import_id,
+                    line,
+                    payload,
+                    reason,
+                    status,
+                },
+            )
             .collect())
     }
 
     /// Resolves a review item by naming the member it is about: the row is stored as if
     /// it had matched, and the decision is audited.
-    pub async fn resolve_review(&self, id: i64, member: &MemberKey, actor: &crate::imports::Actor, now: jiff::Timestamp, today: Date) -> Result<()> {
+    pub async fn resolve_review(
+        &self,
+        id: i64,
+        member: &MemberKey,
+        actor: &crate::imports::Actor,
+        now: jiff::Timestamp,
+        today: Date,
+    ) -> Result<()> {
         let item = self
             .review_items(true)
             .await?
@@ -189,7 +228,12 @@ impl Store {
                 crate::ImportKind::Checkups,
                 &format!("review item {id}"),
                 &format!("review:{id}"),
-                item.employer_code.as_deref().map(EmployerCode::parse).transpose().map_err(|e| rows::corrupt("review_items", "employer_code", e))?.as_ref(),
+                item.employer_code
+                    .as_deref()
+                    .map(EmployerCode::parse)
+                    .transpose()
+                    .map_err(|e| rows::corrupt("review_items", "employer_code", e))?
+                    .as_ref(),
                 actor,
                 today,
                 now,
@@ -197,9 +241,19 @@ impl Store {
             .await?
         {
             Ok(s) => s,
-            Err(_) => return Err(StoreError::Conflict(format!("review item {id} was already resolved"))),
+            Err(_) => {
+                return Err(StoreError::Conflict(format!(
+                    "review item {id} was already resolved"
+                )));
+            }
         };
-        let text = |k: &str| payload.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        let text = |k: &str| {
+            payload
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
         let person = collabo_domain::matching::SubmittedPerson {
             symbol: member.symbol.clone(),
             number: member.number.clone(),
@@ -212,12 +266,18 @@ impl Store {
                 let row = IncomingReferral {
                     line: item.line as u64,
                     person,
-                    cancer: collabo_domain::referral::CancerType::from_code(&text("cancer")).ok_or_else(|| rows::corrupt("review_items", "payload", "cancer"))?,
+                    cancer: collabo_domain::referral::CancerType::from_code(&text("cancer"))
+                        .ok_or_else(|| rows::corrupt("review_items", "payload", "cancer"))?,
                     screening_date: rows::date("review_items", "payload", &text("screening_date"))?,
-                    consent_attested: payload.get("consent_attested").and_then(|v| v.as_bool()).unwrap_or(false),
+                    consent_attested: payload
+                        .get("consent_attested")
+                        .and_then(|v| v.as_bool())
+                        .unwrap_or(false),
                 };
                 let employer = m.employer.clone();
-                session.insert_referrals(&employer, &[(member.clone(), &row)]).await?;
+                session
+                    .insert_referrals(&employer, &[(member.clone(), &row)])
+                    .await?;
             }
             _ => {
                 let row = IncomingCheckup {
@@ -225,21 +285,35 @@ impl Store {
                     insurer: None,
                     person,
                     exam_date: rows::date("review_items", "payload", &text("exam_date"))?,
-                    source: collabo_domain::checkup::CheckupSource::from_code(&text("source")).unwrap_or(collabo_domain::checkup::CheckupSource::Employer),
-                    observations: serde_json::from_value(payload.get("observations").cloned().unwrap_or_default()).map_err(|e| rows::corrupt("review_items", "payload", e))?,
-                    questionnaire: serde_json::from_value(payload.get("questionnaire").cloned().unwrap_or_default()).unwrap_or_default(),
+                    source: collabo_domain::checkup::CheckupSource::from_code(&text("source"))
+                        .unwrap_or(collabo_domain::checkup::CheckupSource::Employer),
+                    observations: serde_json::from_value(
+                        payload.get("observations").cloned().unwrap_or_default(),
+                    )
+                    .map_err(|e| rows::corrupt("review_items", "payload", e))?,
+                    questionnaire: serde_json::from_value(
+                        payload.get("questionnaire").cloned().unwrap_or_default(),
+                    )
+                    .unwrap_or_default(),
                     unknown_items: Vec::new(),
                 };
                 session.insert_checkups(&[(member.clone(), &row)]).await?;
             }
         }
-        session.mark_review_resolved(id, member, &actor.name, now).await?;
+        session
+            .mark_review_resolved(id, member, &actor.name, now)
+            .await?;
         session.finish().await?;
         Ok(())
     }
 
     /// Rejects a review item (the row is not about any member of ours); audited.
-    pub async fn reject_review(&self, id: i64, actor: &crate::imports::Actor, now: jiff::Timestamp) -> Result<()> {
+    pub async fn reject_review(
+        &self,
+        id: i64,
+        actor: &crate::imports::Actor,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
         let n = on_pool!(self, p => {
             sqlx::query("UPDATE review_items SET status = 'rejected', resolved_by = $1, resolved_at = $2 WHERE id = $3 AND insurer = $4 AND status = 'open'")
                 .bind(&actor.name).bind(now.to_string()).bind(id).bind(&self.insurer)
@@ -263,4 +337,3 @@ impl Store {
         .await
     }
 }
-

@@ -39,7 +39,10 @@ impl ProgrammeFigures {
 
 impl Store {
     /// Figures per programme, optionally for one fiscal year of triggers.
-    pub async fn programme_figures(&self, fiscal_year: Option<i64>) -> Result<BTreeMap<ProgrammeCode, ProgrammeFigures>> {
+    pub async fn programme_figures(
+        &self,
+        fiscal_year: Option<i64>,
+    ) -> Result<BTreeMap<ProgrammeCode, ProgrammeFigures>> {
         let fy = fiscal_year.unwrap_or(-1);
         let states: Vec<(String, String, i64)> = on_pool!(self, p => {
             sqlx::query_as("SELECT programme, state, COUNT(*) FROM cases WHERE insurer = $1 AND ($2 < 0 OR fiscal_year = $2) GROUP BY programme, state")
@@ -58,10 +61,15 @@ impl Store {
                 "SELECT 'C', COUNT(*) FROM referrals WHERE insurer = $1 AND late = 1",
             ).bind(&self.insurer).fetch_all(p).await?
         });
-        let mut out: BTreeMap<ProgrammeCode, ProgrammeFigures> =
-            ProgrammeCode::ALL.into_iter().map(|p| (p, ProgrammeFigures::default())).collect();
+        let mut out: BTreeMap<ProgrammeCode, ProgrammeFigures> = ProgrammeCode::ALL
+            .into_iter()
+            .map(|p| (p, ProgrammeFigures::default()))
+            .collect();
         for (programme, state, n) in states {
-            let Some(f) = ProgrammeCode::from_letter(&programme).and_then(|p| out.get_mut(&p)) else { continue };
+            let Some(f) = ProgrammeCode::from_letter(&programme).and_then(|p| out.get_mut(&p))
+            else {
+                continue;
+            };
             f.identified += n;
             match state.as_str() {
                 "excluded" => f.excluded += n,
@@ -74,7 +82,10 @@ impl Store {
             }
         }
         for (programme, times, n) in mailed {
-            let Some(f) = ProgrammeCode::from_letter(&programme).and_then(|p| out.get_mut(&p)) else { continue };
+            let Some(f) = ProgrammeCode::from_letter(&programme).and_then(|p| out.get_mut(&p))
+            else {
+                continue;
+            };
             f.notified += n;
             if times >= 2 {
                 f.renotified += n;

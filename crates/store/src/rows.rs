@@ -7,7 +7,11 @@ use collabo_domain::Date;
 use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::member::{Address, Member, Sex};
 
-pub(crate) fn corrupt(table: &'static str, column: &'static str, detail: impl ToString) -> StoreError {
+pub(crate) fn corrupt(
+    table: &'static str,
+    column: &'static str,
+    detail: impl ToString,
+) -> StoreError {
     StoreError::Corrupt {
         table,
         column,
@@ -19,7 +23,11 @@ pub(crate) fn date(table: &'static str, column: &'static str, text: &str) -> Res
     text.parse::<Date>().map_err(|e| corrupt(table, column, e))
 }
 
-pub(crate) fn opt_date(table: &'static str, column: &'static str, text: Option<&str>) -> Result<Option<Date>> {
+pub(crate) fn opt_date(
+    table: &'static str,
+    column: &'static str,
+    text: Option<&str>,
+) -> Result<Option<Date>> {
     text.map(|t| date(table, column, t)).transpose()
 }
 
@@ -27,7 +35,11 @@ pub(crate) fn member_key(table: &'static str, text: &str) -> Result<MemberKey> {
     MemberKey::parse_key_string(text).map_err(|e| corrupt(table, "member_key", e))
 }
 
-pub(crate) fn json<T: serde::de::DeserializeOwned>(table: &'static str, column: &'static str, text: &str) -> Result<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T> {
     serde_json::from_str(text).map_err(|e| corrupt(table, column, e))
 }
 
@@ -66,7 +78,8 @@ pub(crate) fn member(row: MemberRow) -> Result<Member> {
             line1: a1,
             line2: a2,
         },
-        employer: EmployerCode::parse(&employer).map_err(|e| corrupt("members", "employer_code", e))?,
+        employer: EmployerCode::parse(&employer)
+            .map_err(|e| corrupt("members", "employer_code", e))?,
         qualified_from: date("members", "qualified_from", &from)?,
         qualified_until: opt_date("members", "qualified_until", until.as_deref())?,
     })
