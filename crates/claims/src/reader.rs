@@ -156,13 +156,24 @@ impl FileSummary {
         }
     }
 
+    /// The regular service month of the file: the month before the latest 請求年月
+    /// (claims are billed the month after service), when a header gave one.
+    pub fn regular_month(&self) -> Option<YearMonth> {
+        self.billing_months
+            .iter()
+            .next_back()
+            .map(|b| prev_month(*b))
+    }
+
     /// The service months this file makes complete for the claims-lag rule: every
-    /// 診療年月 seen except the 月遅れ ones (a late claim does not complete its month).
+    /// 診療年月 seen except the 月遅れ ones (a late claim does not complete its month),
+    /// plus the regular month even if no claim of it happened to be in the file.
     pub fn covered_months(&self) -> BTreeSet<YearMonth> {
         self.service_months
             .keys()
             .filter(|m| !self.late_months.contains(m))
             .copied()
+            .chain(self.regular_month())
             .collect()
     }
 
@@ -1089,10 +1100,10 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
                 detail: "no GO record at the end".to_owned(),
             });
         }
-        let reference = match self.summary.billing_months.iter().next_back() {
-            Some(b) => Some(prev_month(*b)),
-            None => self.summary.service_months.keys().next_back().copied(),
-        };
+        let reference = self
+            .summary
+            .regular_month()
+            .or_else(|| self.summary.service_months.keys().next_back().copied());
         if let Some(reference) = reference {
             let late: Vec<(YearMonth, u64)> = self
                 .summary
