@@ -166,14 +166,15 @@ impl FileSummary {
     }
 
     /// The service months this file makes complete for the claims-lag rule: every
-    /// 診療年月 seen except the 月遅れ ones (a late claim does not complete its month),
-    /// plus the regular month even if no claim of it happened to be in the file.
+    /// 診療年月 seen except the 月遅れ ones (a late claim does not complete its month).
+    /// The regular month is not added when the file has no claim of it: a file of only
+    /// late or re-billed claims must not mark a month complete (a re-notice sent
+    /// because claims were missing is the worst outcome).
     pub fn covered_months(&self) -> BTreeSet<YearMonth> {
         self.service_months
             .keys()
             .filter(|m| !self.late_months.contains(m))
             .copied()
-            .chain(self.regular_month())
             .collect()
     }
 

@@ -85,6 +85,17 @@ fn late_claims_are_noted_and_not_covered() {
     assert_eq!(summary.late_claims, 1);
     assert_eq!(summary.covered_months(), [ym(2026, 6)].into());
     assert!(summary.notes.is_empty());
+    // A file of only late claims completes no month.
+    let only_late: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(1..=3).contains(i))
+        .map(|(_, l)| l.clone())
+        .collect();
+    let (_, summary) = read(&uke(&only_late)).unwrap();
+    assert_eq!(summary.regular_month(), Some(ym(2026, 6)));
+    assert_eq!(summary.late_months, [ym(2026, 3)].into());
+    assert!(summary.covered_months().is_empty());
 }
 
 #[test]
