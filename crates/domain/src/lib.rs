@@ -21,3 +21,6 @@ pub mod risk;
 pub mod visit;
 
 pub use jiff::civil::Date;
+
+#[cfg(test)]
+mod engine_tests;

@@ -1,0 +1,532 @@
+//! Scenario tests of the engine: a member's year replayed on a simulated clock, with
+//! letters "mailed" by appending the events the letters adapter would append.
+
+use crate::calendar::{FiscalYear, YearMonth};
+use crate::case::{Case, CaseEvent, CaseState, ClaimsCheck, Outcome, Trigger};
+use crate::checkup::{
+    Checkup, CheckupSource, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
+};
+use crate::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
+use crate::employer::{Agreement, AgreementStatus};
+use crate::engine::{CaseChange, Context, MemberFile, SkipReason, run_member};
+use crate::ids::*;
+use crate::member::{Address, Member, Sex};
+use crate::programme::{LetterKind, ProgrammeBook, ProgrammeCode};
+use crate::referral::{CancerType, Referral};
+use crate::visit::{ClaimsCoverage, Evidence, GroupKind, ServiceTime, VisitFact};
+use jiff::civil::Date;
+use std::collections::BTreeSet;
+
+fn d(y: i16, m: i8, day: i8) -> Date {
+    Date::constant(y, m, day)
+}
+
+fn member() -> Member {
+    Member {
+        key: MemberKey {
+            insurer: InsurerNumber::parse("06139999").unwrap(),
+            symbol: Symbol::parse("1001").unwrap(),
+            number: CardNumber::parse("7").unwrap(),
+            branch: Branch::parse("00").unwrap(),
+        },
+        name_kanji: "山田　太郎".into(),
+        name_kana: "ヤマダ　タロウ".into(),
+        sex: Sex::Male,
+        birth_date: d(1970, 5, 1),
+        address: Address {
+            postal_code: "1000001".into(),
+            line1: "東京都千代田区架空町1-1".into(),
+            line2: String::new(),
+        },
+        employer: EmployerCode::parse("1001").unwrap(),
+        qualified_from: d(2000, 4, 1),
+        qualified_until: None,
+    }
+}
+
+fn checkup(exam: Date, hba1c: f64, smokes: bool) -> Checkup {
+    Checkup {
+        member: member().key,
+        exam_date: exam,
+        source: CheckupSource::Employer,
+        submitted_by: Some(EmployerCode::parse("1001").unwrap()),
+        observations: vec![
+            Observation {
+                item: Item::HbA1c,
+                value: ObservedValue::Number(hba1c),
+            },
+            Observation {
+                item: Item::SystolicBp,
+                value: ObservedValue::Number(150.0),
+            },
+        ],
+        questionnaire: Questionnaire {
+            smoking: Some(if smokes {
+                SmokingAnswer::Smokes
+            } else {
+                SmokingAnswer::DoesNotSmoke
+            }),
+            ..Questionnaire::default()
+        },
+    }
+}
+
+fn visit(time: ServiceTime, groups: &[(GroupKind, &str)]) -> VisitFact {
+    VisitFact {
+        member: member().key,
+        time,
+        institution: "1310000001".into(),
+        evidence: groups
+            .iter()
+            .map(|(kind, group)| Evidence {
+                kind: *kind,
+                group: (*group).into(),
+                suspected: false,
+                started_on: None,
+            })
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+fn coverage(from: &str, to: &str) -> ClaimsCoverage {
+    ClaimsCoverage::new(
+        YearMonth::parse(from)
+            .unwrap()
+            .through(YearMonth::parse(to).unwrap()),
+    )
+}
+
+/// A tiny in-memory world: the member's facts and the cases the engine wrote.
+struct World {
+    member: Member,
+    consents: Vec<ConsentRecord>,
+    checkups: Vec<Checkup>,
+    referrals: Vec<Referral>,
+    visits: Vec<VisitFact>,
+    cases: Vec<Case>,
+    book: ProgrammeBook,
+    agreements: Vec<Agreement>,
+    coverage: ClaimsCoverage,
+    skipped: Vec<(ProgrammeCode, SkipReason)>,
+}
+
+impl World {
+    fn new() -> Self {
+        World {
+            member: member(),
+            consents: Vec::new(),
+            checkups: Vec::new(),
+            referrals: Vec::new(),
+            visits: Vec::new(),
+            cases: Vec::new(),
+            book: ProgrammeBook::default(),
+            agreements: Vec::new(),
+            coverage: ClaimsCoverage::default(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Runs the engine and applies its changes; returns how many changes it made.
+    fn run(&mut self, today: Date) -> usize {
+        let outcome = {
+            let file = MemberFile {
+                member: &self.member,
+                consents: &self.consents,
+                checkups: &self.checkups,
+                referrals: &self.referrals,
+                visits: &self.visits,
+                cases: &self.cases,
+            };
+            let ctx = Context {
+                today,
+                book: &self.book,
+                agreements: &self.agreements,
+                coverage: &self.coverage,
+            };
+            run_member(&file, &ctx)
+        };
+        self.skipped.extend(outcome.skipped.iter().copied());
+        let n = outcome.changes.len();
+        for change in outcome.changes {
+            match change {
+                CaseChange::Open(case) => self.cases.push(case),
+                CaseChange::Append { key, events } => {
+                    if let Some(case) = self.cases.iter_mut().find(|c| c.key == key) {
+                        case.events.extend(events);
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    /// What the letters adapter does: prepare and confirm mailed every due letter.
+    fn mail_due_letters(&mut self, on: Date) -> Vec<LetterKind> {
+        let mut mailed = Vec::new();
+        for case in &mut self.cases {
+            if let Some(kind) = case.letter_due() {
+                case.events.push(crate::case::DatedEvent {
+                    on,
+                    event: CaseEvent::NoticePrepared { batch: "B1".into() },
+                });
+                case.events.push(crate::case::DatedEvent {
+                    on,
+                    event: CaseEvent::NoticeMailed,
+                });
+                mailed.push(kind);
+            }
+        }
+        mailed
+    }
+
+    fn case(&self, programme: ProgrammeCode) -> &Case {
+        self.cases
+            .iter()
+            .find(|c| c.key.programme == programme)
+            .unwrap()
+    }
+
+    /// The monthly cycle of the demo: run on the 15th, mail on the 20th.
+    fn replay_months(
+        &mut self,
+        from: &str,
+        to: &str,
+        mut each_month: impl FnMut(&mut World, YearMonth),
+    ) {
+        for month in YearMonth::parse(from)
+            .unwrap()
+            .through(YearMonth::parse(to).unwrap())
+        {
+            each_month(self, month);
+            self.run(Date::constant(month.year(), month.month(), 15));
+            self.mail_due_letters(Date::constant(month.year(), month.month(), 20));
+        }
+    }
+}
+
+#[test]
+fn smoker_gets_one_notice_and_the_case_closes_as_notified() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 5.4, true));
+    w.replay_months("2025-06", "2026-03", |_, _| {});
+    let s = w.case(ProgrammeCode::S);
+    assert_eq!(s.state(), CaseState::Closed(Outcome::Notified));
+    assert_eq!(
+        s.events
+            .iter()
+            .filter(|e| matches!(e.event, CaseEvent::NoticeMailed))
+            .count(),
+        1
+    );
+    assert!(
+        w.cases.iter().all(|c| c.key.programme != ProgrammeCode::D),
+        "HbA1c 5.4 is no D case"
+    );
+}
+
+#[test]
+fn diabetes_case_waits_for_lookback_claims_then_notifies_and_finds_the_visit() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.2, false));
+    // June: claims only up to March are loaded, so the look-back (2024-05..2025-05) waits.
+    w.coverage = coverage("2024-05", "2025-03");
+    w.run(d(2025, 6, 15));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.state(), CaseState::WaitingForClaims);
+    assert_eq!(case.last_wait().unwrap().0, ClaimsCheck::LookBack);
+    // July: April and May arrive; no lifestyle visit → notice due.
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 7, 15));
+    assert_eq!(
+        w.case(ProgrammeCode::D).letter_due(),
+        Some(LetterKind::DiabetesReferral)
+    );
+    w.mail_due_letters(d(2025, 7, 20));
+    // A diabetes visit with an HbA1c test in October.
+    w.visits.push(visit(
+        ServiceTime::Day(d(2025, 10, 3)),
+        &[
+            (GroupKind::Condition, "diabetes"),
+            (GroupKind::Procedure, "diabetes_care"),
+        ],
+    ));
+    // Before the 6-month check date nothing is decided.
+    assert_eq!(w.run(d(2026, 1, 15)), 0);
+    w.coverage = coverage("2024-05", "2026-01");
+    w.run(d(2026, 1, 20));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.state(), CaseState::Closed(Outcome::Visited));
+    assert_eq!(case.visit_found(), Some(ServiceTime::Day(d(2025, 10, 3))));
+}
+
+#[test]
+fn a_follow_up_with_missing_claims_months_waits_instead_of_deciding() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 6.8, false));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    w.mail_due_letters(d(2025, 6, 20));
+    // Check date 2025-12-20; claims loaded only to October.
+    w.coverage = coverage("2024-05", "2025-10");
+    w.run(d(2025, 12, 20));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.state(), CaseState::WaitingForClaims);
+    let (check, missing) = case.last_wait().unwrap();
+    assert_eq!(check, ClaimsCheck::FollowUp);
+    assert_eq!(
+        missing.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        ["2025-11", "2025-12"]
+    );
+    // The same day again: nothing new (no repeated waiting event).
+    assert_eq!(w.run(d(2025, 12, 20)), 0);
+    // Claims arrive: still no visit → 未受診.
+    w.coverage = coverage("2024-05", "2025-12");
+    w.run(d(2026, 2, 15));
+    assert_eq!(
+        w.case(ProgrammeCode::D).state(),
+        CaseState::Closed(Outcome::NotVisited)
+    );
+}
+
+#[test]
+fn a_lifestyle_visit_in_the_lookback_excludes_the_diabetes_case() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.5, false));
+    w.visits.push(visit(
+        ServiceTime::Month(YearMonth::parse("2025-01").unwrap()),
+        &[(GroupKind::Condition, "hypertension")],
+    ));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert_eq!(w.case(ProgrammeCode::D).state(), CaseState::Excluded);
+}
+
+fn cancer_world(signed: Date) -> World {
+    let mut w = World::new();
+    w.agreements.push(Agreement {
+        employer: EmployerCode::parse("1001").unwrap(),
+        programme: ProgrammeCode::C,
+        status: AgreementStatus::Signed,
+        signed_on: Some(signed),
+        ended_on: None,
+    });
+    w
+}
+
+fn referral(screening: Date, received: Date) -> Referral {
+    Referral {
+        member: member().key,
+        employer: EmployerCode::parse("1001").unwrap(),
+        cancer: CancerType::Stomach,
+        screening_date: screening,
+        received_on: received,
+        consent_attested: true,
+    }
+}
+
+#[test]
+fn cancer_referral_renotice_waits_for_claims_and_a_late_claim_corrects_the_outcome() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    w.referrals.push(referral(d(2025, 6, 5), d(2025, 7, 10)));
+    w.run(d(2025, 7, 15));
+    let case = w.case(ProgrammeCode::C);
+    assert!(matches!(
+        case.events[0].event,
+        CaseEvent::Identified { late: false, .. }
+    ));
+    assert_eq!(case.letter_due(), Some(LetterKind::CancerReferral));
+    w.mail_due_letters(d(2025, 7, 20));
+    // Check date 2025-11-20. Claims loaded to September only: wait, no re-notice.
+    w.coverage = coverage("2025-01", "2025-09");
+    w.run(d(2025, 11, 20));
+    assert_eq!(
+        w.case(ProgrammeCode::C).state(),
+        CaseState::WaitingForClaims
+    );
+    assert!(
+        !w.case(ProgrammeCode::C).renotice_scheduled(),
+        "a re-notice because claims were missing is the worst bug"
+    );
+    // November's claims arrive in January: no exam → 再勧奨.
+    w.coverage = coverage("2025-01", "2025-11");
+    w.run(d(2026, 1, 15));
+    assert_eq!(
+        w.case(ProgrammeCode::C).letter_due(),
+        Some(LetterKind::CancerRenotice)
+    );
+    // A 月遅れ claim for an endoscopy in October turns up before the re-notice is printed.
+    w.visits.push(visit(
+        ServiceTime::Day(d(2025, 10, 8)),
+        &[(GroupKind::Procedure, "stomach_exam")],
+    ));
+    w.run(d(2026, 2, 5));
+    let case = w.case(ProgrammeCode::C);
+    assert_eq!(case.state(), CaseState::Closed(Outcome::Visited));
+    assert!(case.events.iter().any(|e| matches!(
+        e.event,
+        CaseEvent::VisitFound {
+            late_claim: true,
+            ..
+        }
+    )));
+    assert!(
+        w.mail_due_letters(d(2026, 2, 20)).is_empty(),
+        "the withdrawn re-notice is not mailed"
+    );
+}
+
+#[test]
+fn a_late_referral_is_accepted_and_flagged() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    // Screening 5 June → due 31 August; received 10 September.
+    w.referrals.push(referral(d(2025, 6, 5), d(2025, 9, 10)));
+    w.run(d(2025, 9, 15));
+    assert!(matches!(
+        w.case(ProgrammeCode::C).events[0].event,
+        CaseEvent::Identified { late: true, .. }
+    ));
+    assert_eq!(
+        w.case(ProgrammeCode::C).letter_due(),
+        Some(LetterKind::CancerReferral)
+    );
+}
+
+#[test]
+fn a_screening_before_the_memorandum_is_not_a_case() {
+    let mut w = cancer_world(d(2025, 7, 1));
+    w.referrals.push(referral(d(2025, 6, 30), d(2025, 7, 10)));
+    w.run(d(2025, 7, 15));
+    assert!(w.cases.is_empty());
+    assert_eq!(
+        w.skipped,
+        [(ProgrammeCode::C, SkipReason::NotCoveredByAgreement)]
+    );
+    // No memorandum at all: not a case either.
+    let mut w = World::new();
+    w.referrals.push(referral(d(2025, 7, 2), d(2025, 7, 10)));
+    w.run(d(2025, 7, 15));
+    assert!(w.cases.is_empty());
+}
+
+#[test]
+fn cancer_programme_is_opt_in_so_rows_without_consent_open_no_case() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    let mut r = referral(d(2025, 6, 5), d(2025, 7, 10));
+    r.consent_attested = false;
+    w.referrals.push(r);
+    w.run(d(2025, 7, 15));
+    assert!(w.cases.is_empty());
+    assert_eq!(w.skipped, [(ProgrammeCode::C, SkipReason::NoConsent)]);
+    // Staff record the person's consent: the next run opens the case.
+    w.consents.push(ConsentRecord {
+        member: member().key,
+        kind: ConsentKind::OptIn,
+        scope: ConsentScope::Programme(ProgrammeCode::C),
+        effective: d(2025, 7, 20),
+        channel: ConsentChannel::Letter,
+        recorded_by: "staff".into(),
+    });
+    w.run(d(2025, 8, 15));
+    assert_eq!(w.cases.len(), 1);
+}
+
+#[test]
+fn an_opt_out_stops_every_open_case_and_opens_no_new_one() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    w.checkups.push(checkup(d(2025, 5, 10), 7.0, true));
+    w.referrals.push(referral(d(2025, 5, 10), d(2025, 6, 10)));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(w.cases.len() >= 3);
+    w.consents.push(ConsentRecord {
+        member: member().key,
+        kind: ConsentKind::OptOut,
+        scope: ConsentScope::All,
+        effective: d(2025, 6, 18),
+        channel: ConsentChannel::Phone,
+        recorded_by: "staff".into(),
+    });
+    w.run(d(2025, 6, 18));
+    for case in &w.cases {
+        assert!(!case.state().is_open(), "{} still open", case.key);
+        assert!(case.letter_due().is_none());
+    }
+    assert!(
+        w.cases
+            .iter()
+            .filter(|c| c.key.programme != ProgrammeCode::R)
+            .all(|c| c.state() == CaseState::Closed(Outcome::StoppedOptOut))
+    );
+    // Next year's checkup opens nothing.
+    w.checkups.push(checkup(d(2026, 5, 10), 7.0, true));
+    let before = w.cases.len();
+    w.run(d(2026, 6, 15));
+    assert_eq!(w.cases.len(), before);
+    assert!(w.skipped.iter().any(|(_, r)| *r == SkipReason::OptedOut));
+}
+
+#[test]
+fn a_second_run_on_the_same_day_changes_nothing_all_year() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    w.checkups.push(checkup(d(2025, 5, 10), 7.0, true));
+    w.referrals.push(referral(d(2025, 5, 10), d(2025, 6, 10)));
+    for month in YearMonth::parse("2025-06")
+        .unwrap()
+        .through(YearMonth::parse("2026-03").unwrap())
+    {
+        w.coverage = coverage(
+            "2024-04",
+            &YearMonth::of(crate::calendar::add_months(month.first_day(), -2).unwrap()).to_string(),
+        );
+        let day = Date::constant(month.year(), month.month(), 15);
+        w.run(day);
+        assert_eq!(w.run(day), 0, "second run on {day} changed something");
+        w.mail_due_letters(Date::constant(month.year(), month.month(), 20));
+    }
+}
+
+#[test]
+fn a_member_who_lost_coverage_has_open_cases_closed_and_no_new_ones() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.0, true));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    w.member.qualified_until = Some(d(2025, 7, 1));
+    w.run(d(2025, 7, 15));
+    assert!(
+        w.cases
+            .iter()
+            .filter(|c| c.key.programme != ProgrammeCode::R)
+            .all(|c| c.state() == CaseState::Closed(Outcome::LostCoverage))
+    );
+}
+
+#[test]
+fn settings_are_versioned_by_fiscal_year() {
+    let mut w = World::new();
+    let mut stricter = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::D);
+    stricter.from_year = FiscalYear::new(2026);
+    if let crate::programme::ProgrammeRules::Diabetes {
+        hba1c_threshold, ..
+    } = &mut stricter.rules
+    {
+        *hba1c_threshold = 7.0;
+    }
+    w.book.set(stricter);
+    w.checkups.push(checkup(d(2025, 5, 10), 6.7, false));
+    w.checkups.push(checkup(d(2026, 5, 10), 6.7, false));
+    w.coverage = coverage("2024-05", "2026-05");
+    // Both checkups are within the 12-month trigger window on this day.
+    w.run(d(2026, 5, 10));
+    let d_cases: Vec<_> = w
+        .cases
+        .iter()
+        .filter(|c| c.key.programme == ProgrammeCode::D)
+        .collect();
+    assert_eq!(
+        d_cases.len(),
+        1,
+        "6.7 is a target under FY2025 settings, not under FY2026's 7.0"
+    );
+    assert_eq!(d_cases[0].key.trigger, Trigger::Checkup(d(2025, 5, 10)));
+}
