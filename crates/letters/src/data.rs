@@ -8,8 +8,10 @@
 use crate::error::LetterError;
 use collabo_domain::Date;
 use collabo_domain::calendar::format_wareki;
+use collabo_domain::checkup::{Item, ObservedValue, UrineGrade};
 use collabo_domain::programme::LetterKind;
 use collabo_domain::referral::CancerType;
+use collabo_domain::risk::{Direction, RiskFlag};
 use serde::{Serialize, Serializer};
 
 /// One letter, as handed to a template.
@@ -108,6 +110,41 @@ pub struct ValueRow {
     pub threshold: String,
     /// 判定, e.g. 「受診勧奨判定値」.
     pub level: String,
+}
+
+impl ValueRow {
+    /// The row for a flagged checkup item: label and unit from the item, the value as
+    /// observed (urine grades as −, ±, +), the threshold with 以上 / 未満 / 以下, and the
+    /// level reached.
+    pub fn from_flag(flag: &RiskFlag) -> Self {
+        let urine = matches!(flag.item, Item::UrineProtein | Item::UrineGlucose);
+        let shown = |n: f64| {
+            if urine {
+                // Urine grades are judged by rank (± = 1, + = 2, …).
+                UrineGrade::from_mhlw_code(n as u8 + 1)
+                    .map(|g| g.label().to_owned())
+                    .unwrap_or_else(|| n.to_string())
+            } else {
+                ObservedValue::Number(n).display()
+            }
+        };
+        let relation = match flag.direction {
+            Direction::AtOrAbove => "以上",
+            Direction::Below => "未満",
+            Direction::AtOrBelow => "以下",
+        };
+        ValueRow {
+            label: flag.item.label().to_owned(),
+            value: shown(flag.value),
+            unit: if urine {
+                String::new()
+            } else {
+                flag.item.unit().to_owned()
+            },
+            threshold: format!("{}{relation}", shown(flag.threshold)),
+            level: flag.level.label().to_owned(),
+        }
+    }
 }
 
 /// 「大腸がん検診」 from the domain's cancer type.
@@ -338,6 +375,42 @@ mod tests {
         assert!(problems.contains(&AddressProblem::TooManyLines(4)));
         assert!(problems.contains(&AddressProblem::LineTooLong { line: 0, width: 41 }));
         assert!(problems.contains(&AddressProblem::NoName));
+    }
+
+    #[test]
+    fn a_risk_flag_becomes_a_row_with_japanese_threshold_wording() {
+        use collabo_domain::risk::RiskLevel;
+        let flag = |item, value, threshold, direction| RiskFlag {
+            item,
+            level: RiskLevel::Referral,
+            value,
+            threshold,
+            direction,
+        };
+        let hba1c = ValueRow::from_flag(&flag(Item::HbA1c, 7.2, 6.5, Direction::AtOrAbove));
+        assert_eq!(
+            (
+                hba1c.label.as_str(),
+                hba1c.value.as_str(),
+                hba1c.threshold.as_str()
+            ),
+            ("HbA1c", "7.2", "6.5以上")
+        );
+        assert_eq!(hba1c.level, "受診勧奨判定値");
+        let egfr = ValueRow::from_flag(&flag(Item::Egfr, 41.0, 45.0, Direction::Below));
+        assert_eq!(
+            (egfr.value.as_str(), egfr.threshold.as_str()),
+            ("41", "45未満")
+        );
+        let urine = ValueRow::from_flag(&flag(Item::UrineProtein, 3.0, 2.0, Direction::AtOrAbove));
+        assert_eq!(
+            (
+                urine.value.as_str(),
+                urine.threshold.as_str(),
+                urine.unit.as_str()
+            ),
+            ("2+", "+以上", "")
+        );
     }
 
     #[test]
