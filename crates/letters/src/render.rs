@@ -118,12 +118,13 @@ impl Renderer {
 
     /// Compiles every template with sample data (one compile per letter kind), so a
     /// broken template is refused before a batch is built. The error names the
-    /// template file and line.
+    /// template file and line. Warnings count as errors here: an unknown font family
+    /// would otherwise fall back to another font without a word.
     pub fn validate_templates(&self) -> Result<(), LetterError> {
         let mut diagnostics = Vec::new();
         for kind in LetterKind::ALL {
             let sample = LetterData::sample(kind);
-            match self.compile(&[&sample]) {
+            match self.compile_checked(&[&sample], true) {
                 Ok(_) => {}
                 Err(LetterError::Template { diagnostics: found }) => {
                     // A broken layout.typ fails every kind: report each place once.
@@ -235,6 +236,16 @@ impl Renderer {
     }
 
     fn compile(&self, letters: &[&LetterData]) -> Result<PagedDocument, LetterError> {
+        self.compile_checked(letters, false)
+    }
+
+    /// Compiles; with `strict`, typst's warnings (an unknown font family, say, which
+    /// would silently fall back to another font) fail the compile too.
+    fn compile_checked(
+        &self,
+        letters: &[&LetterData],
+        strict: bool,
+    ) -> Result<PagedDocument, LetterError> {
         let mut kinds: Vec<LetterKind> = letters.iter().map(|l| l.kind).collect();
         kinds.sort();
         kinds.dedup();
@@ -242,17 +253,21 @@ impl Renderer {
             message: e.to_string(),
         })?;
         let world = self.shared.world(&kinds, Bytes::new(json));
-        let result = typst::compile::<PagedDocument>(&world).output;
+        let warned = typst::compile::<PagedDocument>(&world);
         comemo::evict(EVICT_MAX_AGE);
-        result.map_err(|errors| {
-            let kind = match kinds.as_slice() {
-                [one] => Some(one.code()),
-                _ => None,
-            };
-            LetterError::Template {
+        let kind = match kinds.as_slice() {
+            [one] => Some(one.code()),
+            _ => None,
+        };
+        match warned.output {
+            Ok(_) if strict && !warned.warnings.is_empty() => Err(LetterError::Template {
+                diagnostics: self.shared.diagnostics(&world, &warned.warnings, kind),
+            }),
+            Ok(document) => Ok(document),
+            Err(errors) => Err(LetterError::Template {
                 diagnostics: self.shared.diagnostics(&world, &errors, kind),
-            }
-        })
+            }),
+        }
     }
 }
 

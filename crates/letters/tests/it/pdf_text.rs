@@ -7,12 +7,13 @@ use collabo_domain::programme::LetterKind;
 
 #[test]
 fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
+    // 𠮷 (outside the BMP) and 髙﨑 (CP932 extensions) must print, not fall to tofu.
     let names = [
         "山田 太郎",
         "佐藤 花子",
         "鈴木 一郎",
-        "高橋 由美",
-        "田中 健",
+        "髙﨑 由美",
+        "𠮷田 健",
     ];
     let titles = [
         "健診結果に基づく受診のおすすめ",
@@ -34,6 +35,9 @@ fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
     letters[2].values = vec![row("HbA1c（NGSP値）", "8.1", "%", "6.5以上")];
     letters[1].recipient.address_lines = vec!["大阪府大阪市北区架空五丁目6番7号".into()];
     letters[1].recipient.postal_code = "5300001".into();
+    // Data is text, never typst markup: nothing here may be interpreted.
+    let markup = "架空ハイツ#set *B* $x$ <a> \\ 2号";
+    letters[3].recipient.address_lines[1] = markup.into();
     let refs: Vec<_> = letters.iter().collect();
     let batch = renderer().render_batch(&refs).unwrap();
     assert_eq!(batch.letters.len(), 5);
@@ -86,6 +90,11 @@ fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
     assert!(text(1).contains("〒530-0001"));
     assert!(text(2).contains("HbA1c（NGSP値）8.1%6.5以上"));
     assert!(text(3).contains("大腸がん検診"));
+    assert!(
+        text(3).contains(&squeeze(markup)),
+        "markup printed literally: {}",
+        text(3)
+    );
     assert!(
         text(4).contains("令和8年7月15日"),
         "C2 names the first notice"

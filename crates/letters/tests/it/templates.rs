@@ -114,3 +114,24 @@ fn an_override_replaces_only_its_own_template() {
     let second = squeeze(&page_text(&pdf, second_page, second_page));
     assert!(second.contains("禁煙治療のご案内"), "S stays built-in");
 }
+
+#[test]
+fn an_override_naming_a_font_that_is_not_installed_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let custom = include_str!("../../templates/C.typ").replace(
+        "#let letter(d) = letter-frame(d, title: [精密検査受診のお願い])[",
+        "#let letter(d) = letter-frame(d, title: text(font: \"MS Mincho\")[精密検査受診のお願い])[",
+    );
+    std::fs::write(dir.path().join("C.typ"), &custom).unwrap();
+    let error = validate_templates(&fonts(), Some(dir.path())).unwrap_err();
+    let LetterError::Template { diagnostics } = &error else {
+        panic!("expected a template error, got {error}");
+    };
+    assert_eq!(diagnostics[0].template, "C.typ", "{error}");
+    assert_eq!(
+        diagnostics[0].line,
+        Some(line_of(&custom, "MS Mincho")),
+        "{error}"
+    );
+    assert!(diagnostics[0].message.contains("ms mincho"), "{error}");
+}
