@@ -9,6 +9,7 @@ use crate::error::LetterError;
 use collabo_domain::Date;
 use collabo_domain::calendar::format_wareki;
 use collabo_domain::checkup::{Item, ObservedValue, UrineGrade};
+use collabo_domain::member::Member;
 use collabo_domain::programme::LetterKind;
 use collabo_domain::referral::CancerType;
 use collabo_domain::risk::{Direction, RiskFlag};
@@ -205,6 +206,23 @@ pub const MAX_ADDRESS_LINES: usize = 3;
 pub const MAX_LINE_WIDTH: usize = 40;
 
 impl Recipient {
+    /// The recipient block for a member of the register: home address (line 2 only when
+    /// present) and 氏名 in kanji.
+    pub fn from_member(member: &Member) -> Self {
+        let address = &member.address;
+        let address_lines = [&address.line1, &address.line2]
+            .into_iter()
+            .map(|line| line.trim())
+            .filter(|line| !line.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Recipient {
+            postal_code: address.postal_code.trim().to_owned(),
+            address_lines,
+            name: member.name_kanji.trim().to_owned(),
+        }
+    }
+
     /// Problems that keep this recipient block from printing cleanly in the window.
     pub fn problems(&self) -> Vec<AddressProblem> {
         let mut problems = Vec::new();
@@ -411,6 +429,41 @@ mod tests {
             ),
             ("2+", "+以上", "")
         );
+    }
+
+    #[test]
+    fn a_member_becomes_a_recipient_without_empty_lines() {
+        use collabo_domain::ids::{
+            Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol,
+        };
+        use collabo_domain::member::{Address, Sex};
+        let member = Member {
+            key: MemberKey {
+                insurer: InsurerNumber::parse("06139999").unwrap(),
+                symbol: Symbol::parse("1001").unwrap(),
+                number: CardNumber::parse("7").unwrap(),
+                branch: Branch::parse("00").unwrap(),
+            },
+            name_kanji: " 山田　太郎 ".into(),
+            name_kana: "ヤマダ　タロウ".into(),
+            sex: Sex::Male,
+            birth_date: Date::constant(1970, 5, 1),
+            address: Address {
+                postal_code: "1000001".into(),
+                line1: "東京都千代田区架空町1-1".into(),
+                line2: "  ".into(),
+            },
+            employer: EmployerCode::parse("1001").unwrap(),
+            qualified_from: Date::constant(2000, 4, 1),
+            qualified_until: None,
+        };
+        let recipient = Recipient::from_member(&member);
+        assert_eq!(
+            recipient.address_lines,
+            vec!["東京都千代田区架空町1-1".to_owned()]
+        );
+        assert_eq!(recipient.name, "山田　太郎");
+        assert!(recipient.problems().is_empty());
     }
 
     #[test]
