@@ -271,15 +271,6 @@ impl Renderer {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_renderer_can_be_shared_between_threads() {
-        fn shareable<T: Send + Sync>() {}
-        shareable::<super::Renderer>();
-    }
-}
-
 /// Letters start where the page counter is 1 (the main file resets it per letter).
 fn placements(document: &PagedDocument) -> Vec<PagePlacement> {
     let mut out: Vec<PagePlacement> = Vec::new();
@@ -320,4 +311,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), LetterError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_renderer_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<super::Renderer>();
+    }
 }
