@@ -87,9 +87,11 @@ pub async fn import_claims(
         }
     }
     session.add_visits(&chunk).await?;
-    let summary = reader.into_summary();
-    let months: Vec<_> = summary.covered_months().into_iter().collect();
+    let file_summary = reader.into_summary();
+    let months: Vec<_> = file_summary.covered_months().into_iter().collect();
     session.add_coverage(&months).await?;
+    // Claims without 保険者番号, 記号 or 番号 cannot be matched to anyone: counted as unmatched.
+    session.count_unmatched(file_summary.claims_without_identity);
     let summary = session.finish().await?;
     Ok(ImportReport { summary, sha256 })
 }

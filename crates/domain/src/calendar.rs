@@ -190,8 +190,11 @@ pub enum Era {
     Reiwa,
 }
 
-/// The era table: era, digit used in claims files, name, first day.
-const ERAS: [(Era, u8, &str, (i16, i8, i8)); 5] = [
+/// One row of the era table: era, digit used in claims files, name, first day.
+type EraRow = (Era, u8, &'static str, (i16, i8, i8));
+
+/// The era table.
+const ERAS: [EraRow; 5] = [
     (Era::Meiji, 1, "明治", (1868, 1, 25)),
     (Era::Taisho, 2, "大正", (1912, 7, 30)),
     (Era::Showa, 3, "昭和", (1926, 12, 25)),

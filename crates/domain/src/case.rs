@@ -314,10 +314,8 @@ impl Case {
             };
         }
         // A visit found after a decision (月遅れ) corrects the outcome.
-        if let CaseState::Closed(Outcome::NotVisited) = state {
-            if self.visit_found().is_some() {
-                return CaseState::Closed(Outcome::Visited);
-            }
+        if state == CaseState::Closed(Outcome::NotVisited) && self.visit_found().is_some() {
+            return CaseState::Closed(Outcome::Visited);
         }
         state
     }

@@ -149,10 +149,10 @@ pub fn decide(
     let specific = latest(ConsentScope::Programme(programme));
     let general = latest(ConsentScope::All);
     // A refusal of all joint use overrides any programme consent recorded before it.
-    if let Some(all) = general.filter(|r| r.kind == ConsentKind::OptOut) {
-        if specific.is_none_or(|s| s.effective <= all.effective) {
-            return ConsentDecision::Refused(all.effective);
-        }
+    if let Some(all) = general.filter(|r| r.kind == ConsentKind::OptOut)
+        && specific.is_none_or(|s| s.effective <= all.effective)
+    {
+        return ConsentDecision::Refused(all.effective);
     }
     let effective = specific.or(general);
     match (effective.map(|r| r.kind), mode) {

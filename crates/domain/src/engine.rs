@@ -370,22 +370,26 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         .events
         .iter()
         .any(|e| matches!(e.event, CaseEvent::NoVisitFound { .. }));
-    if decided_no_visit && case.visit_found().is_none() {
-        if let Some(criteria) = follow_up_criteria(s, &case.key) {
-            let from = follow_up_window_start(case, code);
-            if let ClaimsAnswer::Visit(time) =
-                search_claims(file, ctx, criteria, from, today, trigger_date)
-            {
-                push(CaseEvent::VisitFound {
-                    time,
-                    late_claim: true,
-                });
-                if state == CaseState::LetterDue {
-                    push(CaseEvent::Closed(Outcome::Visited));
-                }
-                return events;
-            }
+    if decided_no_visit
+        && case.visit_found().is_none()
+        && let Some(criteria) = follow_up_criteria(s, &case.key)
+        && let ClaimsAnswer::Visit(time) = search_claims(
+            file,
+            ctx,
+            criteria,
+            follow_up_window_start(case, code),
+            today,
+            trigger_date,
+        )
+    {
+        push(CaseEvent::VisitFound {
+            time,
+            late_claim: true,
+        });
+        if state == CaseState::LetterDue {
+            push(CaseEvent::Closed(Outcome::Visited));
         }
+        return events;
     }
 
     if !state.is_open() {

@@ -612,6 +612,11 @@ impl ImportSession {
         Ok(())
     }
 
+    /// Counts claims the reader could not even identify as unmatched.
+    pub fn count_unmatched(&mut self, n: u64) {
+        self.summary.unmatched += n;
+    }
+
     /// Marks service months complete (claims coverage for the claims-lag rule).
     pub async fn add_coverage(&mut self, months: &[YearMonth]) -> Result<()> {
         let insurer = self.store.insurer.clone();

@@ -7,6 +7,9 @@
 //! sqlx statement is a round trip (shared/CRATES.md §3). Nothing here reads the clock:
 //! callers pass `today`/`now`.
 
+// Row tuples mirror the SELECT lists they decode; naming each one would only add noise.
+#![allow(clippy::type_complexity)]
+
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,

@@ -215,12 +215,12 @@ impl Store {
             .member(&member.to_key_string())
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("member {member}")))?;
-        if let Some(employer) = &item.employer_code {
-            if m.employer.as_str() != employer {
-                return Err(StoreError::Conflict(format!(
-                    "member {member} is not insured through employer {employer}"
-                )));
-            }
+        if let Some(employer) = &item.employer_code
+            && m.employer.as_str() != employer
+        {
+            return Err(StoreError::Conflict(format!(
+                "member {member} is not insured through employer {employer}"
+            )));
         }
         let payload: serde_json::Value = rows::json("review_items", "payload", &item.payload)?;
         let mut session = match self
