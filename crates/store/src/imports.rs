@@ -258,29 +258,50 @@ impl ImportSession {
         &self.summary
     }
 
-    /// Members with this 記号番号 (any 枝番), for matching.
-    async fn candidates(&mut self, cards: &[(String, String)]) -> Result<Vec<Member>> {
+    /// Members a row could be: the exact key when the row names a 枝番 (a primary-key
+    /// lookup), else every member with the 記号番号.
+    async fn candidates(&mut self, cards: &[(String, String, Option<String>)]) -> Result<Vec<Member>> {
         let mut found = Vec::new();
-        let unique: Vec<&(String, String)> =
-            cards.iter().collect::<HashSet<_>>().into_iter().collect();
-        for chunk in unique.chunks(CHUNK) {
-            let insurer = self.store.insurer.clone();
+        let insurer = self.store.insurer.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut bare: Vec<(&String, &String)> = Vec::new();
+        for (symbol, number, branch) in cards {
+            match branch {
+                Some(b) => keys.push(format!("{insurer}:{symbol}:{number}:{b}")),
+                None => bare.push((symbol, number)),
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        bare.sort();
+        bare.dedup();
+        for chunk in keys.chunks(CHUNK) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE member_key IN ({})", placeholders.join(", "));
+            let rows: Vec<MemberRow> = on_tx!(self.tx, c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+                for key in chunk {
+                    q = q.bind(key.clone());
+                }
+                q.fetch_all(c).await?
+            });
+            for row in rows {
+                found.push(rows::member(row)?);
+            }
+        }
+        for chunk in bare.chunks(CHUNK) {
             let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND (");
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push_str(" OR ");
                 }
-                sql.push_str(&format!(
-                    "(symbol = ${} AND number = ${})",
-                    2 * i + 2,
-                    2 * i + 3
-                ));
+                sql.push_str(&format!("(symbol = ${} AND number = ${})", 2 * i + 2, 2 * i + 3));
             }
             sql.push(')');
             let rows: Vec<MemberRow> = on_tx!(self.tx, c => {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
                 for (symbol, number) in chunk {
-                    q = q.bind(symbol.clone()).bind(number.clone());
+                    q = q.bind((*symbol).clone()).bind((*number).clone());
                 }
                 q.fetch_all(c).await?
             });
@@ -316,9 +337,9 @@ impl ImportSession {
 
     /// Matches submitted people; employer submissions must be the employer's own members.
     async fn match_rows(&mut self, people: &[&SubmittedPerson]) -> Result<Vec<MatchOutcome>> {
-        let cards: Vec<(String, String)> = people
+        let cards: Vec<(String, String, Option<String>)> = people
             .iter()
-            .map(|p| (p.symbol.as_str().to_owned(), p.number.as_str().to_owned()))
+            .map(|p| (p.symbol.as_str().to_owned(), p.number.as_str().to_owned(), p.branch.as_ref().map(|b| b.as_str().to_owned())))
             .collect();
         let members = self.candidates(&cards).await?;
         let mut by_card: HashMap<(&str, &str), Vec<&Member>> = HashMap::new();
@@ -540,13 +561,14 @@ impl ImportSession {
     pub async fn add_visits(&mut self, visits: &[IncomingVisit]) -> Result<()> {
         for chunk in visits.chunks(CHUNK) {
             self.summary.rows += chunk.len() as u64;
-            let cards: Vec<(String, String)> = chunk
+            let cards: Vec<(String, String, Option<String>)> = chunk
                 .iter()
                 .filter(|v| v.identity.insurer.as_str() == self.store.insurer)
                 .map(|v| {
                     (
                         v.identity.symbol.as_str().to_owned(),
                         v.identity.number.as_str().to_owned(),
+                        v.identity.branch.as_ref().map(|b| b.as_str().to_owned()),
                     )
                 })
                 .collect();
