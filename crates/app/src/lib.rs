@@ -11,6 +11,7 @@ use std::fmt;
 pub mod checkups;
 pub mod claims;
 pub mod imports;
+pub mod letters;
 pub mod tabular;
 
 /// One problem on one row of an input file.

@@ -97,6 +97,9 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         store.add_agreement(a).await?;
     }
     let actor = demo_actor();
+    let renderer = crate::renderer(&dir.join("data"))
+        .context("letters need a Japanese font: run scripts/setup.sh")?;
+    let _ = std::fs::remove_dir_all(dir.join("letters"));
     let start = add_months(fy.first_day(), -1)?;
     let report = collabo_app::imports::import_members(
         &store,
@@ -187,7 +190,8 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         }
         let run_day = at(month, 15);
         let summary = store.run_engine(run_day, |_| {}).await?;
-        let (b, l) = crate::letters_step(&store, dir, at(month, 16), at(month, 20)).await?;
+        let (b, l) =
+            crate::letters_step(&store, &renderer, dir, at(month, 16), at(month, 20)).await?;
         batches += b;
         letters += l;
         let opened: u64 = summary.opened.values().sum();

@@ -101,6 +101,11 @@ enum Command {
     },
     /// 事業エンジンを実行する (抽出・通知予定・受診確認)。同じ日に二度実行しても変わらない。
     Run,
+    /// レター (通知) バッチ: 作成・郵送確認・取消・一覧。
+    Letters {
+        #[command(subcommand)]
+        action: LettersAction,
+    },
     /// ケース一覧。
     Cases {
         /// 事業 (R/S/D/C)
@@ -220,6 +225,18 @@ enum AgreementAction {
     /// 解約
     End { id: i64 },
     /// 一覧
+    List,
+}
+
+#[derive(Subcommand)]
+enum LettersAction {
+    /// 通知予定のレターを1バッチにまとめ、PDF と発送リストを作る (郵送確認まで「送付済み」にしない)
+    Prepare,
+    /// バッチを郵送済みにする (ここで初めて通知日として記録)
+    Mailed { batch: String },
+    /// 印刷前のバッチを取り消す (通知は再び予定に戻る)
+    Cancel { batch: String },
+    /// バッチ一覧
     List,
 }
 
@@ -512,6 +529,57 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let summary = run_with_progress(&store, today).await?;
             print::run(&summary, today);
         }
+        Command::Letters { action } => {
+            let store = open(&cli).await?;
+            match action {
+                LettersAction::Prepare => {
+                    let renderer = renderer(&cli.data)?;
+                    match collabo_app::letters::prepare(
+                        &store,
+                        &renderer,
+                        &cli.data.join("letters"),
+                        &actor(),
+                        today,
+                        now(),
+                    )
+                    .await?
+                    {
+                        Some(b) => println!(
+                            "バッチ {} を作成しました: {} 通 (住所不備でレビューへ {} 件)\n  PDF: {}\n  発送リスト: {}\n印刷・封入後に `collabo letters mailed {}` で郵送済みにしてください。",
+                            b.id,
+                            b.letters,
+                            b.unmailable,
+                            b.dir.display(),
+                            b.csv.display(),
+                            b.id
+                        ),
+                        None => println!("通知予定のレターはありません。"),
+                    }
+                }
+                LettersAction::Mailed { batch } => {
+                    let n =
+                        collabo_app::letters::mailed(&store, batch, &actor(), today, now()).await?;
+                    println!("バッチ {batch}: {n} 通を {today} 郵送済みにしました。");
+                }
+                LettersAction::Cancel { batch } => {
+                    let n =
+                        collabo_app::letters::cancel(&store, batch, &actor(), today, now()).await?;
+                    println!("バッチ {batch} を取り消しました: {n} 通が通知予定に戻りました。");
+                }
+                LettersAction::List => {
+                    for b in store.batches().await? {
+                        println!(
+                            "{}  {}  {:<10} {:>6} 通  {}",
+                            b.id,
+                            b.prepared_on,
+                            b.status,
+                            b.letters,
+                            b.pdf_path.unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
         Command::Cases {
             programme,
             state,
@@ -704,31 +772,50 @@ fn main() -> ExitCode {
     }
 }
 
+/// The letter renderer: system fonts plus `<data>/fonts`, templates from `<data>/templates`
+/// over the built-in ones.
+pub(crate) fn renderer(data: &std::path::Path) -> Result<collabo_letters::Renderer> {
+    let fonts = data.join("fonts");
+    let templates = data.join("templates");
+    Ok(collabo_letters::Renderer::with_default_fonts(
+        fonts.is_dir().then_some(fonts.as_path()),
+        templates.is_dir().then_some(templates.as_path()),
+    )?)
+}
+
 /// Prepares every due letter as a batch on `prepare_on` and, in the demo, confirms it
 /// mailed on `mailed_on`. Returns (batches, letters).
 pub(crate) async fn letters_step(
     store: &Store,
+    renderer: &collabo_letters::Renderer,
     dir: &std::path::Path,
     prepare_on: Date,
     mailed_on: Date,
 ) -> Result<(u64, u64)> {
-    let due = store.letters_due().await?;
-    let mut letters = Vec::new();
-    for d in &due {
-        if d.member.address.is_mailable() {
-            letters.push((d.case_key.clone(), d.member.key.to_key_string(), d.kind));
-        } else {
-            store.queue_unmailable(d, now()).await?;
-        }
-    }
-    if letters.is_empty() {
+    let actor = Actor {
+        name: "demo:staff".into(),
+        role: "staff".into(),
+        origin: "cli".into(),
+    };
+    let at = |d: Date| {
+        d.at(12, 0, 0, 0)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    };
+    let Some(batch) = collabo_app::letters::prepare(
+        store,
+        renderer,
+        &dir.join("letters"),
+        &actor,
+        prepare_on,
+        at(prepare_on),
+    )
+    .await?
+    else {
         return Ok((0, 0));
-    }
-    let _ = dir;
-    let id = format!("B{}", prepare_on.strftime("%Y%m%d"));
-    store
-        .create_batch(&id, prepare_on, &letters, None, None)
-        .await?;
-    let n = store.mark_batch_mailed(&id, mailed_on).await?;
+    };
+    let n =
+        collabo_app::letters::mailed(store, &batch.id, &actor, mailed_on, at(mailed_on)).await?;
     Ok((1, n))
 }
