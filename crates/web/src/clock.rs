@@ -31,10 +31,10 @@ impl FixedClock {
     }
     /// Moves the clock forward by `seconds`.
     pub fn advance(&self, seconds: i64) {
-        if let Ok(mut t) = self.0.lock() {
-            if let Ok(next) = t.checked_add(jiff::SignedDuration::from_secs(seconds)) {
-                *t = next;
-            }
+        if let Ok(mut t) = self.0.lock()
+            && let Ok(next) = t.checked_add(jiff::SignedDuration::from_secs(seconds))
+        {
+            *t = next;
         }
     }
 }

@@ -1,1 +1,346 @@
-//! placeholder
+//! End-to-end in Debian's chromium through chromedriver (WebDriver over plain HTTP on
+//! loopback, spoken by a 100-line client below): an employer uploads a 要精密検査 list
+//! with a bad row and sees the error with line and field; staff log in with TOTP,
+//! look at the dashboard, the letter batches, a member page and the reports.
+//! Screenshots go to /tmp/collabo-web-*.png. Missing chromium fails the test.
+
+use crate::helpers::{TestApp, referral_csv};
+use serde_json::{Value, json};
+use std::process::{Child, Command, Stdio};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    port: u16,
+    session: String,
+    child: Child,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    // chromedriver may keep the connection open: read exactly one response.
+    let mut raw = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let body = loop {
+        let n = stream.read(&mut buf).await.map_err(|e| e.to_string())?;
+        raw.extend_from_slice(&buf[..n]);
+        let Some(pos) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
+            if n == 0 {
+                return Err("closed before headers".into());
+            }
+            continue;
+        };
+        let head = String::from_utf8_lossy(&raw[..pos]).to_ascii_lowercase();
+        let rest = &raw[pos + 4..];
+        if let Some(length) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        {
+            if rest.len() >= length {
+                break String::from_utf8_lossy(&rest[..length]).into_owned();
+            }
+        } else if head.contains("transfer-encoding: chunked") {
+            let text = String::from_utf8_lossy(rest).into_owned();
+            if text.contains("\r\n0\r\n") || text.starts_with("0\r\n") {
+                break dechunk(&text);
+            }
+        } else if n == 0 {
+            break String::from_utf8_lossy(rest).into_owned();
+        }
+        if n == 0 {
+            return Err("closed mid-body".into());
+        }
+    };
+    serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = &tail[n + 2..];
+    }
+    out
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        for bin in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(bin).exists(),
+                "{bin} is missing: install it with scripts/setup.sh (chromium chromium-driver)"
+            );
+        }
+        let port = free_port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if let Ok(v) = http(port, "GET", "/status", None).await
+                && v["value"]["ready"] == json!(true)
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--window-size=1366,900", "--lang=ja-JP", format!("--user-data-dir={}", profile.display())]
+        }}}});
+        let v = http(port, "POST", "/session", Some(&caps)).await.unwrap();
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_owned();
+        Driver {
+            port,
+            session,
+            child,
+        }
+    }
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let v = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        )
+        .await
+        .unwrap();
+        assert!(v["value"].get("error").is_none(), "{method} {path}: {v}");
+        v["value"].clone()
+    }
+    async fn goto(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v[ELEMENT].as_str().unwrap().to_owned()
+    }
+    async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({})))
+            .await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})))
+            .await;
+    }
+    async fn source(&self) -> String {
+        self.cmd("GET", "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+    async fn url(&self) -> String {
+        self.cmd("GET", "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+    async fn screenshot(&self, name: &str) {
+        let b64 = self
+            .cmd("GET", "/screenshot", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned();
+        std::fs::write(format!("/tmp/collabo-web-{name}.png"), base64_decode(&b64)).unwrap();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let v: Vec<u32> = chunk.iter().map(|c| u32::from(value(*c))).collect();
+        let n = v
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, x)| acc | (x << (18 - 6 * i)));
+        out.push((n >> 16) as u8);
+        if v.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if v.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    out
+}
+
+async fn login(d: &Driver, base: &str, user: &str) {
+    d.goto(&format!("{base}/login")).await;
+    d.type_into("#f-username", user).await;
+    d.type_into("#f-password", crate::helpers::PASSWORD).await;
+    d.click("form.box button[type=submit]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
+    let app = TestApp::spawn().await;
+    // Some history so the staff pages have content.
+    app.store()
+        .add_agreement(&collabo_domain::employer::Agreement {
+            employer: collabo_domain::ids::EmployerCode::parse("E1").unwrap(),
+            programme: collabo_domain::programme::ProgrammeCode::C,
+            status: collabo_domain::employer::AgreementStatus::Signed,
+            signed_on: Some("2026-04-01".parse().unwrap()),
+            ended_on: None,
+        })
+        .await
+        .unwrap();
+    let staff_api = app.login("staff1").await;
+    let seeded = app
+        .post_file(
+            "/employer/E1/referrals",
+            &staff_api,
+            "8月分.csv",
+            &referral_csv(
+                "E1",
+                &[
+                    (11, "胃", "2026-08-03"),
+                    (12, "大腸", "2026-09-10"),
+                    (13, "乳", "2026-10-01"),
+                ],
+            ),
+        )
+        .await;
+    assert_eq!(seeded.status, axum::http::StatusCode::OK);
+    app.store()
+        .run_engine("2026-11-24".parse().unwrap(), |_| {})
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = collabo_web::router(app.state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let d = Driver::start().await;
+
+    // Employer: log in (no second factor), upload a list with one bad row.
+    login(&d, &base, "emp1").await;
+    assert!(d.url().await.ends_with("/employer/E1"), "{}", d.url().await);
+    d.screenshot("employer-overview").await;
+    let mut csv = String::from_utf8(referral_csv("E1", &[(1, "肺", "2026-10-05")])).unwrap();
+    csv.push_str("E1,2,試験 太郎2,1980-04-01,肝臓,2026-10-05,1\n");
+    let file = std::env::temp_dir().join(format!("要精密検査_{}.csv", std::process::id()));
+    std::fs::write(&file, csv).unwrap();
+    d.type_into(
+        "form[action$='/referrals'] input[type=file]",
+        &file.display().to_string(),
+    )
+    .await;
+    d.click("form[action$='/referrals'] button[type=submit]")
+        .await;
+    let page = d.source().await;
+    d.screenshot("employer-upload-error").await;
+    assert!(page.contains("取込できませんでした"), "{page}");
+    assert!(
+        page.contains("がん検診の種類") && page.contains("<td class=\"num\">3</td>"),
+        "the error names line 3 and the field: {page}"
+    );
+    d.screenshot("employer-upload-error").await;
+    d.goto(&format!("{base}/employer/E1/aggregates")).await;
+    d.screenshot("employer-aggregates").await;
+    d.goto(&format!("{base}/employer/E1/risk-holders")).await;
+    d.screenshot("employer-risk-holders").await;
+    d.click("header form button").await;
+    assert!(d.url().await.ends_with("/login"));
+
+    // Staff: password, then TOTP, then the dashboard.
+    login(&d, &base, "staff1").await;
+    assert!(d.url().await.ends_with("/totp"));
+    let code = collabo_web::auth::totp_code(crate::helpers::TOTP, crate::helpers::now()).unwrap();
+    d.type_into("#f-code", &code).await;
+    d.click("form.box button[type=submit]").await;
+    assert!(d.url().await.ends_with("/staff"), "{}", d.url().await);
+    assert!(d.source().await.contains("事業別・状態別の件数"));
+    d.screenshot("staff-dashboard").await;
+    d.goto(&format!("{base}/staff/letters")).await;
+    d.screenshot("staff-letters").await;
+    d.click("form[action='/staff/letters/prepare'] button")
+        .await;
+    let prepared = d.source().await;
+    d.screenshot("staff-letters-prepare").await;
+    assert!(prepared.contains("バッチ"), "{prepared}");
+    let key = crate::helpers::member("E1", 11).key.to_key_string();
+    d.goto(&format!("{base}/staff/members/{key}")).await;
+    assert!(d.source().await.contains("試験 太郎11"));
+    d.screenshot("staff-member").await;
+    d.goto(&format!("{base}/staff/reports")).await;
+    d.screenshot("staff-reports").await;
+    d.goto(&format!("{base}/staff/review")).await;
+    d.screenshot("staff-review").await;
+    d.cmd("DELETE", "", None).await;
+}

@@ -47,7 +47,11 @@ pub fn member(employer: &str, n: u32) -> Member {
         },
         name_kanji: format!("試験 太郎{n}"),
         name_kana: format!("シケン タロウ{n}"),
-        sex: if n % 2 == 0 { Sex::Female } else { Sex::Male },
+        sex: if n.is_multiple_of(2) {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
         birth_date: "1980-04-01".parse().unwrap(),
         address: Address {
             postal_code: "1000001".into(),

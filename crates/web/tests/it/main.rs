@@ -2,6 +2,9 @@
 //! table, employer isolation, suppression, opt-out, audit tamper detection, the
 //! PostgreSQL smoke test and the browser end-to-end test.
 
+// Helpers outside #[test] functions fail loudly too: a panic is a test failure here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod browser;
 mod helpers;
 mod matrix;

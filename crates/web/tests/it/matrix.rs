@@ -163,10 +163,7 @@ async fn every_route_allows_exactly_the_roles_of_the_table() {
             None => Client::default(),
         };
         let api_client = match user {
-            Some(u) => {
-                app.api_client(&format!("{u}"), (role == 'E').then_some("E1"))
-                    .await
-            }
+            Some(u) => app.api_client(u, (role == 'E').then_some("E1")).await,
             None => Client::default(),
         };
         // Logout last so the session lives through the walk.
