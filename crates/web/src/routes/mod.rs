@@ -266,6 +266,13 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/staff/letters/{id}/csv",
+            Can(ManageLetters),
+            "発送リストCSV",
+            get(staff::batch_csv),
+        ),
+        r(
+            "GET",
             "/staff/members",
             Can(ViewMember),
             "加入者検索",

@@ -416,14 +416,73 @@ pub async fn letters(
     Ok(page.html()?.into_response())
 }
 
-/// POST /staff/letters/prepare: needs the letters service of crates/app.
+/// Builds the letter renderer (font scan, templates with the admin's overrides) off the
+/// async runtime.
+pub async fn renderer(state: &AppState) -> WebResult<collabo_letters::Renderer> {
+    let templates = state.config.templates_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let dir = templates.is_dir().then_some(templates.as_path());
+        collabo_letters::Renderer::with_default_fonts(None, dir)
+    })
+    .await
+    .map_err(|e| WebError::Internal(format!("join: {e}")))?
+    .map_err(|e| WebError::BadRequest(format!("通知の作成準備に失敗しました: {e}")))
+}
+
+fn letters_error(e: collabo_app::letters::LetterServiceError) -> WebError {
+    match e {
+        collabo_app::letters::LetterServiceError::Store(inner) => inner.into(),
+        collabo_app::letters::LetterServiceError::Letters(inner) => WebError::BadRequest(format!(
+            "通知テンプレートにエラーがあるため、バッチを作成しませんでした: {inner}"
+        )),
+        other => WebError::Internal(other.to_string()),
+    }
+}
+
+/// POST /staff/letters/prepare: one batch of every notice due (collabo_app::letters).
 pub async fn prepare_batch(
-    State(_state): State<AppState>,
-    Extension(_who): Extension<Identity>,
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    Err(WebError::NotAvailable(
-        "通知バッチの作成機能（collabo_app::letters）はまだ組み込まれていません。コマンド `collabo letters prepare` をご利用ください。".into(),
-    ))
+    let renderer = renderer(&state).await?;
+    let prepared = collabo_app::letters::prepare(
+        &state.store,
+        &renderer,
+        &state.config.batches_dir,
+        &who.actor(),
+        state.today(),
+        state.now(),
+    )
+    .await
+    .map_err(letters_error)?;
+    let mut page = Page::new("通知バッチ", &who);
+    match prepared {
+        None => page.notice(
+            "warn",
+            vec!["通知待ちがないため、バッチは作成しませんでした。".into()],
+        ),
+        Some(b) => {
+            let mut lines = vec![format!(
+                "バッチ {} を作成しました（{}通）。PDFを印刷・封入し、発送後に「発送済にする」を押してください。",
+                b.id, b.letters
+            )];
+            if b.unmailable > 0 {
+                lines.push(format!(
+                    "住所が不完全な {}件は照合待ちに回しました。",
+                    b.unmailable
+                ));
+            }
+            page.notice("ok", lines);
+            page.push(Block::Links(vec![
+                (
+                    format!("/staff/letters/{}/pdf", encode_segment(&b.id)),
+                    format!("{} のPDFをダウンロード", b.id),
+                ),
+                ("/staff/letters".into(), "通知バッチ一覧へ".into()),
+            ]))
+        }
+    };
+    Ok(page.html()?.into_response())
 }
 
 /// POST /staff/letters/{id}/mailed.
@@ -432,16 +491,9 @@ pub async fn batch_mailed(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let n = state.store.mark_batch_mailed(&id, state.today()).await?;
-    audit(
-        &state,
-        &who,
-        "letters.mailed",
-        None,
-        None,
-        format!("batch {id}: {n} letters"),
-    )
-    .await?;
+    collabo_app::letters::mailed(&state.store, &id, &who.actor(), state.today(), state.now())
+        .await
+        .map_err(letters_error)?;
     Ok(axum::response::Redirect::to("/staff/letters").into_response())
 }
 
@@ -451,21 +503,97 @@ pub async fn batch_cancel(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let n = state.store.cancel_batch(&id, state.today()).await?;
-    audit(
-        &state,
-        &who,
-        "letters.cancel",
-        None,
-        None,
-        format!("batch {id}: {n} letters"),
-    )
-    .await?;
+    collabo_app::letters::cancel(&state.store, &id, &who.actor(), state.today(), state.now())
+        .await
+        .map_err(letters_error)?;
     Ok(axum::response::Redirect::to("/staff/letters").into_response())
 }
 
-/// GET /staff/letters/{id}/pdf.
+/// Which part of a batch to download.
+#[derive(Deserialize)]
+pub struct PartQuery {
+    #[serde(default)]
+    part: usize,
+}
+
+/// The PDF parts of a batch: the stored path is the batch folder (PDF parts at its top
+/// level, sorted) or, for older batches, one PDF file.
+async fn batch_parts(path: &str) -> WebResult<Vec<std::path::PathBuf>> {
+    let p = std::path::PathBuf::from(path);
+    if !p.is_dir() {
+        return Ok(vec![p]);
+    }
+    let mut parts = Vec::new();
+    let mut dir = tokio::fs::read_dir(&p)
+        .await
+        .map_err(|e| WebError::Internal(format!("{path}: {e}")))?;
+    while let Ok(Some(entry)) = dir.next_entry().await {
+        let f = entry.path();
+        if f.is_file() && f.extension().is_some_and(|e| e == "pdf") {
+            parts.push(f);
+        }
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+async fn download(path: &std::path::Path, content_type: &str) -> WebResult<Response> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| WebError::Internal(format!("{}: {e}", path.display())))?;
+    let name = path.file_name().map_or_else(
+        || "download".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    // RFC 6266: a UTF-8 file name (the mailing list is named in Japanese).
+    let disposition = format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
+        name.replace(
+            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
+            "_"
+        ),
+        encode_segment(&name)
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// GET /staff/letters/{id}/pdf?part=N.
 pub async fn batch_pdf(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+    Query(q): Query<PartQuery>,
+) -> WebResult<Response> {
+    let batch = state
+        .store
+        .batches()
+        .await?
+        .into_iter()
+        .find(|b| b.id == id)
+        .ok_or(WebError::NotFound)?;
+    let parts = batch_parts(&batch.pdf_path.ok_or(WebError::NotFound)?).await?;
+    let part = parts.get(q.part).ok_or(WebError::NotFound)?;
+    audit(
+        &state,
+        &who,
+        "letters.download",
+        None,
+        None,
+        format!("batch {id} PDF part {}", q.part + 1),
+    )
+    .await?;
+    download(part, "application/pdf").await
+}
+
+/// GET /staff/letters/{id}/csv: the mailing list for the print and mail vendor.
+pub async fn batch_csv(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
@@ -477,33 +605,17 @@ pub async fn batch_pdf(
         .into_iter()
         .find(|b| b.id == id)
         .ok_or(WebError::NotFound)?;
-    let path = batch.pdf_path.ok_or(WebError::NotFound)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| WebError::Internal(format!("{path}: {e}")))?;
+    let path = std::path::PathBuf::from(batch.csv_path.ok_or(WebError::NotFound)?);
     audit(
         &state,
         &who,
         "letters.download",
         None,
         None,
-        format!("batch {id} PDF"),
+        format!("batch {id} mailing list"),
     )
     .await?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/pdf".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{id}.pdf\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    download(&path, "text/csv; charset=utf-8").await
 }
 
 /// Member search query.

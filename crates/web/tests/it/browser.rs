@@ -1,7 +1,8 @@
 //! End-to-end in Debian's chromium through chromedriver (WebDriver over plain HTTP on
 //! loopback, spoken by a 100-line client below): an employer uploads a 要精密検査 list
 //! with a bad row and sees the error with line and field; staff log in with TOTP,
-//! look at the dashboard, the letter batches, a member page and the reports.
+//! prepare a letter batch and download its PDF, and look at the dashboard, a member
+//! page and the reports.
 //! Screenshots go to /tmp/collabo-web-*.png. Missing chromium fails the test.
 
 use crate::helpers::{TestApp, referral_csv};
@@ -333,7 +334,27 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
         .await;
     let prepared = d.source().await;
     d.screenshot("staff-letters-prepare").await;
-    assert!(prepared.contains("バッチ"), "{prepared}");
+    assert!(prepared.contains("を作成しました（3通）"), "{prepared}");
+    let start = prepared
+        .find("/staff/letters/B")
+        .expect("a link to the batch PDF");
+    let href = &prepared[start..start + prepared[start..].find('"').unwrap()];
+    // Download the PDF with the browser's own session (same origin, the session cookie).
+    let script = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'), String.fromCharCode(...new Uint8Array(b).slice(0, 5)), b.byteLength])));";
+    let got = d
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [href] })),
+        )
+        .await;
+    assert_eq!(got[0], json!(200), "{got}");
+    assert_eq!(got[1], json!("application/pdf"));
+    assert_eq!(got[2], json!("%PDF-"));
+    assert!(got[3].as_u64().unwrap() > 10_000, "{got}");
+    d.goto(&format!("{base}/staff/letters")).await;
+    assert!(d.source().await.contains("印刷待ち"));
+    d.screenshot("staff-letters-batch").await;
     let key = crate::helpers::member("E1", 11).key.to_key_string();
     d.goto(&format!("{base}/staff/members/{key}")).await;
     assert!(d.source().await.contains("試験 太郎11"));

@@ -37,6 +37,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/staff/letters/{id}/mailed", "S"),
     ("POST", "/staff/letters/{id}/cancel", "S"),
     ("GET", "/staff/letters/{id}/pdf", "S"),
+    ("GET", "/staff/letters/{id}/csv", "S"),
     ("GET", "/staff/members", "S"),
     ("GET", "/staff/members/{member}", "S"),
     ("GET", "/staff/reports", "AS"),
