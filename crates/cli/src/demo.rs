@@ -218,6 +218,28 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         dir.join("letters").display()
     );
     println!("確認: collabo --db sqlite:{} report", db.display());
+    let accounts = collabo_web::demo::ensure_demo_accounts(&store, noon(end)).await?;
+    println!();
+    println!(
+        "ポータル: collabo --db sqlite:{} --data {} serve --insecure-cookies  → http://127.0.0.1:8080",
+        db.display(),
+        dir.display()
+    );
+    println!(
+        "デモ用アカウント (二要素認証の秘密鍵は認証アプリに登録するか、oathtool --totp -b で6桁を生成):"
+    );
+    for a in accounts {
+        println!(
+            "  {:<10} パスワード {:<20} 役割 {:<8} {} {}",
+            a.username,
+            a.password,
+            a.role,
+            a.employers.join(","),
+            a.totp_secret
+                .map(|s| format!("TOTP {s}"))
+                .unwrap_or_default()
+        );
+    }
     store.close().await;
     Ok(())
 }

@@ -180,6 +180,18 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// ポータル (Web 画面と API) を起動する。設定は TOML ファイルと COLLABO_* 環境変数。
+    Serve {
+        /// 設定ファイル (TOML)
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// 待ち受けアドレス (例: 127.0.0.1:8080)
+        #[arg(long)]
+        listen: Option<String>,
+        /// HTTP (TLS なし) の localhost で試すときだけ指定: Cookie の Secure 属性を外す
+        #[arg(long)]
+        insecure_cookies: bool,
+    },
     /// ベンチマーク (合成データ)。
     Bench {
         #[command(subcommand)]
@@ -723,6 +735,34 @@ async fn dispatch(cli: Cli) -> Result<()> {
             seed,
         } => demo::run(dir, *members, *employers, *seed).await?,
         Command::Bench { what } => bench::run(what, &cli.data).await?,
+        Command::Serve {
+            config,
+            listen,
+            insecure_cookies,
+        } => {
+            let mut settings = collabo_web::config::ServeConfig::load(config.as_deref())?
+                .with_env(|k| std::env::var(k).ok())?;
+            if cli.db.is_some()
+                || (config.is_none() && std::env::var("COLLABO_DATABASE_URL").is_err())
+            {
+                settings.database_url = db_url(&cli);
+            }
+            if config.is_none() {
+                settings.templates_dir = cli.data.join("templates");
+                settings.batches_dir = cli.data.join("letters");
+            }
+            if let Some(listen) = listen {
+                settings.listen = listen.clone();
+            }
+            if *insecure_cookies {
+                settings.secure_cookies = false;
+            }
+            println!(
+                "ポータルを起動します: http://{} (データベース {})",
+                settings.listen, settings.database_url
+            );
+            collabo_web::serve(settings).await?;
+        }
     }
     Ok(())
 }
