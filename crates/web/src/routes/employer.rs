@@ -335,7 +335,7 @@ async fn upload_result(
                                 vec![
                                     Cell::Num(p.line.to_string()),
                                     Cell::Text(p.field.clone()),
-                                    Cell::Text(p.message.clone()),
+                                    Cell::Text(problem_in_japanese(&p.message)),
                                 ]
                             })
                             .collect(),
@@ -352,6 +352,25 @@ async fn upload_result(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response())
         }
     }
+}
+
+/// The import services word their problems in English; the office user reads
+/// Japanese. Known phrasings are translated, anything else is shown as it is.
+pub fn problem_in_japanese(message: &str) -> String {
+    if message == "required value is empty" {
+        return "必須の項目が空欄です。".into();
+    }
+    if let Some(rest) = message.strip_prefix("expected ") {
+        let choices = rest.replace(" or ", ", ");
+        return format!("次のいずれかを記入してください: {choices}");
+    }
+    if message.contains("is not a date") {
+        return "日付として読めません。2026-06-05、20260605、令和8年6月5日 のように記入してください。".into();
+    }
+    if message.contains("is not valid") || message.contains(" is empty") {
+        return format!("形式が正しくありません（{message}）");
+    }
+    message.to_owned()
 }
 
 fn first_line(e: &ImportError) -> String {

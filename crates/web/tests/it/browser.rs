@@ -193,6 +193,28 @@ impl Driver {
             .unwrap()
             .to_owned()
     }
+    /// Waits (up to 10 s) until the URL ends with `suffix`; a form submit may still be
+    /// navigating when the click returns.
+    async fn wait_for_url(&self, suffix: &str) {
+        for _ in 0..100 {
+            if self.url().await.ends_with(suffix) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("URL is {} (waited for …{suffix})", self.url().await);
+    }
+    /// Waits (up to 10 s) until the page contains `text`, and returns the page.
+    async fn wait_for_text(&self, text: &str) -> String {
+        for _ in 0..100 {
+            let page = self.source().await;
+            if page.contains(text) {
+                return page;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("page never showed {text:?}: {}", self.source().await);
+    }
     async fn screenshot(&self, name: &str) {
         let b64 = self
             .cmd("GET", "/screenshot", None)
@@ -291,7 +313,7 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
 
     // Employer: log in (no second factor), upload a list with one bad row.
     login(&d, &base, "emp1").await;
-    assert!(d.url().await.ends_with("/employer/E1"), "{}", d.url().await);
+    d.wait_for_url("/employer/E1").await;
     d.screenshot("employer-overview").await;
     let mut csv = String::from_utf8(referral_csv("E1", &[(1, "肺", "2026-10-05")])).unwrap();
     csv.push_str("E1,2,試験 太郎2,1980-04-01,肝臓,2026-10-05,1\n");
@@ -304,11 +326,13 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     .await;
     d.click("form[action$='/referrals'] button[type=submit]")
         .await;
-    let page = d.source().await;
+    let page = d.wait_for_text("取込できませんでした").await;
     d.screenshot("employer-upload-error").await;
     assert!(page.contains("取込できませんでした"), "{page}");
     assert!(
-        page.contains("がん検診の種類") && page.contains("<td class=\"num\">3</td>"),
+        page.contains("がん検診の種類")
+            && page.contains("次のいずれか")
+            && page.contains("<td class=\"num\">3</td>"),
         "the error names line 3 and the field: {page}"
     );
     d.screenshot("employer-upload-error").await;
@@ -317,22 +341,22 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     d.goto(&format!("{base}/employer/E1/risk-holders")).await;
     d.screenshot("employer-risk-holders").await;
     d.click("header form button").await;
-    assert!(d.url().await.ends_with("/login"));
+    d.wait_for_url("/login").await;
 
     // Staff: password, then TOTP, then the dashboard.
     login(&d, &base, "staff1").await;
-    assert!(d.url().await.ends_with("/totp"));
+    d.wait_for_url("/totp").await;
     let code = collabo_web::auth::totp_code(crate::helpers::TOTP, crate::helpers::now()).unwrap();
     d.type_into("#f-code", &code).await;
     d.click("form.box button[type=submit]").await;
-    assert!(d.url().await.ends_with("/staff"), "{}", d.url().await);
+    d.wait_for_url("/staff").await;
     assert!(d.source().await.contains("事業別・状態別の件数"));
     d.screenshot("staff-dashboard").await;
     d.goto(&format!("{base}/staff/letters")).await;
     d.screenshot("staff-letters").await;
     d.click("form[action='/staff/letters/prepare'] button")
         .await;
-    let prepared = d.source().await;
+    let prepared = d.wait_for_text("を作成しました").await;
     d.screenshot("staff-letters-prepare").await;
     assert!(prepared.contains("を作成しました（3通）"), "{prepared}");
     let start = prepared
