@@ -97,6 +97,8 @@ pub struct Button {
     pub csrf: String,
     /// Hidden or visible extra fields.
     pub fields: Vec<Field>,
+    /// A question asked before posting (empty: none).
+    pub confirm: String,
 }
 
 /// A form.
@@ -323,5 +325,17 @@ pub fn button(action: String, label: &str, csrf: &str) -> Cell {
         label: label.to_owned(),
         csrf: csrf.to_owned(),
         fields: Vec::new(),
+        confirm: String::new(),
+    })
+}
+
+/// A one-button POST form cell that asks before posting.
+pub fn confirm_button(action: String, label: &str, csrf: &str, question: &str) -> Cell {
+    Cell::Button(Button {
+        action,
+        label: label.to_owned(),
+        csrf: csrf.to_owned(),
+        fields: Vec::new(),
+        confirm: question.to_owned(),
     })
 }

@@ -307,6 +307,7 @@ pub async fn employers(
                             Field::hidden("status", status),
                             Field::new("日付", "on", "date").value(state.today().to_string()),
                         ],
+                        confirm: String::new(),
                     })
                 };
                 vec![

@@ -6,7 +6,9 @@ use super::{audit, csv_response, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::view::{Bars, Block, Cell, Field, Form, Page, Table, button, wareki, wareki_text};
+use crate::view::{
+    Bars, Block, Cell, Field, Form, Page, Table, button, confirm_button, wareki, wareki_text,
+};
 use axum::Extension;
 use axum::extract::{Form as FormData, Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -128,6 +130,7 @@ pub async fn review(
                     label: "確定".into(),
                     csrf: who.csrf().to_owned(),
                     fields: vec![Field::new("保険者番号:記号:番号:枝番", "member", "text")],
+                    confirm: String::new(),
                 }),
                 button(format!("/staff/review/{}/reject", i.id), "却下", who.csrf()),
             ]
@@ -381,15 +384,17 @@ pub async fn letters(
                 ),
             ];
             if b.status == "prepared" {
-                row.push(button(
+                row.push(confirm_button(
                     format!("/staff/letters/{}/mailed", encode_segment(&b.id)),
                     "発送済にする",
                     who.csrf(),
+                    "このバッチを発送済にしますか？発送日から受診確認の期間が始まります。",
                 ));
-                row.push(button(
+                row.push(confirm_button(
                     format!("/staff/letters/{}/cancel", encode_segment(&b.id)),
                     "取り消す",
                     who.csrf(),
+                    "このバッチを取り消しますか？通知は再び通知待ちに戻ります。",
                 ));
             } else {
                 row.push(Cell::Text(String::new()));
