@@ -289,6 +289,15 @@ pub fn wareki(date: collabo_domain::Date) -> String {
     collabo_domain::calendar::format_wareki(date).unwrap_or_else(|_| date.to_string())
 }
 
+/// A fiscal year as an office reads it: `令和8年度`.
+pub fn nendo(fy: collabo_domain::calendar::FiscalYear) -> String {
+    match collabo_domain::calendar::wareki_of(fy.first_day()) {
+        Ok(w) if w.year == 1 => format!("{}元年度", w.era.name()),
+        Ok(w) => format!("{}{}年度", w.era.name(), w.year),
+        Err(_) => format!("{}年度", fy.year()),
+    }
+}
+
 /// 和暦 of an ISO date text; the text itself when it does not parse.
 pub fn wareki_text(iso: &str) -> String {
     iso.get(..10)

@@ -517,7 +517,11 @@ pub async fn risk_holders(
     let employer = find_employer(&state, &raw).await?;
     let (fy, holders) = compute_risk_holders(&state, &employer.code).await?;
     let mut page = Page::new(
-        &format!("{} リスク保有者一覧（{}年度）", employer.name, fy.year()),
+        &format!(
+            "{} リスク保有者一覧（{}）",
+            employer.name,
+            crate::view::nendo(fy)
+        ),
         &who,
     );
     page.push(Block::Para("特定健診の結果が受診勧奨判定値などの基準に該当した方です。産業保健スタッフによる事後指導にご活用ください。人事評価には使用できません。".into()));
@@ -640,7 +644,7 @@ pub async fn aggregates(
     let suppressed = suppressed_for(granted);
     let (fy, population, figures) = compute_aggregates(&state, &employer.code, suppressed).await?;
     let mut page = Page::new(
-        &format!("{} 集計（{}年度）", employer.name, fy.year()),
+        &format!("{} 集計（{}）", employer.name, crate::view::nendo(fy)),
         &who,
     );
     if suppressed && population < state.config.min_population {

@@ -330,3 +330,118 @@ async fn an_upload_with_a_bad_row_names_line_and_field_and_stores_nothing() {
         0
     );
 }
+
+async fn add_checkups(
+    app: &TestApp,
+    employer: &str,
+    numbers: std::ops::RangeInclusive<u32>,
+    hba1c: f64,
+) {
+    use collabo_domain::checkup::{
+        CheckupSource, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
+    };
+    let rows: Vec<collabo_store::imports::IncomingCheckup> = numbers
+        .map(|n| {
+            let m = member(employer, n);
+            collabo_store::imports::IncomingCheckup {
+                line: u64::from(n),
+                insurer: None,
+                person: collabo_domain::matching::SubmittedPerson {
+                    symbol: m.key.symbol.clone(),
+                    number: m.key.number.clone(),
+                    branch: Some(m.key.branch.clone()),
+                    name: m.name_kanji.clone(),
+                    birth_date: m.birth_date,
+                },
+                exam_date: "2026-06-01".parse().unwrap(),
+                source: CheckupSource::Employer,
+                observations: vec![Observation {
+                    item: Item::HbA1c,
+                    value: ObservedValue::Number(hba1c),
+                }],
+                questionnaire: Questionnaire {
+                    smoking: Some(SmokingAnswer::Smokes),
+                    ..Questionnaire::default()
+                },
+                unknown_items: Vec::new(),
+            }
+        })
+        .collect();
+    let actor = collabo_store::imports::Actor {
+        name: "t".into(),
+        role: "employer".into(),
+        origin: "t".into(),
+    };
+    let code = EmployerCode::parse(employer).unwrap();
+    let mut session = app
+        .store()
+        .begin_import(
+            collabo_store::ImportKind::Checkups,
+            "kenshin.csv",
+            &format!("ck-{employer}"),
+            Some(&code),
+            &actor,
+            "2026-11-24".parse().unwrap(),
+            crate::helpers::now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    session.add_checkups(&rows).await.unwrap();
+    let summary = session.finish().await.unwrap();
+    assert_eq!(summary.stored, rows.len() as u64, "{summary:?}");
+}
+
+#[tokio::test]
+async fn risk_holders_and_aggregates_come_from_the_employers_own_checkups() {
+    let app = TestApp::spawn().await;
+    add_checkups(&app, "E1", 1..=12, 7.0).await;
+    add_checkups(&app, "E2", 1..=3, 8.0).await;
+    let emp1 = app.login("emp1").await;
+    let page = app.get("/employer/E1/risk-holders", &emp1).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("試験 太郎12") && page.body.contains("HbA1c"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        page.body.matches("<tr>").count(),
+        1 + 12,
+        "header + 12 risk holders"
+    );
+    let reads = app
+        .store()
+        .audit_records(&collabo_store::audit::AuditFilter {
+            action_prefix: Some("employer.risk_holders.view".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reads.len(), 12, "one audit record per person shown");
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.entry.employer_code.as_deref() == Some("E1"))
+    );
+    let csv = app.get("/employer/E1/aggregates.csv", &emp1).await;
+    assert_eq!(csv_cell(&csv.body, "健診受診者数"), "12");
+    assert_eq!(csv_cell(&csv.body, "喫煙者数"), "12");
+    assert_eq!(
+        csv_cell(&csv.body, "リスク保有者数（いずれかの項目）"),
+        "12"
+    );
+    let api = app.api_client("emp1", Some("E1")).await;
+    let json: serde_json::Value = serde_json::from_str(
+        &app.get("/api/v1/employers/E1/risk-holders", &api)
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(json["risk_holders"].as_array().unwrap().len(), 12);
+    // E2's three people (HbA1c 8.0) never appear for E1, and E2 is too small for figures.
+    assert!(!csv.body.contains("8.0"));
+    let emp2 = app.login("emp2").await;
+    let e2 = app.get("/employer/E2/aggregates.csv", &emp2).await;
+    assert_eq!(csv_cell(&e2.body, "健診受診者数"), "秘匿");
+}
