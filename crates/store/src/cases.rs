@@ -133,13 +133,18 @@ impl Store {
             coverage: &coverage,
         };
         let mut summary = RunSummary::default();
-        let mut after = String::new();
+        // Member keys start with the 保険者番号 and ':', so this society's members are the
+        // primary-key range ("insurer:", "insurer;"): a pure index range scan per chunk.
+        // (Filtering on the insurer column instead let SQLite pick another index and
+        // re-sort every chunk, which made the run quadratic.)
+        let mut after = format!("{}:", self.insurer);
+        let end = format!("{};", self.insurer);
         loop {
             let members: Vec<MemberRow> = on_pool!(self, p => {
                 sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND member_key > $2 ORDER BY member_key LIMIT $3"
+                    "SELECT {MEMBER_COLUMNS} FROM members WHERE member_key > $1 AND member_key < $2 ORDER BY member_key LIMIT $3"
                 )))
-                .bind(&self.insurer).bind(&after).bind(RUN_CHUNK)
+                .bind(&after).bind(&end).bind(RUN_CHUNK)
                 .fetch_all(p).await?
             });
             let Some(last) = members.last().map(|m| m.0.clone()) else {
