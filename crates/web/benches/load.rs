@@ -183,6 +183,17 @@ async fn client(
         latencies.push(t.elapsed());
         if status != "200" {
             errors += 1;
+            if errors == 1 {
+                let body = String::from_utf8_lossy(&buf[header_end..have]);
+                let text = body
+                    .split("<p>")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split("</p>")
+                    .next()
+                    .unwrap_or("");
+                eprintln!("first non-200: {status} {path} {text}");
+            }
         }
     }
     (latencies, errors)

@@ -214,11 +214,12 @@ pub async fn password_login(
     let Some(user) = user else {
         // Spend the same time as a real check so names cannot be probed by timing.
         let _ = hash_password(password.to_owned()).await;
-        store
-            .audit(
-                &audit("login.failure", "unknown user".into(), String::new()),
-                now,
-            )
+        state
+            .audit(&audit(
+                "login.failure",
+                "unknown user".into(),
+                String::new(),
+            ))
             .await?;
         return Ok(LoginOutcome::Refused);
     };
@@ -228,15 +229,12 @@ pub async fn password_login(
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
     {
         if until > now {
-            store
-                .audit(
-                    &audit(
-                        "login.locked",
-                        format!("locked until {until}"),
-                        user.role.clone(),
-                    ),
-                    now,
-                )
+            state
+                .audit(&audit(
+                    "login.locked",
+                    format!("locked until {until}"),
+                    user.role.clone(),
+                ))
                 .await?;
             return Ok(LoginOutcome::Locked);
         }
@@ -251,15 +249,12 @@ pub async fn password_login(
         let failures = store
             .record_login_failure(username, state.config.lockout_failures, lock_until)
             .await?;
-        store
-            .audit(
-                &audit(
-                    "login.failure",
-                    format!("wrong password ({failures} in a row)"),
-                    user.role.clone(),
-                ),
-                now,
-            )
+        state
+            .audit(&audit(
+                "login.failure",
+                format!("wrong password ({failures} in a row)"),
+                user.role.clone(),
+            ))
             .await?;
         return Ok(if failures >= state.config.lockout_failures {
             LoginOutcome::Locked
@@ -299,15 +294,18 @@ pub async fn password_login(
             now,
         )
         .await?;
-    store
-        .audit(
-            &audit(
-                "login.password",
-                format!("password ok, next: {stage}"),
-                user.role.clone(),
-            ),
-            now,
-        )
+    // Without a second factor the password completes the login.
+    let action = if stage == "full" {
+        "login.success"
+    } else {
+        "login.password"
+    };
+    state
+        .audit(&audit(
+            action,
+            format!("password ok, next: {stage}"),
+            user.role.clone(),
+        ))
         .await?;
     Ok(LoginOutcome::Session {
         id,

@@ -43,6 +43,11 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// Serialises this process's audit appends. SQLite starts a transaction as a
+    /// reader and fails with SQLITE_BUSY when two readers both try to become the
+    /// writer (the append reads the last hash, then inserts); one writer at a time
+    /// avoids that. PostgreSQL is already serialised by the store's advisory lock.
+    pub audit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {
@@ -53,7 +58,16 @@ impl AppState {
             clock,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
+            audit_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
+    }
+    /// Appends one audit record (one writer at a time, see `audit_lock`).
+    pub async fn audit(
+        &self,
+        entry: &collabo_store::AuditEntry,
+    ) -> Result<(), collabo_store::StoreError> {
+        let _one_writer = self.audit_lock.lock().await;
+        self.store.audit(entry, self.now()).await
     }
     /// Now, from the clock.
     pub fn now(&self) -> jiff::Timestamp {

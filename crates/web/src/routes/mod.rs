@@ -499,19 +499,15 @@ pub async fn audit(
     detail: String,
 ) -> Result<(), WebError> {
     state
-        .store
-        .audit(
-            &collabo_store::AuditEntry {
-                actor: who.username.clone(),
-                role: who.role.code().to_owned(),
-                action: action.to_owned(),
-                member_key: member_key.map(str::to_owned),
-                employer_code: employer.map(str::to_owned),
-                detail,
-                origin: who.origin.clone(),
-            },
-            state.now(),
-        )
+        .audit(&collabo_store::AuditEntry {
+            actor: who.username.clone(),
+            role: who.role.code().to_owned(),
+            action: action.to_owned(),
+            member_key: member_key.map(str::to_owned),
+            employer_code: employer.map(str::to_owned),
+            detail,
+            origin: who.origin.clone(),
+        })
         .await?;
     Ok(())
 }

@@ -445,3 +445,39 @@ async fn risk_holders_and_aggregates_come_from_the_employers_own_checkups() {
     let e2 = app.get("/employer/E2/aggregates.csv", &emp2).await;
     assert_eq!(csv_cell(&e2.body, "健診受診者数"), "秘匿");
 }
+
+#[tokio::test]
+async fn every_login_is_audited_success_and_failure() {
+    let app = TestApp::spawn().await;
+    let _ = app.login("emp1").await;
+    let _ = app.login("staff1").await;
+    let r = app
+        .post_form(
+            "/login",
+            &Default::default(),
+            &[("username", "nobody"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let log = app
+        .store()
+        .audit_records(&collabo_store::audit::AuditFilter {
+            action_prefix: Some("login.".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let has = |actor: &str, action: &str| {
+        log.iter()
+            .any(|r| r.entry.actor == actor && r.entry.action == action)
+    };
+    assert!(
+        has("emp1", "login.success"),
+        "employer without TOTP: password completes the login"
+    );
+    assert!(
+        has("staff1", "login.password") && has("staff1", "login.success"),
+        "staff: password, then TOTP"
+    );
+    assert!(has("nobody", "login.failure"));
+}
