@@ -88,6 +88,18 @@ pub async fn overview(
     let employer = find_employer(&state, &raw).await?;
     let code = employer.code.clone();
     let mut page = Page::new(&format!("{}（{}）提出状況", employer.name, code), &who);
+    if matches!(who.role, collabo_domain::authz::Role::Employer(_))
+        && state
+            .store
+            .user(&who.username)
+            .await?
+            .is_some_and(|u| !u.totp_enrolled)
+    {
+        page.push(Block::Links(vec![(
+            "/totp/setup".into(),
+            "二要素認証（確認コード）を設定して、ログインをより安全にする".into(),
+        )]));
+    }
     upload_forms(&mut page, &code, who.csrf());
     page.push(Block::Heading("提出履歴".into()));
     let submissions = state.store.submissions(&code, 100).await?;

@@ -481,3 +481,48 @@ async fn every_login_is_audited_success_and_failure() {
     );
     assert!(has("nobody", "login.failure"));
 }
+
+#[tokio::test]
+async fn an_employer_may_enrol_totp_and_is_then_asked_for_it() {
+    let app = TestApp::spawn().await;
+    let emp1 = app.login("emp1").await;
+    let overview = app.get("/employer/E1", &emp1).await;
+    assert!(overview.body.contains("/totp/setup"));
+    let setup = app.get("/totp/setup", &emp1).await;
+    assert_eq!(setup.status, StatusCode::OK);
+    let id_hash = collabo_web::auth::sha256_hex(emp1.cookie.as_deref().unwrap());
+    let secret = app
+        .store()
+        .session(&id_hash, crate::helpers::now())
+        .await
+        .unwrap()
+        .unwrap()
+        .pending_secret
+        .unwrap();
+    assert!(setup.body.contains(&secret));
+    let wrong = app
+        .post_form("/totp/setup", &emp1, &[("code", "000000")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let code = collabo_web::auth::totp_code(&secret, crate::helpers::now()).unwrap();
+    let ok = app
+        .post_form("/totp/setup", &emp1, &[("code", &code)])
+        .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    assert!(
+        app.store()
+            .user("emp1")
+            .await
+            .unwrap()
+            .unwrap()
+            .totp_enrolled
+    );
+    let again = app
+        .post_form(
+            "/login",
+            &Default::default(),
+            &[("username", "emp1"), ("password", crate::helpers::PASSWORD)],
+        )
+        .await;
+    assert_eq!(again.headers.get("location").unwrap(), "/totp");
+}
