@@ -380,7 +380,11 @@ pub async fn letters(
                 Cell::Num(b.letters.to_string()),
                 Cell::Link(
                     format!("/staff/letters/{}/pdf", encode_segment(&b.id)),
-                    "PDF".into(),
+                    "PDF（印刷用）".into(),
+                ),
+                Cell::Link(
+                    format!("/staff/letters/{}/csv", encode_segment(&b.id)),
+                    "発送リスト（委託先用）".into(),
                 ),
             ];
             if b.status == "prepared" {
@@ -409,7 +413,8 @@ pub async fn letters(
             "作成日",
             "状態",
             "通数",
-            "ダウンロード",
+            "印刷",
+            "発送リスト",
             "発送",
             "取消",
         ]

@@ -377,7 +377,8 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     assert_eq!(got[2], json!("%PDF-"));
     assert!(got[3].as_u64().unwrap() > 10_000, "{got}");
     d.goto(&format!("{base}/staff/letters")).await;
-    assert!(d.source().await.contains("印刷待ち"));
+    let list = d.source().await;
+    assert!(list.contains("印刷待ち") && list.contains("発送リスト（委託先用）"));
     d.screenshot("staff-letters-batch").await;
     let key = crate::helpers::member("E1", 11).key.to_key_string();
     d.goto(&format!("{base}/staff/members/{key}")).await;
