@@ -190,7 +190,9 @@ impl Store {
         let insurer = self.insurer.clone();
         match &self.pool {
             crate::Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
+                // IMMEDIATE: concurrent appends queue on the write lock instead of
+                // failing with "busy" after reading the previous hash.
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 append_sqlite(&mut tx, &insurer, entry, now).await?;
                 tx.commit().await?;
             }

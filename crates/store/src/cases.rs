@@ -414,7 +414,8 @@ impl Store {
         Ok(())
     }
 
-    /// Cases, filtered, newest first.
+    /// Cases, filtered, newest first. Each filter is added only when given, so the
+    /// member filter can use its index (an `OR $n = ''` would hide it from the planner).
     pub async fn cases(
         &self,
         programme: Option<ProgrammeCode>,
@@ -422,6 +423,24 @@ impl Store {
         member_key: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CaseRow>> {
+        let mut sql = String::from(
+            "SELECT case_key, programme, member_key, employer_code, trigger_date, state, opened_on, updated_on FROM cases WHERE insurer = $1",
+        );
+        let mut binds: Vec<String> = Vec::new();
+        for (column, value) in [
+            ("programme", programme.map(|p| p.letter())),
+            ("state", state),
+            ("member_key", member_key),
+        ] {
+            if let Some(v) = value {
+                binds.push(v.to_owned());
+                sql.push_str(&format!(" AND {column} = ${}", binds.len() + 1));
+            }
+        }
+        sql.push_str(&format!(
+            " ORDER BY updated_on DESC, case_key LIMIT ${}",
+            binds.len() + 2
+        ));
         let rows: Vec<(
             String,
             String,
@@ -432,17 +451,11 @@ impl Store {
             String,
             String,
         )> = on_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT case_key, programme, member_key, employer_code, trigger_date, state, opened_on, updated_on FROM cases
-                 WHERE insurer = $1 AND ($2 = '' OR programme = $2) AND ($3 = '' OR state = $3) AND ($4 = '' OR member_key = $4)
-                 ORDER BY updated_on DESC, case_key LIMIT $5",
-            )
-            .bind(&self.insurer)
-            .bind(programme.map(|p| p.letter()).unwrap_or(""))
-            .bind(state.unwrap_or(""))
-            .bind(member_key.unwrap_or(""))
-            .bind(limit)
-            .fetch_all(p).await?
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(&self.insurer);
+            for b in &binds {
+                q = q.bind(b.clone());
+            }
+            q.bind(limit).fetch_all(p).await?
         });
         rows.into_iter()
             .map(

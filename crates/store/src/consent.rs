@@ -88,7 +88,7 @@ impl Store {
         };
         match &self.pool {
             Pool::Sqlite(p) => {
-                let mut tx = p.begin().await?;
+                let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
                 purge_body!(tx, self, record, now, report);
                 append_sqlite(&mut tx, &self.insurer, &entry, now).await?;
                 tx.commit().await?;

@@ -215,7 +215,7 @@ impl Store {
             return Ok(Err(summary));
         }
         let mut tx = match &self.pool {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => Tx::Postgres(p.begin().await?),
         };
         let (import_id,): (i64,) = on_tx!(tx, c => {
@@ -260,7 +260,10 @@ impl ImportSession {
 
     /// Members a row could be: the exact key when the row names a 枝番 (a primary-key
     /// lookup), else every member with the 記号番号.
-    async fn candidates(&mut self, cards: &[(String, String, Option<String>)]) -> Result<Vec<Member>> {
+    async fn candidates(
+        &mut self,
+        cards: &[(String, String, Option<String>)],
+    ) -> Result<Vec<Member>> {
         let mut found = Vec::new();
         let insurer = self.store.insurer.clone();
         let mut keys: Vec<String> = Vec::new();
@@ -276,8 +279,12 @@ impl ImportSession {
         bare.sort();
         bare.dedup();
         for chunk in keys.chunks(CHUNK) {
-            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
-            let sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE member_key IN ({})", placeholders.join(", "));
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 1)).collect();
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE member_key IN ({})",
+                placeholders.join(", ")
+            );
             let rows: Vec<MemberRow> = on_tx!(self.tx, c => {
                 let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
                 for key in chunk {
@@ -295,7 +302,11 @@ impl ImportSession {
                 if i > 0 {
                     sql.push_str(" OR ");
                 }
-                sql.push_str(&format!("(symbol = ${} AND number = ${})", 2 * i + 2, 2 * i + 3));
+                sql.push_str(&format!(
+                    "(symbol = ${} AND number = ${})",
+                    2 * i + 2,
+                    2 * i + 3
+                ));
             }
             sql.push(')');
             let rows: Vec<MemberRow> = on_tx!(self.tx, c => {
@@ -339,7 +350,13 @@ impl ImportSession {
     async fn match_rows(&mut self, people: &[&SubmittedPerson]) -> Result<Vec<MatchOutcome>> {
         let cards: Vec<(String, String, Option<String>)> = people
             .iter()
-            .map(|p| (p.symbol.as_str().to_owned(), p.number.as_str().to_owned(), p.branch.as_ref().map(|b| b.as_str().to_owned())))
+            .map(|p| {
+                (
+                    p.symbol.as_str().to_owned(),
+                    p.number.as_str().to_owned(),
+                    p.branch.as_ref().map(|b| b.as_str().to_owned()),
+                )
+            })
             .collect();
         let members = self.candidates(&cards).await?;
         let mut by_card: HashMap<(&str, &str), Vec<&Member>> = HashMap::new();

@@ -112,8 +112,11 @@ macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &$store.pool {
             $crate::Pool::Sqlite(pool) => {
+                // IMMEDIATE takes the write lock up front: a deferred transaction that
+                // reads and then writes fails at once with "busy" when another writer
+                // got there first, instead of waiting for busy_timeout.
                 #[allow(unused_mut)]
-                let mut $tx = pool.begin().await?;
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
                 $tx.commit().await?;
                 out
