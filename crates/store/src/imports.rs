@@ -392,6 +392,29 @@ impl ImportSession {
             .collect())
     }
 
+    /// Decides what happens to a matched or unmatched employer row: the member's key
+    /// when it may be stored; `None` when the person opted out (counted, dropped) or the
+    /// row went to the review queue. The one place the opt-out exclusion is applied to
+    /// submitted rows.
+    async fn admit(
+        &mut self,
+        outcome: MatchOutcome,
+        line: u64,
+        payload: impl FnOnce() -> String,
+    ) -> Result<Option<MemberKey>> {
+        match outcome {
+            MatchOutcome::Matched(key) if self.tombstones.contains(&key.to_key_string()) => {
+                self.summary.excluded_opted_out += 1;
+                Ok(None)
+            }
+            MatchOutcome::Matched(key) => Ok(Some(key)),
+            MatchOutcome::Review(reason) => {
+                self.queue_review(line, payload(), reason).await?;
+                Ok(None)
+            }
+        }
+    }
+
     /// Adds (or updates) register rows.
     pub async fn add_members(&mut self, members: &[Member]) -> Result<()> {
         let insurer = self.store.insurer.clone();
@@ -452,17 +475,11 @@ impl ImportSession {
                         .await?;
                     continue;
                 }
-                match outcome {
-                    MatchOutcome::Matched(key)
-                        if self.tombstones.contains(&key.to_key_string()) =>
-                    {
-                        self.summary.excluded_opted_out += 1;
-                    }
-                    MatchOutcome::Matched(key) => matched.push((key, row)),
-                    MatchOutcome::Review(reason) => {
-                        self.queue_review(row.line, checkup_payload(row), reason)
-                            .await?;
-                    }
+                if let Some(key) = self
+                    .admit(outcome, row.line, || checkup_payload(row))
+                    .await?
+                {
+                    matched.push((key, row));
                 }
             }
             self.insert_checkups(&matched).await?;
@@ -514,17 +531,11 @@ impl ImportSession {
             let outcomes = self.match_rows(&people).await?;
             let mut matched = Vec::new();
             for (row, outcome) in chunk.iter().zip(outcomes) {
-                match outcome {
-                    MatchOutcome::Matched(key)
-                        if self.tombstones.contains(&key.to_key_string()) =>
-                    {
-                        self.summary.excluded_opted_out += 1;
-                    }
-                    MatchOutcome::Matched(key) => matched.push((key, row)),
-                    MatchOutcome::Review(reason) => {
-                        self.queue_review(row.line, referral_payload(row), reason)
-                            .await?;
-                    }
+                if let Some(key) = self
+                    .admit(outcome, row.line, || referral_payload(row))
+                    .await?
+                {
+                    matched.push((key, row));
                 }
             }
             self.insert_referrals(&employer, &matched).await?;
