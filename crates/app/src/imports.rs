@@ -1,16 +1,30 @@
 //! Imports of the society's register, employers' 要精密検査 lists and bulk consent
-//! records from CSV/XLSX. Layouts are documented in docs/formats.md.
+//! records from CSV/XLSX (layouts in docs/formats.md), and the admission step every
+//! submitted row goes through. A file with any malformed row stores nothing; rows are
+//! admitted by `collabo_domain::admission` and only admitted rows are stored, in the
+//! same transaction as the import's audit record.
 
 use crate::tabular::{Table, cell, problem, read_table};
-use crate::{ImportError, ImportReport, RowProblem, parse_date, sha256_hex};
+use crate::{
+    App, AppError, ImportError, ImportReport, Result, RowProblem, parse_date, sha256_hex, write,
+};
 use collabo_domain::Date;
+use collabo_domain::actor::Actor;
+use collabo_domain::admission::{
+    Admission, Admitted, ImportKind, ImportSummary, Intake, ReviewPayload, Submitted,
+    SubmittedReferral, submitted_subject,
+};
+use collabo_domain::audit::{AuditAction, AuditEntry};
+use collabo_domain::authz::{Action, Scope};
 use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
 use collabo_domain::matching::SubmittedPerson;
-use collabo_domain::member::{Address, Member, Sex};
+use collabo_domain::member::{Address, Member, Relationship, Sex, employer_change};
 use collabo_domain::referral::CancerType;
-use collabo_store::imports::{Actor, IncomingReferral};
-use collabo_store::{ImportKind, Store};
+use collabo_store::Tx;
+use collabo_store::imports::{Begun, NewReviewItem};
+use collabo_store::members::PeriodChange;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Reads a whole file (imports hash the bytes for idempotency).
@@ -21,7 +35,111 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ImportError> {
     })
 }
 
-struct Rows<'a> {
+/// The file name of a path, as shown in messages.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// A register row: the member, and when they joined their employer if the file says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisterRow {
+    /// The member.
+    pub member: Member,
+    /// 所属開始日, when given.
+    pub since: Option<Date>,
+}
+
+/// The audit action of an import kind.
+pub(crate) fn import_action(kind: ImportKind) -> AuditAction {
+    match kind {
+        ImportKind::Members => AuditAction::ImportMembers,
+        ImportKind::Checkups => AuditAction::ImportCheckups,
+        ImportKind::Referrals => AuditAction::ImportReferrals,
+        ImportKind::Claims => AuditAction::ImportClaims,
+        ImportKind::Consents => AuditAction::ImportConsents,
+    }
+}
+
+/// The audit record of a finished import.
+pub(crate) fn import_entry(
+    actor: &Actor,
+    kind: ImportKind,
+    file: &str,
+    employer: Option<&EmployerCode>,
+    summary: &ImportSummary,
+) -> AuditEntry {
+    let mut entry = AuditEntry::new(actor, import_action(kind)).detail(format!(
+        "{file}: rows {}, stored {}, review {}, excluded {}, unmatched {}",
+        summary.rows,
+        summary.stored,
+        summary.to_review,
+        summary.excluded_opted_out,
+        summary.unmatched
+    ));
+    if let Some(e) = employer {
+        entry = entry.employer(e);
+    }
+    entry
+}
+
+/// Members with each 記号番号, for matching.
+pub(crate) fn by_card(members: &[Member]) -> HashMap<(&str, &str), Vec<&Member>> {
+    let mut map: HashMap<(&str, &str), Vec<&Member>> = HashMap::new();
+    for m in members {
+        map.entry((m.key.symbol.as_str(), m.key.number.as_str()))
+            .or_default()
+            .push(m);
+    }
+    map
+}
+
+/// Admits one chunk of submitted rows: looks up their candidates, asks the domain, queues
+/// the review rows and counts the excluded; returns the admitted rows for the caller to
+/// insert.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn admit_chunk<T: Submitted>(
+    tx: &mut Tx,
+    intake: &Intake<'_>,
+    import_id: i64,
+    rows: Vec<T>,
+    line_of: impl Fn(&T) -> u64,
+    payload: impl Fn(T) -> ReviewPayload,
+    summary: &mut ImportSummary,
+    at: jiff::Timestamp,
+) -> Result<Vec<Admitted<T>>> {
+    summary.rows += rows.len() as u64;
+    let people: Vec<&SubmittedPerson> = rows.iter().map(|r| r.person()).collect();
+    let members = tx.candidates(&people).await?;
+    let cards = by_card(&members);
+    let mut admitted = Vec::new();
+    let mut reviews = Vec::new();
+    for row in rows {
+        let candidates = cards
+            .get(&(row.person().symbol.as_str(), row.person().number.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        match intake.admit(row, &candidates) {
+            Admission::Admitted(a) => admitted.push(a),
+            Admission::Review(reason, row) => reviews.push(NewReviewItem {
+                line: line_of(&row),
+                subject: submitted_subject(intake.insurer, row.person()),
+                birth_date: Some(row.person().birth_date),
+                reason,
+                payload: payload(row),
+            }),
+            Admission::Excluded => summary.excluded_opted_out += 1,
+        }
+    }
+    summary.to_review += reviews.len() as u64;
+    tx.queue_review(import_id, intake.submitter, &reviews, at)
+        .await?;
+    Ok(admitted)
+}
+
+pub(crate) struct Rows<'a> {
     file: &'a str,
     table: &'a Table,
     problems: Vec<RowProblem>,
@@ -69,42 +187,12 @@ impl<'a> Rows<'a> {
     }
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    )
-}
-
-/// Imports the member register (資格). Layout: 保険者番号, 記号, 番号, 枝番, 氏名, 氏名カナ,
-/// 性別 (1/2 or 男/女), 生年月日, 郵便番号, 住所, 住所2, 事業所記号, 資格取得日, 資格喪失日.
-pub async fn import_members(
-    store: &Store,
-    path: &Path,
-    actor: &Actor,
-    today: Date,
-    now: jiff::Timestamp,
-) -> Result<ImportReport, ImportError> {
-    let bytes = read_file(path)?;
-    let sha256 = sha256_hex(&bytes);
-    let file = file_name(path);
-    let table = read_table(Path::new(&file), &bytes)?;
-    let members = parse_members(&file, &table, store.insurer())?;
-    let session = match store
-        .begin_import(ImportKind::Members, &file, &sha256, None, actor, today, now)
-        .await?
-    {
-        Ok(s) => s,
-        Err(summary) => return Ok(ImportReport { summary, sha256 }),
-    };
-    let mut session = session;
-    session.add_members(&members).await?;
-    let summary = session.finish().await?;
-    Ok(ImportReport { summary, sha256 })
-}
-
 /// Parses register rows (all-or-nothing).
-pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Member>, ImportError> {
+pub fn parse_members(
+    file: &str,
+    table: &Table,
+    insurer: &str,
+) -> Result<Vec<RegisterRow>, ImportError> {
     let mut rows = Rows {
         file,
         table,
@@ -122,6 +210,8 @@ pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Mem
     let c_address = rows.col(&["住所", "住所1"])?;
     let c_address2 = table.column(&["住所2", "方書"]);
     let c_employer = rows.col(&["事業所記号"])?;
+    let c_relationship = rows.col(&["本人家族", "本人・家族", "続柄区分"])?;
+    let c_since = table.column(&["所属開始日", "事業所所属開始日"]);
     let c_from = rows.col(&["資格取得日"])?;
     let c_until = table.column(&["資格喪失日"]);
     let mut members = Vec::with_capacity(table.rows.len());
@@ -173,6 +263,19 @@ pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Mem
         let address1 = cell(row, Some(c_address)).to_owned();
         let employer = rows.parse(row, line, c_employer, "事業所記号", EmployerCode::parse);
         let from = rows.parse(row, line, c_from, "資格取得日", parse_date);
+        let relationship = rows.parse(row, line, c_relationship, "本人家族", |t| {
+            Relationship::parse(t).ok_or("expected 本人 or 家族 (1 = 本人, 2 = 家族)")
+        });
+        let since = match cell(row, c_since) {
+            "" => Some(None),
+            t => match parse_date(t) {
+                Ok(d) => Some(Some(d)),
+                Err(e) => {
+                    rows.problems.push(problem(file, line, "所属開始日", e));
+                    None
+                }
+            },
+        };
         let until = match cell(row, c_until) {
             "" => Some(None),
             t => match parse_date(t) {
@@ -193,6 +296,8 @@ pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Mem
             Some(sex),
             Some(birth),
             Some(employer),
+            Some(relationship),
+            Some(since),
             Some(from),
             Some(until),
         ) = (
@@ -205,28 +310,34 @@ pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Mem
             sex,
             birth,
             employer,
+            relationship,
+            since,
             from,
             until,
         ) {
-            members.push(Member {
-                key: MemberKey {
-                    insurer,
-                    symbol,
-                    number,
-                    branch,
+            members.push(RegisterRow {
+                since,
+                member: Member {
+                    key: MemberKey {
+                        insurer,
+                        symbol,
+                        number,
+                        branch,
+                    },
+                    name_kanji: name,
+                    name_kana: kana,
+                    sex,
+                    birth_date: birth,
+                    address: Address {
+                        postal_code: postal,
+                        line1: address1,
+                        line2: cell(row, c_address2).to_owned(),
+                    },
+                    employer,
+                    relationship,
+                    qualified_from: from,
+                    qualified_until: until,
                 },
-                name_kanji: name,
-                name_kana: kana,
-                sex,
-                birth_date: birth,
-                address: Address {
-                    postal_code: postal,
-                    line1: address1,
-                    line2: cell(row, c_address2).to_owned(),
-                },
-                employer,
-                qualified_from: from,
-                qualified_until: until,
             });
         }
     }
@@ -234,65 +345,8 @@ pub fn parse_members(file: &str, table: &Table, insurer: &str) -> Result<Vec<Mem
     Ok(members)
 }
 
-/// Imports an employer's 要精密検査 list. Layout: 記号, 番号, 枝番 (optional), 氏名,
-/// 生年月日, がん検診の種類 (肺/胃/大腸/乳/子宮頸), 検診実施年月日, 同意 (1 = the person
-/// consented to data sharing; optional). `received_on` is the day the society got it.
-pub async fn import_referrals(
-    store: &Store,
-    path: &Path,
-    employer: &EmployerCode,
-    actor: &Actor,
-    received_on: Date,
-    now: jiff::Timestamp,
-) -> Result<ImportReport, ImportError> {
-    let bytes = read_file(path)?;
-    import_referrals_bytes(
-        store,
-        &file_name(path),
-        &bytes,
-        employer,
-        actor,
-        received_on,
-        now,
-    )
-    .await
-}
-
-/// Like [`import_referrals`] for an upload already in memory.
-pub async fn import_referrals_bytes(
-    store: &Store,
-    file: &str,
-    bytes: &[u8],
-    employer: &EmployerCode,
-    actor: &Actor,
-    received_on: Date,
-    now: jiff::Timestamp,
-) -> Result<ImportReport, ImportError> {
-    let sha256 = sha256_hex(bytes);
-    let table = read_table(Path::new(file), bytes)?;
-    let referrals = parse_referrals(file, &table)?;
-    let mut session = match store
-        .begin_import(
-            ImportKind::Referrals,
-            file,
-            &sha256,
-            Some(employer),
-            actor,
-            received_on,
-            now,
-        )
-        .await?
-    {
-        Ok(s) => s,
-        Err(summary) => return Ok(ImportReport { summary, sha256 }),
-    };
-    session.add_referrals(&referrals).await?;
-    let summary = session.finish().await?;
-    Ok(ImportReport { summary, sha256 })
-}
-
 /// Parses 要精密検査 rows (all-or-nothing).
-pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<IncomingReferral>, ImportError> {
+pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<SubmittedReferral>, ImportError> {
     let mut rows = Rows {
         file,
         table,
@@ -354,7 +408,7 @@ pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<IncomingReferral
             Some(date),
         ) = (symbol, number, branch, name, birth, cancer, date)
         {
-            out.push(IncomingReferral {
+            out.push(SubmittedReferral {
                 line,
                 person: SubmittedPerson {
                     symbol,
@@ -373,22 +427,268 @@ pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<IncomingReferral
     Ok(out)
 }
 
-/// Imports consent records in bulk. Layout: 記号, 番号, 枝番, 区分 (オプトアウト/同意 or
-/// opt_out/opt_in), 範囲 (all or R/S/D/C), 適用日, 経路 (phone/letter/bulk; default bulk).
-/// Each record is applied as if entered by hand (opt-outs purge and stop cases).
-pub async fn import_consents(
-    store: &Store,
-    path: &Path,
-    actor: &Actor,
-    today: Date,
-    now: jiff::Timestamp,
-) -> Result<u64, ImportError> {
-    let bytes = read_file(path)?;
-    let file = file_name(path);
-    let table = read_table(Path::new(&file), &bytes)?;
+impl App {
+    /// Records a refused import (bad rows, bad file): nothing was stored, but the
+    /// attempt is audited. Returns the error for the caller to show.
+    pub(crate) async fn refused(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        file: &str,
+        employer: Option<&EmployerCode>,
+        error: AppError,
+    ) -> AppError {
+        if let AppError::Import(e) = &error {
+            let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+            let mut entry = AuditEntry::new(actor, AuditAction::ImportRejected)
+                .detail(format!("{}: {file}: {first}", kind.code()));
+            if let Some(e) = employer {
+                entry = entry.employer(e);
+            }
+            if let Err(audit_error) = self.audit_alone(&entry).await {
+                return audit_error;
+            }
+        }
+        error
+    }
+
+    /// Imports the member register (資格). Layout: 保険者番号, 記号, 番号, 枝番, 氏名, 氏名カナ,
+    /// 性別 (1/2 or 男/女), 生年月日, 郵便番号, 住所, 住所2, 事業所記号, 本人家族 (本人/家族),
+    /// 資格取得日, 資格喪失日, optional 所属開始日.
+    pub async fn import_members(
+        &self,
+        actor: &Actor,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<ImportReport> {
+        actor.may(Action::ImportSocietyData, Scope::Society)?;
+        match self.import_members_inner(actor, file, bytes).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self
+                .refused(actor, ImportKind::Members, file, None, e)
+                .await),
+        }
+    }
+
+    async fn import_members_inner(
+        &self,
+        actor: &Actor,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<ImportReport> {
+        let sha256 = sha256_hex(bytes);
+        let table = read_table(Path::new(file), bytes)?;
+        let register = parse_members(file, &table, self.insurer())?;
+        let mut tx = write(self).await?;
+        let import_id = match tx
+            .begin_import(
+                ImportKind::Members,
+                file,
+                &sha256,
+                None,
+                &actor.user,
+                actor.now,
+            )
+            .await?
+        {
+            Begun::New(id) => id,
+            Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
+        };
+        let mut summary = ImportSummary {
+            import_id,
+            ..ImportSummary::default()
+        };
+        let today = actor.today();
+        for chunk in register.chunks(1000) {
+            let keys: Vec<String> = chunk.iter().map(|r| r.member.key.to_key_string()).collect();
+            let known = tx.employer_periods(&keys).await?;
+            let changes: Vec<PeriodChange> = chunk
+                .iter()
+                .filter_map(|r| {
+                    let key = r.member.key.to_key_string();
+                    let periods = known.get(&key).map_or(&[][..], |v| v.as_slice());
+                    let (close, open) = employer_change(periods, &r.member, r.since, today);
+                    (!close.is_empty() || open.is_some()).then(|| PeriodChange {
+                        member: r.member.key.clone(),
+                        close,
+                        open,
+                    })
+                })
+                .collect();
+            let members: Vec<Member> = chunk.iter().map(|r| r.member.clone()).collect();
+            tx.upsert_members(&members).await?;
+            tx.record_periods(&changes).await?;
+            summary.rows += chunk.len() as u64;
+            summary.stored += chunk.len() as u64;
+        }
+        tx.finish_import(import_id, &summary).await?;
+        tx.audit(&import_entry(
+            actor,
+            ImportKind::Members,
+            file,
+            None,
+            &summary,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(ImportReport { summary, sha256 })
+    }
+
+    /// Imports an employer's 要精密検査 list received today. Layout: 記号, 番号, 枝番
+    /// (optional), 氏名, 生年月日, がん検診の種類 (肺/胃/大腸/乳/子宮頸), 検診実施年月日, 同意
+    /// (1 = the person consented to data sharing; optional).
+    pub async fn import_referrals(
+        &self,
+        actor: &Actor,
+        employer: &EmployerCode,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<ImportReport> {
+        actor.may(Action::UploadEmployerData, Scope::Employer(employer))?;
+        match self
+            .import_referrals_inner(actor, employer, file, bytes)
+            .await
+        {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self
+                .refused(actor, ImportKind::Referrals, file, Some(employer), e)
+                .await),
+        }
+    }
+
+    async fn import_referrals_inner(
+        &self,
+        actor: &Actor,
+        employer: &EmployerCode,
+        file: &str,
+        bytes: &[u8],
+    ) -> Result<ImportReport> {
+        let sha256 = sha256_hex(bytes);
+        let table = read_table(Path::new(file), bytes)?;
+        let referrals = parse_referrals(file, &table)?;
+        let mut tx = write(self).await?;
+        if tx.employer(employer).await?.is_none() {
+            return Err(AppError::NotFound(format!("employer {employer}")));
+        }
+        let import_id = match tx
+            .begin_import(
+                ImportKind::Referrals,
+                file,
+                &sha256,
+                Some(employer),
+                &actor.user,
+                actor.now,
+            )
+            .await?
+        {
+            Begun::New(id) => id,
+            Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
+        };
+        let insurer =
+            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let opt_outs = tx.opt_out_register().await?;
+        let intake = Intake {
+            insurer: &insurer,
+            submitter: Some(employer),
+            opt_outs: &opt_outs,
+        };
+        let mut summary = ImportSummary {
+            import_id,
+            ..ImportSummary::default()
+        };
+        let mut rows = referrals.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<SubmittedReferral> = rows.by_ref().take(400).collect();
+            let admitted = admit_chunk(
+                &mut tx,
+                &intake,
+                import_id,
+                chunk,
+                |r| r.line,
+                ReviewPayload::Referral,
+                &mut summary,
+                actor.now,
+            )
+            .await?;
+            let (stored, late) = tx
+                .insert_referrals(import_id, employer, actor.today(), &admitted)
+                .await?;
+            summary.stored += stored;
+            summary.duplicates += admitted.len() as u64 - stored;
+            summary.late += late;
+        }
+        tx.finish_import(import_id, &summary).await?;
+        tx.audit(&import_entry(
+            actor,
+            ImportKind::Referrals,
+            file,
+            Some(employer),
+            &summary,
+        ))
+        .await?;
+        tx.commit().await?;
+        Ok(ImportReport { summary, sha256 })
+    }
+
+    /// Imports consent records in bulk. Layout: 記号, 番号, 枝番, 区分 (オプトアウト/同意 or
+    /// opt_out/opt_in), 範囲 (all or R/S/D/C), 適用日, 経路 (phone/letter/bulk; default
+    /// bulk). Each record is applied as if entered by hand (opt-outs purge and stop
+    /// cases), all in one transaction: a file naming someone who is not a member
+    /// changes nothing. Returns how many records were applied.
+    pub async fn import_consents(&self, actor: &Actor, file: &str, bytes: &[u8]) -> Result<u64> {
+        actor.may(Action::ImportSocietyData, Scope::Society)?;
+        actor.may(Action::RecordConsent, Scope::Society)?;
+        match self.import_consents_inner(actor, file, bytes).await {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self
+                .refused(actor, ImportKind::Consents, file, None, e)
+                .await),
+        }
+    }
+
+    async fn import_consents_inner(&self, actor: &Actor, file: &str, bytes: &[u8]) -> Result<u64> {
+        let table = read_table(Path::new(file), bytes)?;
+        let records = parse_consents(file, &table, self.insurer(), &actor.user)?;
+        let mut tx = write(self).await?;
+        let mut problems = Vec::new();
+        let mut members = Vec::with_capacity(records.len());
+        for (line, record) in &records {
+            match tx.member(&record.member).await? {
+                Some(m) => members.push(m),
+                None => problems.push(problem(
+                    file,
+                    *line,
+                    "記号",
+                    format!("no member {}", record.member),
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ImportError::Rows { problems }.into());
+        }
+        for ((_, record), member) in records.iter().zip(&members) {
+            crate::consent::record_in(&mut tx, actor, record, member).await?;
+        }
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::ImportConsents)
+                .detail(format!("{file}: {} records", records.len())),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(records.len() as u64)
+    }
+}
+
+/// Parses consent records (all-or-nothing), with their lines.
+pub fn parse_consents(
+    file: &str,
+    table: &Table,
+    insurer: &str,
+    recorded_by: &str,
+) -> Result<Vec<(u64, ConsentRecord)>, ImportError> {
     let mut rows = Rows {
-        file: &file,
-        table: &table,
+        file,
+        table,
         problems: Vec::new(),
     };
     let c_symbol = rows.col(&["記号"])?;
@@ -421,7 +721,7 @@ pub async fn import_consents(
                 Some(s) => Some(s),
                 None => {
                     rows.problems.push(problem(
-                        &file,
+                        file,
                         line,
                         "範囲",
                         format!("{t:?}: expected all, R, S, D or C"),
@@ -437,7 +737,7 @@ pub async fn import_consents(
                 Some(c) => Some(c),
                 None => {
                     rows.problems.push(problem(
-                        &file,
+                        file,
                         line,
                         "経路",
                         format!("{t:?}: expected phone, letter or bulk"),
@@ -456,12 +756,11 @@ pub async fn import_consents(
             Some(channel),
         ) = (symbol, number, branch, kind, scope, date, channel)
         {
-            let insurer =
-                InsurerNumber::parse(store.insurer()).map_err(|e| ImportError::Malformed {
-                    file: file.clone(),
-                    line,
-                    message: e.to_string(),
-                })?;
+            let insurer = InsurerNumber::parse(insurer).map_err(|e| ImportError::Malformed {
+                file: file.to_owned(),
+                line,
+                message: e.to_string(),
+            })?;
             let member = MemberKey {
                 insurer,
                 symbol,
@@ -476,32 +775,11 @@ pub async fn import_consents(
                     scope,
                     effective: date,
                     channel,
-                    recorded_by: actor.name.clone(),
+                    recorded_by: recorded_by.to_owned(),
                 },
             ));
         }
     }
     rows.finish()?;
-    let mut problems = Vec::new();
-    for (line, record) in &records {
-        if store
-            .member(&record.member.to_key_string())
-            .await?
-            .is_none()
-        {
-            problems.push(problem(
-                &file,
-                *line,
-                "記号",
-                format!("no member {}", record.member),
-            ));
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ImportError::Rows { problems });
-    }
-    for (_, record) in &records {
-        store.record_consent(record, actor, today, now).await?;
-    }
-    Ok(records.len() as u64)
+    Ok(records)
 }

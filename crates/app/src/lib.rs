@@ -1,18 +1,49 @@
-//! Application services: what a staff member or an employer asks Collabo to do, as one
-//! call each, shared by the CLI and the web portal. Each service parses its input once
-//! at the boundary (format crates or [`tabular`]), hands domain values to the store, and
-//! reports bad input with file, line and field. An import with any malformed row stores
-//! nothing; rows that are well-formed but do not match the register go to review.
+//! The one door: every business operation of Collabo, as one method of [`App`] each,
+//! called alike by the command line and the portal.
+//!
+//! Each operation takes the acting [`Actor`] (who, role, from where, when), asks the
+//! permission table (`collabo_domain::authz`) itself, applies the domain's rules
+//! (admission, visibility, the purge plan, the R selection …), and writes its audit
+//! record in the same transaction as its effect. A read of personal data commits its
+//! audit record before the data is returned. The CLI and the web never reach the store;
+//! they get typed read models from here.
+//!
+//! Where to find an operation:
+//! - [`registers`]: employers, memoranda (覚書), programme and society settings;
+//! - [`accounts`]: portal users, logins, second factor, sessions, API tokens;
+//! - [`imports`], [`checkups`], [`claims`]: files in (register, lists, checkups, claims, consents);
+//! - [`consent`]: opt-out and opt-in, with the purge;
+//! - [`review`]: the review queue;
+//! - [`engine`]: the programme run;
+//! - [`letters`]: letter batches and their downloads;
+//! - [`employer`]: the employer's pages (submissions, risk holders, published aggregates);
+//! - [`members`]: member pages, search, cases, the staff dashboard, exports;
+//! - [`reports`]: programme figures;
+//! - [`audit`]: the audit log and its verification.
 
 use collabo_domain::Date;
-use collabo_store::{ImportSummary, StoreError};
+use collabo_store::{AuditSeal, Store, StoreError, Tx};
 use std::fmt;
+use std::path::{Path, PathBuf};
 
+pub mod accounts;
+pub mod audit;
 pub mod checkups;
 pub mod claims;
+pub mod consent;
+pub mod employer;
+pub mod engine;
 pub mod imports;
 pub mod letters;
+pub mod members;
+pub mod registers;
+pub mod reports;
+pub mod review;
 pub mod tabular;
+
+pub use collabo_domain::actor::{Actor, Denied};
+pub use collabo_domain::admission::ImportSummary;
+pub use collabo_store::{Backend, Society};
 
 /// One problem on one row of an input file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -87,9 +118,6 @@ pub enum ImportError {
         /// Every problem found.
         problems: Vec<RowProblem>,
     },
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 fn render_problems(problems: &[RowProblem]) -> String {
@@ -100,13 +128,222 @@ fn render_problems(problems: &[RowProblem]) -> String {
     text.join("\n")
 }
 
+/// Why an operation did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The permission table refused it.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    /// What it is about does not exist (or is not the caller's).
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is not valid (the message says why, for the user).
+    #[error("{0}")]
+    Invalid(String),
+    /// The request conflicts with the stored state.
+    #[error("{0}")]
+    Conflict(String),
+    /// An input file is bad; nothing was stored.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    /// A letter could not be rendered (template and line in the message).
+    #[error(transparent)]
+    Letters(#[from] collabo_letters::LetterError),
+    /// The audit key or anchor is missing or unreadable.
+    #[error("audit key: {0}")]
+    AuditKey(String),
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(what) => AppError::Conflict(what),
+            other => AppError::Store(other),
+        }
+    }
+}
+
+/// Result of operations.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
 /// The outcome of an import, for the CLI and the portal.
 #[derive(Debug, Clone)]
 pub struct ImportReport {
-    /// What the store did.
+    /// What the import did.
     pub summary: ImportSummary,
     /// The file's content hash.
     pub sha256: String,
+}
+
+/// Where the audit key and anchors live: `COLLABO_AUDIT_KEY` (hex) or
+/// `<data>/audit.key`, and `COLLABO_AUDIT_ANCHOR` or `<data>/audit-anchor.log`.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    /// The key file.
+    pub fn key_file(&self) -> PathBuf {
+        self.0.join("audit.key")
+    }
+    /// The anchor file.
+    pub fn anchor_file(&self) -> PathBuf {
+        std::env::var_os("COLLABO_AUDIT_ANCHOR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.0.join("audit-anchor.log"))
+    }
+
+    fn seal(&self, create: bool) -> Result<AuditSeal> {
+        let key = match std::env::var("COLLABO_AUDIT_KEY") {
+            Ok(hex_key) => decode_key(&hex_key).ok_or_else(|| {
+                AppError::AuditKey("COLLABO_AUDIT_KEY is not 32+ hex bytes".into())
+            })?,
+            Err(_) => self.key_from_file(create)?,
+        };
+        Ok(AuditSeal::new(key, Some(self.anchor_file())))
+    }
+
+    fn key_from_file(&self, create: bool) -> Result<Vec<u8>> {
+        let path = self.key_file();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => decode_key(text.trim()).ok_or_else(|| {
+                AppError::AuditKey(format!("{} does not hold a hex key", path.display()))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+                use rand::RngCore;
+                let mut key = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                std::fs::create_dir_all(&self.0).map_err(|source| AppError::Io {
+                    path: self.0.clone(),
+                    source,
+                })?;
+                write_secret(&path, &hex::encode(&key))?;
+                Ok(key)
+            }
+            Err(e) => Err(AppError::AuditKey(format!(
+                "{}: {e} (run `collabo init`, or set COLLABO_AUDIT_KEY)",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn decode_key(text: &str) -> Option<Vec<u8>> {
+    hex::decode(text).ok().filter(|k| k.len() >= 16)
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    let io = |source| AppError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(io)
+}
+
+/// The application: the society's store and its audit seal.
+#[derive(Debug, Clone)]
+pub struct App {
+    store: Store,
+}
+
+impl App {
+    /// Creates (or opens) a database for a society; creates the audit key under `data`
+    /// when there is none.
+    pub async fn init(url: &str, society: &Society, data: &Path) -> Result<App> {
+        collabo_domain::ids::InsurerNumber::parse(&society.insurer)
+            .map_err(|e| AppError::Invalid(format!("保険者番号: {e}")))?;
+        let seal = DataDir(data.to_owned()).seal(true)?;
+        Ok(App {
+            store: Store::init(url, society, seal).await?,
+        })
+    }
+
+    /// Opens an existing database; `insurer` may be omitted when it serves one society.
+    pub async fn open(url: &str, insurer: Option<&str>, data: &Path) -> Result<App> {
+        let seal = DataDir(data.to_owned()).seal(false)?;
+        Ok(App {
+            store: Store::open(url, insurer, seal).await?,
+        })
+    }
+
+    /// The same database for another society (several societies in one PostgreSQL).
+    pub fn for_society(&self, insurer: &str) -> App {
+        App {
+            store: self.store.for_society(insurer),
+        }
+    }
+
+    /// The society's 保険者番号.
+    pub fn insurer(&self) -> &str {
+        self.store.insurer()
+    }
+
+    /// Which database.
+    pub fn backend(&self) -> Backend {
+        self.store.backend()
+    }
+
+    /// Closes the database (flushes SQLite's WAL).
+    pub async fn close(&self) {
+        self.store.close().await;
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Writes one audit record in a transaction of its own (a read's record, committed
+    /// before the data is returned).
+    pub(crate) async fn audit_alone(
+        &self,
+        entry: &collabo_domain::audit::AuditEntry,
+    ) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        tx.audit(entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The society's letterhead (no personal data; anyone logged in).
+    pub async fn society(&self) -> Result<Society> {
+        Ok(self.store.read().await?.society().await?)
+    }
+
+    /// The database answers (health check).
+    pub async fn healthy(&self) -> bool {
+        match self.store.read().await {
+            Ok(mut r) => r.society().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+/// Begins a write transaction (crate-internal shorthand).
+pub(crate) async fn write(app: &App) -> Result<Tx> {
+    Ok(app.store.write().await?)
 }
 
 /// Parses a date as employers write it: `2026-06-05`, `2026/6/5`, `20260605` or 和暦

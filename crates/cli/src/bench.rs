@@ -3,9 +3,10 @@
 
 use anyhow::Result;
 use clap::Subcommand;
+use collabo_app::{Actor, App, Society};
 use collabo_domain::Date;
-use collabo_domain::calendar::FiscalYear;
-use collabo_store::{Society, Store};
+use collabo_domain::authz::Role;
+use collabo_domain::calendar::{FiscalYear, japan_noon};
 use std::path::Path;
 use std::time::Instant;
 
@@ -75,10 +76,11 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
         society.referrals.len(),
         peak_mib()
     );
+    let employer_register = std::mem::take(&mut society.employers);
     drop(society);
 
     let url = format!("sqlite:{}", dir.join("bench.sqlite").display());
-    let store = Store::init(
+    let app = App::init(
         &url,
         &Society {
             insurer: config.insurer.clone(),
@@ -87,18 +89,31 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
             address: String::new(),
             phone: String::new(),
         },
+        dir,
     )
     .await?;
-    let actor = collabo_store::imports::Actor {
-        name: "bench".into(),
-        role: "staff".into(),
-        origin: "cli".into(),
+    let actor = Actor::new(
+        "bench",
+        Role::Staff,
+        "cli",
+        japan_noon(Date::constant(2025, 3, 31)),
+    );
+    // The employers must exist before their archives are accepted.
+    let admin = Actor {
+        role: Role::Admin,
+        ..actor.clone()
     };
-    let day = Date::constant(2025, 3, 31);
-    let ts = jiff::Timestamp::UNIX_EPOCH;
+    for e in &employer_register {
+        app.upsert_employer(&admin, e).await?;
+    }
     let t = Instant::now();
-    collabo_app::imports::import_members(&store, &dir.join("inbox/members.csv"), &actor, day, ts)
-        .await?;
+    let register = dir.join("inbox/members.csv");
+    app.import_members(
+        &actor,
+        &collabo_app::imports::file_name(&register),
+        &collabo_app::imports::read_file(&register)?,
+    )
+    .await?;
     println!(
         "import register: {:.1} s, peak {:.0} MiB",
         t.elapsed().as_secs_f64(),
@@ -106,6 +121,7 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
     );
     let t = Instant::now();
     let mut n_files = 0;
+    let mut checkups = 0u64;
     for path in files
         .values()
         .flatten()
@@ -122,19 +138,24 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
             .and_then(|h| {
                 collabo_domain::ids::EmployerCode::parse(h[1..].trim_start_matches('0')).ok()
             });
-        collabo_app::checkups::import_checkups(&store, path, employer.as_ref(), &actor, day, ts)
-            .await?;
+        let report = app.import_checkups(&actor, employer.as_ref(), path).await?;
+        checkups += report.summary.stored;
         n_files += 1;
     }
-    let checkups = store.count(collabo_store::Table::Checkups).await?;
     let secs = t.elapsed().as_secs_f64();
     println!(
         "import checkups: {n_files} archives, {checkups} checkups in {secs:.1} s ({:.0}/s), peak {:.0} MiB",
         checkups as f64 / secs,
         peak_mib()
     );
+    let year_end = Actor::new(
+        "bench",
+        Role::Staff,
+        "cli",
+        japan_noon(Date::constant(2026, 3, 31)),
+    );
     let t = Instant::now();
-    let summary = crate::run_with_progress(&store, Date::constant(2026, 3, 31)).await?;
+    let summary = crate::run_with_progress(&app, &year_end).await?;
     let secs = t.elapsed().as_secs_f64();
     let opened: u64 = summary.opened.values().sum();
     println!(
@@ -145,9 +166,7 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
         peak_mib()
     );
     let t = Instant::now();
-    let again = store
-        .run_engine(Date::constant(2026, 3, 31), |_| {})
-        .await?;
+    let again = app.run_engine(&year_end, |_| {}).await?;
     println!(
         "second run on the same day: {:.1} s, changes: {}",
         t.elapsed().as_secs_f64(),
@@ -157,6 +176,6 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
             "SOME (bug)"
         }
     );
-    store.close().await;
+    app.close().await;
     Ok(())
 }

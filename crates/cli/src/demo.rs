@@ -1,36 +1,39 @@
 //! `collabo demo`: a synthetic society of a few thousand members, written in the real
-//! formats, replayed month by month over one fiscal year on a simulated clock: claims
-//! arrive on the 5th (two months after their service month), employers hand over
-//! checkup archives and 要精密検査 lists on the 10th, opt-outs are entered on the 12th,
-//! the engine runs on the 15th, letters are prepared on the 16th and confirmed mailed on
-//! the 20th.
+//! formats, replayed month by month over one fiscal year on a simulated clock: 覚書 are
+//! signed on their signing day, claims arrive on the 5th (two months after their
+//! service month), employers hand over checkup archives and 要精密検査 lists on the
+//! 10th, opt-outs are entered on the 12th, the engine runs on the 15th, letters are
+//! prepared on the 16th and confirmed mailed on the 20th. At the end of the year the
+//! employers' aggregates are published and the portal's demo accounts are created.
+//!
+//! Every step goes through the one door (`collabo_app::App`) as the person who would
+//! take it (an admin for employers and memoranda, staff for the rest), with the clock
+//! of the replayed day.
 
 use crate::print;
 use anyhow::{Context, Result};
+use collabo_app::{Actor, App, Society as Letterhead};
 use collabo_domain::Date;
-use collabo_domain::calendar::{FiscalYear, YearMonth, add_months};
+use collabo_domain::authz::Role;
+use collabo_domain::calendar::{FiscalYear, YearMonth, add_months, japan_noon};
+use collabo_domain::employer::AgreementStatus;
 use collabo_domain::ids::EmployerCode;
-use collabo_store::imports::Actor;
-use collabo_store::{Society as Letterhead, Store};
+use collabo_letters::Renderer;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 fn at(month: YearMonth, day: i8) -> Date {
     Date::new(month.year(), month.month(), day).unwrap_or(month.first_day())
 }
 
-fn noon(date: Date) -> jiff::Timestamp {
-    date.at(12, 0, 0, 0)
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .map(|z| z.timestamp())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+/// The demo's staff member, at noon of `day`.
+fn staff(day: Date) -> Actor {
+    Actor::new("demo:staff", Role::Staff, "cli", japan_noon(day))
 }
 
-fn demo_actor() -> Actor {
-    Actor {
-        name: "demo:staff".into(),
-        role: "staff".into(),
-        origin: "cli".into(),
-    }
+/// The demo's administrator, at noon of `day`.
+fn admin(day: Date) -> Actor {
+    Actor::new("demo:admin", Role::Admin, "cli", japan_noon(day))
 }
 
 /// The employer that sent a file, from its name: checkup archives start with the
@@ -52,13 +55,53 @@ fn sender_employer(path: &Path) -> Option<EmployerCode> {
     }
 }
 
+/// Memoranda waiting for their signing (or ending) day: (day, agreement id, new status).
+struct Pending(Vec<(Date, i64, AgreementStatus)>);
+
+impl Pending {
+    /// Signs or ends every memorandum whose day is on or before `day`, on its own day.
+    async fn apply_until(&mut self, app: &App, day: Date) -> Result<()> {
+        let (due, later): (Vec<_>, Vec<_>) = self.0.drain(..).partition(|(d, _, _)| *d <= day);
+        self.0 = later;
+        for (on, id, status) in due {
+            app.set_agreement(&admin(on), id, status, on).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Prepares every due letter as a batch on `prepare_on` and confirms it mailed on
+/// `mailed_on`. Returns (batches, letters).
+async fn letters_step(
+    app: &App,
+    renderer: &Arc<Renderer>,
+    dir: &Path,
+    prepare_on: Date,
+    mailed_on: Date,
+) -> Result<(u64, u64)> {
+    let Some(batch) = app
+        .prepare_letters(&staff(prepare_on), renderer, &dir.join("letters"))
+        .await?
+    else {
+        return Ok((0, 0));
+    };
+    let n = app
+        .mark_mailed(&staff(mailed_on), &batch.id, mailed_on)
+        .await?;
+    Ok((1, n))
+}
+
 /// Runs the demo.
 pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<()> {
     let fy = FiscalYear::new(2025);
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    // A new database starts a new audit chain: its key and anchors go with the old one.
     let db = dir.join("collabo.sqlite");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    for file in ["audit.key", "audit-anchor.log"] {
+        let _ = std::fs::remove_file(dir.join(file));
     }
     let inbox = dir.join("inbox");
     let _ = std::fs::remove_dir_all(&inbox);
@@ -71,15 +114,17 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         ..Default::default()
     };
     let society = collabo_synth::Society::generate(&config)?;
-    let map = crate::group_map(&dir.join("data"))?;
+    let map = crate::group_map(dir)?;
     let files = society.write(&inbox, &map)?;
     println!(
         "  実ファイル形式で書き出しました: 加入者台帳 CSV, 特定健診 XML アーカイブ, 要精密検査者 CSV (Shift_JIS), レセプト UKE (Shift_JIS) → {}",
         inbox.display()
     );
 
+    // The data folder of the demo is its own folder: audit key and anchors, letters,
+    // templates and fonts, as `collabo --data <dir>` expects.
     let url = format!("sqlite:{}", db.display());
-    let store = Store::init(
+    let app = App::init(
         &url,
         &Letterhead {
             insurer: config.insurer.clone(),
@@ -88,27 +133,39 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
             address: "〒100-0000 東京都千代田区架空町1-1".into(),
             phone: "03-0000-0000".into(),
         },
+        dir,
     )
     .await?;
-    for e in &society.employers {
-        store.upsert_employer(e).await?;
-    }
-    for a in &society.agreements {
-        store.add_agreement(a).await?;
-    }
-    let actor = demo_actor();
-    let renderer = crate::renderer(&dir.join("data"))
-        .context("letters need a Japanese font: run scripts/setup.sh")?;
-    let _ = std::fs::remove_dir_all(dir.join("letters"));
     let start = add_months(fy.first_day(), -1)?;
-    let report = collabo_app::imports::import_members(
-        &store,
-        &inbox.join("members.csv"),
-        &actor,
-        start,
-        noon(start),
-    )
-    .await?;
+    for e in &society.employers {
+        app.upsert_employer(&admin(start), e).await?;
+    }
+    let mut pending = Pending(Vec::new());
+    for a in &society.agreements {
+        let id = app
+            .apply_agreement(&admin(start), &a.employer, a.programme)
+            .await?;
+        if let Some(on) = a.signed_on {
+            pending.0.push((on, id, AgreementStatus::Signed));
+        }
+        if let Some(on) = a.ended_on {
+            pending.0.push((on, id, AgreementStatus::Ended));
+        }
+    }
+    pending.0.sort_by_key(|(on, id, _)| (*on, *id));
+    pending.apply_until(&app, start).await?;
+    let renderer = Arc::new(
+        crate::renderer(dir).context("letters need a Japanese font: run scripts/setup.sh")?,
+    );
+    let _ = std::fs::remove_dir_all(dir.join("letters"));
+    let register = inbox.join("members.csv");
+    let report = app
+        .import_members(
+            &staff(start),
+            &collabo_app::imports::file_name(&register),
+            &collabo_app::imports::read_file(&register)?,
+        )
+        .await?;
     println!("  加入者台帳: {} 人", report.summary.stored);
 
     let months: Vec<YearMonth> = files
@@ -125,62 +182,47 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
     for month in first.through(YearMonth::of(fy.last_day())) {
         let month_files: Vec<PathBuf> = files.get(&month).cloned().unwrap_or_default();
         for kind in ["claims", "checkups", "referrals", "consents"] {
+            let day = at(
+                month,
+                match kind {
+                    "claims" => 5,
+                    "consents" => 12,
+                    _ => 10,
+                },
+            );
+            pending.apply_until(&app, day).await?;
+            let actor = staff(day);
             for path in month_files.iter().filter(|p| {
                 p.strip_prefix(&inbox)
                     .ok()
                     .and_then(|r| r.components().next())
                     .is_some_and(|c| c.as_os_str() == kind)
             }) {
-                let day = match kind {
-                    "claims" => 5,
-                    "consents" => 12,
-                    _ => 10,
-                };
-                let today = at(month, day);
                 let result = match kind {
-                    "claims" => collabo_app::claims::import_claims(
-                        &store,
-                        path,
-                        &map,
-                        &actor,
-                        today,
-                        noon(today),
-                    )
-                    .await
-                    .map(Some),
-                    "checkups" => collabo_app::checkups::import_checkups(
-                        &store,
-                        path,
-                        sender_employer(path).as_ref(),
-                        &actor,
-                        today,
-                        noon(today),
-                    )
-                    .await
-                    .map(Some),
+                    "claims" => app.import_claims(&actor, path, &map).await.map(Some),
+                    "checkups" => app
+                        .import_checkups(&actor, sender_employer(path).as_ref(), path)
+                        .await
+                        .map(Some),
                     "referrals" => {
                         let employer =
                             sender_employer(path).context("referral list without employer")?;
-                        collabo_app::imports::import_referrals(
-                            &store,
-                            path,
-                            &employer,
+                        let bytes = collabo_app::imports::read_file(path)?;
+                        app.import_referrals(
                             &actor,
-                            today,
-                            noon(today),
+                            &employer,
+                            &collabo_app::imports::file_name(path),
+                            &bytes,
                         )
                         .await
                         .map(Some)
                     }
-                    _ => collabo_app::imports::import_consents(
-                        &store,
-                        path,
-                        &actor,
-                        today,
-                        noon(today),
-                    )
-                    .await
-                    .map(|_| None),
+                    _ => {
+                        let bytes = collabo_app::imports::read_file(path)?;
+                        app.import_consents(&actor, &collabo_app::imports::file_name(path), &bytes)
+                            .await
+                            .map(|_| None)
+                    }
                 };
                 result.with_context(|| path.display().to_string())?;
             }
@@ -189,9 +231,9 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
             continue;
         }
         let run_day = at(month, 15);
-        let summary = store.run_engine(run_day, |_| {}).await?;
-        let (b, l) =
-            crate::letters_step(&store, &renderer, dir, at(month, 16), at(month, 20)).await?;
+        pending.apply_until(&app, run_day).await?;
+        let summary = app.run_engine(&staff(run_day), |_| {}).await?;
+        let (b, l) = letters_step(&app, &renderer, dir, at(month, 16), at(month, 20)).await?;
         batches += b;
         letters += l;
         let opened: u64 = summary.opened.values().sum();
@@ -203,13 +245,19 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         );
     }
     let end = fy.last_day();
-    store.run_engine(end, |_| {}).await?;
+    pending.apply_until(&app, end).await?;
+    app.run_engine(&staff(end), |_| {}).await?;
+    let published = app.publish_aggregates(&staff(end), fy).await?;
 
     println!();
     println!("{}年度 (令和{}年度) の結果:", fy.year(), fy.year() - 2018);
-    print::figures(&store.programme_figures(None).await?);
+    print::figures(&app.programme_figures(&staff(end), None).await?);
     println!();
     println!("レター: {batches} バッチ, {letters} 通 (郵送確認済み)");
+    println!(
+        "事業所別集計: {published} 事業所について {}年度分を公表",
+        fy.year()
+    );
     println!("ファイル:");
     println!("  データベース     {}", db.display());
     println!("  受け取ったファイル {}", inbox.display());
@@ -217,8 +265,12 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         "  レター PDF と発送リスト {}",
         dir.join("letters").display()
     );
-    println!("確認: collabo --db sqlite:{} report", db.display());
-    let accounts = collabo_web::demo::ensure_demo_accounts(&store, noon(end)).await?;
+    println!(
+        "確認: collabo --data {} --db sqlite:{} report",
+        dir.display(),
+        db.display()
+    );
+    let accounts = collabo_web::ensure_demo_accounts(&app, &admin(end)).await?;
     println!();
     println!(
         "ポータル: collabo --db sqlite:{} --data {} serve --insecure-cookies  → http://127.0.0.1:8080",
@@ -229,17 +281,25 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         "デモ用アカウント (二要素認証の秘密鍵は認証アプリに登録するか、oathtool --totp -b で6桁を生成):"
     );
     for a in accounts {
+        let employers = match &a.role {
+            Role::Employer(codes) => codes
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => String::new(),
+        };
         println!(
-            "  {:<10} パスワード {:<20} 役割 {:<8} {} {}",
+            "  {:<16} パスワード {:<24} 役割 {:<8} {} {}",
             a.username,
             a.password,
-            a.role,
-            a.employers.join(","),
+            a.role.code(),
+            employers,
             a.totp_secret
                 .map(|s| format!("TOTP {s}"))
                 .unwrap_or_default()
         );
     }
-    store.close().await;
+    app.close().await;
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! `collabo`: the command line of Collabo. Parses arguments, opens the store, calls the
-//! application services and prints what happened. This is the only place (with the web
-//! server) that reads the system clock; `--date` overrides "today" everywhere.
+//! `collabo`: the command line of Collabo. Parses arguments, opens the application
+//! (`collabo_app::App`, the one door to every business operation), calls it as the
+//! acting user and prints what happened. This is the only place (with the web server)
+//! that reads the system clock; `--date` overrides "today" everywhere.
 
 mod bench;
 mod demo;
@@ -8,16 +9,21 @@ mod print;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use collabo_app::imports;
-use collabo_domain::Date;
+use collabo_app::audit::AuditFilter;
+use collabo_app::imports::{file_name, read_file};
+use collabo_app::members::CaseFilter;
+use collabo_app::review::{Resolution, ReviewFilter};
+use collabo_app::{Actor, App, Society};
+use collabo_domain::authz::Role;
+use collabo_domain::calendar::{FiscalYear, japan_date};
+use collabo_domain::case::{CaseKey, CaseState};
 use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
-use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
+use collabo_domain::employer::{AgreementStatus, Employer};
 use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::programme::ProgrammeCode;
-use collabo_store::imports::Actor;
-use collabo_store::{Society, Store};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// コラボヘルス支援システム Collabo — 健診・がん検診・レセプトから受診勧奨まで。
 #[derive(Parser)]
@@ -26,7 +32,7 @@ struct Cli {
     /// データベース (sqlite:PATH または postgres://USER@HOST/DB)。既定: sqlite:collabo-data/collabo.sqlite
     #[arg(long, global = true, env = "COLLABO_DB")]
     db: Option<String>,
-    /// データフォルダ (レター PDF、マスター、テンプレート)。
+    /// データフォルダ (監査ログの鍵とアンカー、レター PDF、マスター、テンプレート)。
     #[arg(
         long,
         global = true,
@@ -146,6 +152,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+    /// 事業所向け集計 (小さいセルは秘匿) を公表する。
+    Aggregates {
+        #[command(subcommand)]
+        action: AggregatesAction,
     },
     /// 合成データの健保組合を実ファイル形式で書き出す。
     Synth {
@@ -273,6 +284,16 @@ enum MastersAction {
 }
 
 #[derive(Subcommand)]
+enum AggregatesAction {
+    /// 年度の事業所別集計を計算して公表する (事業所担当者は次の公表までこの表を見る)
+    Publish {
+        /// 年度 (例: 2025)
+        #[arg(long)]
+        fy: i16,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditAction {
     /// ハッシュチェーンを検証する
     Verify,
@@ -285,31 +306,29 @@ enum AuditAction {
 
 // The CLI is one of the two adapters allowed to read the clock.
 #[allow(clippy::disallowed_methods)]
-fn today(cli: &Cli) -> Result<Date> {
+fn now(cli: &Cli) -> Result<jiff::Timestamp> {
+    let clock = jiff::Timestamp::now();
     match &cli.date {
-        Some(d) => collabo_app::parse_date(d).map_err(anyhow::Error::msg),
-        None => Ok(jiff::Timestamp::now()
-            .to_zoned_datetime(
-                jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC),
-            )
-            .date()),
+        // Every timestamp of the command falls on the day given.
+        Some(d) => {
+            let day = collabo_app::parse_date(d).map_err(|e| anyhow::anyhow!("--date: {e}"))?;
+            Ok(collabo_domain::calendar::on_day(day, clock))
+        }
+        None => Ok(clock),
     }
 }
 
-#[allow(clippy::disallowed_methods)]
-fn now() -> jiff::Timestamp {
-    jiff::Timestamp::now()
-}
-
-fn actor() -> Actor {
-    Actor {
-        name: format!(
+/// The operating-system user at the command line, acting in `role` at `now`.
+fn actor(role: Role, now: jiff::Timestamp) -> Actor {
+    Actor::new(
+        format!(
             "cli:{}",
             std::env::var("USER").unwrap_or_else(|_| "unknown".into())
         ),
-        role: "staff".into(),
-        origin: "cli".into(),
-    }
+        role,
+        "cli",
+        now,
+    )
 }
 
 fn db_url(cli: &Cli) -> String {
@@ -318,9 +337,9 @@ fn db_url(cli: &Cli) -> String {
         .unwrap_or_else(|| format!("sqlite:{}", cli.data.join("collabo.sqlite").display()))
 }
 
-async fn open(cli: &Cli) -> Result<Store> {
+async fn open(cli: &Cli) -> Result<App> {
     let url = db_url(cli);
-    Store::open(&url, None)
+    App::open(&url, None, &cli.data)
         .await
         .with_context(|| format!("opening {url}"))
 }
@@ -329,9 +348,9 @@ fn employer_code(text: &str) -> Result<EmployerCode> {
     EmployerCode::parse(text).map_err(|e| anyhow::anyhow!("--employer: {e}"))
 }
 
-fn member_key(store: &Store, text: &str) -> Result<MemberKey> {
+fn member_key(app: &App, text: &str) -> Result<MemberKey> {
     let text = if text.matches(':').count() == 2 {
-        format!("{}:{text}", store.insurer())
+        format!("{}:{text}", app.insurer())
     } else {
         text.to_owned()
     };
@@ -339,8 +358,13 @@ fn member_key(store: &Store, text: &str) -> Result<MemberKey> {
         .map_err(|e| anyhow::anyhow!("--member {text}: {e} (保険者番号:記号:番号:枝番)"))
 }
 
+/// A file's name (as shown in messages) and bytes, for the imports that read it whole.
+fn file_bytes(path: &Path) -> Result<(String, Vec<u8>)> {
+    Ok((file_name(path), read_file(path)?))
+}
+
 /// The group map in force: the newest loaded into the data folder, else the built-in one.
-pub(crate) fn group_map(data: &std::path::Path) -> Result<collabo_claims::GroupMap> {
+pub(crate) fn group_map(data: &Path) -> Result<collabo_claims::GroupMap> {
     let dir = data.join("masters");
     let newest = std::fs::read_dir(&dir)
         .ok()
@@ -361,7 +385,11 @@ pub(crate) fn group_map(data: &std::path::Path) -> Result<collabo_claims::GroupM
 }
 
 async fn dispatch(cli: Cli) -> Result<()> {
-    let today = today(&cli)?;
+    let now = now(&cli)?;
+    let today = japan_date(now);
+    let admin = || actor(Role::Admin, now);
+    let staff = || actor(Role::Staff, now);
+    let auditor = || actor(Role::Auditor, now);
     match &cli.command {
         Command::Init {
             insurer,
@@ -372,9 +400,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
         } => {
             std::fs::create_dir_all(&cli.data).with_context(|| cli.data.display().to_string())?;
             let url = db_url(&cli);
-            collabo_domain::ids::InsurerNumber::parse(insurer)
-                .map_err(|e| anyhow::anyhow!("--insurer: {e}"))?;
-            let store = Store::init(
+            let app = App::init(
                 &url,
                 &Society {
                     insurer: insurer.clone(),
@@ -383,77 +409,64 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     address: address.clone(),
                     phone: phone.clone(),
                 },
+                &cli.data,
             )
             .await?;
             println!("初期化しました: {url} (保険者番号 {insurer})");
-            store.close().await;
+            app.close().await;
         }
         Command::Import { what } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = staff();
             let report = match what {
                 ImportWhat::Members { file } => {
-                    imports::import_members(&store, file, &actor(), today, now()).await?
+                    let (name, bytes) = file_bytes(file)?;
+                    app.import_members(&actor, &name, &bytes).await?
                 }
                 ImportWhat::Checkups { file, employer } => {
                     let employer = employer.as_deref().map(employer_code).transpose()?;
-                    collabo_app::checkups::import_checkups(
-                        &store,
-                        file,
-                        employer.as_ref(),
-                        &actor(),
-                        today,
-                        now(),
-                    )
-                    .await?
+                    app.import_checkups(&actor, employer.as_ref(), file).await?
                 }
                 ImportWhat::Referrals { file, employer } => {
-                    imports::import_referrals(
-                        &store,
-                        file,
-                        &employer_code(employer)?,
-                        &actor(),
-                        today,
-                        now(),
-                    )
-                    .await?
+                    let (name, bytes) = file_bytes(file)?;
+                    app.import_referrals(&actor, &employer_code(employer)?, &name, &bytes)
+                        .await?
                 }
                 ImportWhat::Claims { file } => {
-                    collabo_app::claims::import_claims(
-                        &store,
-                        file,
-                        &group_map(&cli.data)?,
-                        &actor(),
-                        today,
-                        now(),
-                    )
-                    .await?
+                    app.import_claims(&actor, file, &group_map(&cli.data)?)
+                        .await?
                 }
                 ImportWhat::Consents { file } => {
-                    let n = imports::import_consents(&store, file, &actor(), today, now()).await?;
+                    let (name, bytes) = file_bytes(file)?;
+                    let n = app.import_consents(&actor, &name, &bytes).await?;
                     println!("本人の申出 {n} 件を記録しました。");
+                    app.close().await;
                     return Ok(());
                 }
             };
             print::import(&report);
-            store.close().await;
+            app.close().await;
         }
         Command::Employer {
             code,
             name,
             contact,
         } => {
-            let store = open(&cli).await?;
-            store
-                .upsert_employer(&Employer {
+            let app = open(&cli).await?;
+            app.upsert_employer(
+                &admin(),
+                &Employer {
                     code: employer_code(code)?,
                     name: name.clone(),
                     contact: contact.clone(),
-                })
-                .await?;
+                },
+            )
+            .await?;
             println!("事業所 {code} {name} を登録しました。");
         }
         Command::Agreement { action } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = admin();
             match action {
                 AgreementAction::Apply {
                     employer,
@@ -461,31 +474,23 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 } => {
                     let programme =
                         ProgrammeCode::from_letter(programme).context("--programme: R/S/D/C")?;
-                    let id = store
-                        .add_agreement(&Agreement {
-                            employer: employer_code(employer)?,
-                            programme,
-                            status: AgreementStatus::Applied,
-                            signed_on: None,
-                            ended_on: None,
-                        })
+                    let id = app
+                        .apply_agreement(&actor, &employer_code(employer)?, programme)
                         .await?;
                     println!("覚書 {id} を申込中として登録しました。");
                 }
                 AgreementAction::Sign { id } => {
-                    store
-                        .set_agreement_status(*id, AgreementStatus::Signed, today)
+                    app.set_agreement(&actor, *id, AgreementStatus::Signed, today)
                         .await?;
                     println!("覚書 {id} を {today} 締結にしました。");
                 }
                 AgreementAction::End { id } => {
-                    store
-                        .set_agreement_status(*id, AgreementStatus::Ended, today)
+                    app.set_agreement(&actor, *id, AgreementStatus::Ended, today)
                         .await?;
                     println!("覚書 {id} を {today} 解約にしました。");
                 }
                 AgreementAction::List => {
-                    for (id, a) in store.agreements_with_ids().await? {
+                    for (id, a) in app.agreements(&actor).await? {
                         println!(
                             "{id:>4}  {}  {}  {}  締結日 {}  解約日 {}",
                             a.employer,
@@ -505,9 +510,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
             effective,
             channel,
         } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = staff();
             let record = ConsentRecord {
-                member: member_key(&store, member)?,
+                member: member_key(&app, member)?,
                 kind: ConsentKind::from_code(&kind.replace('-', "_"))
                     .context("--kind: opt-out または opt-in")?,
                 scope: ConsentScope::from_code(scope).context("--scope: all, R, S, D, C")?,
@@ -515,15 +521,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     .as_deref()
                     .map(collabo_app::parse_date)
                     .transpose()
-                    .map_err(anyhow::Error::msg)?
+                    .map_err(|e| anyhow::anyhow!("--effective: {e}"))?
                     .unwrap_or(today),
                 channel: ConsentChannel::from_code(channel)
                     .context("--channel: phone, letter, portal")?,
-                recorded_by: actor().name,
+                recorded_by: actor.user.clone(),
             };
-            let purge = store
-                .record_consent(&record, &actor(), today, now())
-                .await?;
+            let purge = app.record_consent(&actor, &record).await?;
             println!(
                 "記録しました。削除: 健診 {} 件, 要精密検査 {} 件; 停止したケース {} 件{}",
                 purge.checkups,
@@ -537,24 +541,21 @@ async fn dispatch(cli: Cli) -> Result<()> {
             );
         }
         Command::Run => {
-            let store = open(&cli).await?;
-            let summary = run_with_progress(&store, today).await?;
-            print::run(&summary, today);
+            let app = open(&cli).await?;
+            let actor = staff();
+            let summary = run_with_progress(&app, &actor).await?;
+            print::run(&summary, actor.today());
+            app.close().await;
         }
         Command::Letters { action } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = staff();
             match action {
                 LettersAction::Prepare => {
-                    let renderer = renderer(&cli.data)?;
-                    match collabo_app::letters::prepare(
-                        &store,
-                        &renderer,
-                        &cli.data.join("letters"),
-                        &actor(),
-                        today,
-                        now(),
-                    )
-                    .await?
+                    let renderer = Arc::new(renderer(&cli.data)?);
+                    match app
+                        .prepare_letters(&actor, &renderer, &cli.data.join("letters"))
+                        .await?
                     {
                         Some(b) => println!(
                             "バッチ {} を作成しました: {} 通 (住所不備でレビューへ {} 件)\n  PDF: {}\n  発送リスト: {}\n印刷・封入後に `collabo letters mailed {}` で郵送済みにしてください。",
@@ -569,28 +570,27 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     }
                 }
                 LettersAction::Mailed { batch } => {
-                    let n =
-                        collabo_app::letters::mailed(&store, batch, &actor(), today, now()).await?;
+                    let n = app.mark_mailed(&actor, batch, today).await?;
                     println!("バッチ {batch}: {n} 通を {today} 郵送済みにしました。");
                 }
                 LettersAction::Cancel { batch } => {
-                    let n =
-                        collabo_app::letters::cancel(&store, batch, &actor(), today, now()).await?;
+                    let n = app.cancel_batch(&actor, batch).await?;
                     println!("バッチ {batch} を取り消しました: {n} 通が通知予定に戻りました。");
                 }
                 LettersAction::List => {
-                    for b in store.batches().await? {
+                    for b in app.batches(&actor).await? {
                         println!(
-                            "{}  {}  {:<10} {:>6} 通  {}",
+                            "{}  {}  {:<6} {:>6} 通  {}",
                             b.id,
                             b.prepared_on,
-                            b.status,
+                            b.status.label(),
                             b.letters,
                             b.pdf_path.unwrap_or_default()
                         );
                     }
                 }
             }
+            app.close().await;
         }
         Command::Cases {
             programme,
@@ -598,58 +598,96 @@ async fn dispatch(cli: Cli) -> Result<()> {
             member,
             limit,
         } => {
-            let store = open(&cli).await?;
-            let programme = programme
-                .as_deref()
-                .map(|p| ProgrammeCode::from_letter(p).context("--programme"))
-                .transpose()?;
-            for c in store
-                .cases(programme, state.as_deref(), member.as_deref(), *limit)
-                .await?
-            {
+            let app = open(&cli).await?;
+            let filter = CaseFilter {
+                programme: programme
+                    .as_deref()
+                    .map(|p| ProgrammeCode::from_letter(p).context("--programme: R/S/D/C"))
+                    .transpose()?,
+                state: state
+                    .as_deref()
+                    .map(|s| {
+                        CaseState::from_code(s).with_context(|| {
+                            format!(
+                                "--state {s}: {}",
+                                CaseState::ALL
+                                    .iter()
+                                    .map(|s| s.code())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        })
+                    })
+                    .transpose()?,
+                member: member.as_deref().map(|m| member_key(&app, m)).transpose()?,
+                limit: *limit,
+                ..CaseFilter::default()
+            };
+            let (rows, total) = app.cases(&staff(), &filter).await?;
+            for c in &rows {
                 println!(
-                    "{}  {:<22} 開始 {}  更新 {}",
-                    c.case_key, c.state, c.opened_on, c.updated_on
+                    "{}  {:<14} 開始 {}  更新 {}",
+                    c.key,
+                    c.state.label(),
+                    c.opened_on,
+                    c.updated_on
                 );
+            }
+            if total > rows.len() as i64 {
+                println!("(全 {total} 件中 {} 件を表示)", rows.len());
             }
         }
         Command::Case { key } => {
-            let store = open(&cli).await?;
-            let case = store.case(key).await?.context("ケースがありません")?;
+            let app = open(&cli).await?;
+            let key = CaseKey::parse(key).map_err(|e| anyhow::anyhow!("ケースキー: {e}"))?;
+            let case = app.case(&staff(), &key).await?;
             print::timeline(&case);
         }
         Command::Review { action } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = staff();
             match action {
                 ReviewAction::List => {
-                    for item in store.review_items(true).await? {
-                        println!(
-                            "{:>5}  {}  事業所 {}  取込 {} 行 {}  理由 {}  {}",
-                            item.id,
-                            item.kind,
-                            item.employer_code.unwrap_or_default(),
-                            item.import_id,
-                            item.line,
-                            item.reason,
-                            item.payload
-                        );
+                    let page = app.review_queue(&actor, &ReviewFilter::default()).await?;
+                    for entry in &page.entries {
+                        print::review_entry(entry);
+                    }
+                    if page.entries.is_empty() {
+                        println!("未処理のレビューはありません。");
                     }
                 }
                 ReviewAction::Resolve { id, member } => {
-                    store
-                        .resolve_review(*id, &member_key(&store, member)?, &actor(), now(), today)
-                        .await?;
-                    println!("レビュー {id} を {member} として取り込みました。");
+                    let key = member_key(&app, member)?;
+                    match app.resolve_review(&actor, *id, &key).await? {
+                        Resolution::Admitted => {
+                            println!("レビュー {id} を {member} として取り込みました。");
+                        }
+                        Resolution::Excluded => println!(
+                            "レビュー {id}: {member} はオプトアウト済みのため、取り込まずに閉じました。"
+                        ),
+                        Resolution::Closed => println!("レビュー {id} を閉じました。"),
+                    }
                 }
                 ReviewAction::Reject { id } => {
-                    store.reject_review(*id, &actor(), now()).await?;
+                    app.reject_review(&actor, *id).await?;
                     println!("レビュー {id} を却下しました。");
                 }
             }
         }
         Command::Report { fy } => {
-            let store = open(&cli).await?;
-            print::figures(&store.programme_figures(*fy).await?);
+            let app = open(&cli).await?;
+            print::figures(&app.programme_figures(&staff(), *fy).await?);
+        }
+        Command::Aggregates {
+            action: AggregatesAction::Publish { fy },
+        } => {
+            let app = open(&cli).await?;
+            let n = app
+                .publish_aggregates(&staff(), FiscalYear::new(*fy))
+                .await?;
+            println!(
+                "{fy}年度の事業所別集計を {n} 事業所について公表しました (小さいセルは秘匿)。"
+            );
         }
         Command::Masters {
             action: MastersAction::Load { dir },
@@ -667,37 +705,36 @@ async fn dispatch(cli: Cli) -> Result<()> {
             );
         }
         Command::Audit { action } => {
-            let store = open(&cli).await?;
+            let app = open(&cli).await?;
+            let actor = auditor();
             match action {
                 AuditAction::Verify => {
-                    let check = store.verify_audit().await?;
-                    match check.first_broken {
-                        None => println!(
-                            "監査ログ {} 件: チェーンは正常です。先頭ハッシュ {}",
-                            check.records, check.head
-                        ),
-                        Some(id) => bail!(
-                            "監査ログの記録 {id} で改ざんまたは削除を検出しました ({} 件中)",
-                            check.records
-                        ),
+                    let check = app.verify_audit(&actor).await?;
+                    if check.is_intact() {
+                        println!(
+                            "監査ログ {} 件: チェーンは正常です (アンカー {} 件と一致)。先頭ハッシュ {}",
+                            check.records, check.anchors, check.head
+                        );
+                    } else {
+                        let mut problems = Vec::new();
+                        if let Some(seq) = check.first_broken {
+                            problems.push(format!("記録 {seq} で改ざんまたは削除を検出しました"));
+                        }
+                        if let Some((seq, what)) = &check.anchor_mismatch {
+                            problems
+                                .push(format!("外部アンカー (記録 {seq}) と一致しません: {what}"));
+                        }
+                        bail!("監査ログ ({} 件): {}", check.records, problems.join("; "));
                     }
                 }
                 AuditAction::Log { limit } => {
-                    let filter = collabo_store::audit::AuditFilter {
+                    let filter = AuditFilter {
                         limit: *limit,
-                        ..Default::default()
+                        ..AuditFilter::default()
                     };
-                    for r in store.audit_records(&filter).await? {
-                        println!(
-                            "{:>6} {} {:<16} {:<8} {:<18} {} {}",
-                            r.id,
-                            r.at,
-                            r.entry.actor,
-                            r.entry.role,
-                            r.entry.action,
-                            r.entry.member_key.unwrap_or_default(),
-                            r.entry.detail
-                        );
+                    let (records, _) = app.audit_log(&actor, &filter).await?;
+                    for r in &records {
+                        print::audit_record(r);
                     }
                 }
             }
@@ -713,7 +750,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 members: *members,
                 employers: *employers,
                 seed: *seed,
-                fiscal_year: collabo_domain::calendar::FiscalYear::new(*fy),
+                fiscal_year: FiscalYear::new(*fy),
                 ..Default::default()
             };
             let society = collabo_synth::Society::generate(&config)?;
@@ -740,16 +777,19 @@ async fn dispatch(cli: Cli) -> Result<()> {
             listen,
             insecure_cookies,
         } => {
-            let mut settings = collabo_web::config::ServeConfig::load(config.as_deref())?
-                .with_env(|k| std::env::var(k).ok())?;
+            let mut settings = collabo_web::ServeConfig::load(config.as_deref())?;
             if cli.db.is_some()
                 || (config.is_none() && std::env::var("COLLABO_DATABASE_URL").is_err())
             {
                 settings.database_url = db_url(&cli);
             }
             if config.is_none() {
+                settings.data_dir = cli.data.clone();
                 settings.templates_dir = cli.data.join("templates");
                 settings.batches_dir = cli.data.join("letters");
+            }
+            if let Some(date) = &cli.date {
+                settings.date = Some(date.clone());
             }
             if let Some(listen) = listen {
                 settings.listen = listen.clone();
@@ -758,8 +798,14 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 settings.secure_cookies = false;
             }
             println!(
-                "ポータルを起動します: http://{} (データベース {})",
-                settings.listen, settings.database_url
+                "ポータルを起動します: http://{} (データベース {}{})",
+                settings.listen,
+                settings.database_url,
+                settings
+                    .date
+                    .as_deref()
+                    .map(|d| format!(", 処理日 {d}"))
+                    .unwrap_or_default()
             );
             collabo_web::serve(settings).await?;
         }
@@ -767,22 +813,22 @@ async fn dispatch(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// Runs the engine with a progress bar on standard error.
+/// Runs the engine as `actor` on their today, with a progress bar on standard error.
 pub(crate) async fn run_with_progress(
-    store: &Store,
-    today: Date,
-) -> Result<collabo_store::cases::RunSummary> {
-    let total = store.count(collabo_store::Table::Members).await?;
+    app: &App,
+    actor: &Actor,
+) -> Result<collabo_app::engine::RunSummary> {
+    let total = app.register_size(actor).await?;
     let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
     bar.set_style(
         indicatif::ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} 人 {elapsed}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    bar.set_prefix(format!("実行 {today}"));
+    bar.set_prefix(format!("実行 {}", actor.today()));
     if total < 20_000 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let summary = store.run_engine(today, |n| bar.set_position(n)).await?;
+    let summary = app.run_engine(actor, |n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     Ok(summary)
 }
@@ -806,56 +852,33 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("エラー: {e:#}");
+            eprintln!("エラー: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// An error with its causes, each cause shown once (many errors already name their
+/// cause in their own message).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 /// The letter renderer: system fonts plus `<data>/fonts`, templates from `<data>/templates`
 /// over the built-in ones.
-pub(crate) fn renderer(data: &std::path::Path) -> Result<collabo_letters::Renderer> {
+pub(crate) fn renderer(data: &Path) -> Result<collabo_letters::Renderer> {
     let fonts = data.join("fonts");
     let templates = data.join("templates");
     Ok(collabo_letters::Renderer::with_default_fonts(
         fonts.is_dir().then_some(fonts.as_path()),
         templates.is_dir().then_some(templates.as_path()),
     )?)
-}
-
-/// Prepares every due letter as a batch on `prepare_on` and, in the demo, confirms it
-/// mailed on `mailed_on`. Returns (batches, letters).
-pub(crate) async fn letters_step(
-    store: &Store,
-    renderer: &collabo_letters::Renderer,
-    dir: &std::path::Path,
-    prepare_on: Date,
-    mailed_on: Date,
-) -> Result<(u64, u64)> {
-    let actor = Actor {
-        name: "demo:staff".into(),
-        role: "staff".into(),
-        origin: "cli".into(),
-    };
-    let at = |d: Date| {
-        d.at(12, 0, 0, 0)
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-    };
-    let Some(batch) = collabo_app::letters::prepare(
-        store,
-        renderer,
-        &dir.join("letters"),
-        &actor,
-        prepare_on,
-        at(prepare_on),
-    )
-    .await?
-    else {
-        return Ok((0, 0));
-    };
-    let n =
-        collabo_app::letters::mailed(store, &batch.id, &actor, mailed_on, at(mailed_on)).await?;
-    Ok((1, n))
 }

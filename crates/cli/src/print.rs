@@ -1,10 +1,15 @@
 //! Text output of the CLI (Japanese labels, aligned columns).
 
 use collabo_app::ImportReport;
+use collabo_app::audit::AuditRecord;
+use collabo_app::engine::RunSummary;
+use collabo_app::reports::ProgrammeFigures;
+use collabo_app::review::ReviewEntry;
+use collabo_domain::admission::ReviewPayload;
 use collabo_domain::case::Case;
+use collabo_domain::engine::SkipReason;
+use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::programme::ProgrammeCode;
-use collabo_store::cases::RunSummary;
-use collabo_store::reports::ProgrammeFigures;
 use std::collections::BTreeMap;
 
 /// One import's outcome.
@@ -55,8 +60,19 @@ pub fn run(summary: &RunSummary, today: collabo_domain::Date) {
     );
     for ((p, reason), n) in &summary.skipped {
         if *n > 0 {
-            println!("  対象外 ({p}, {reason:?}): {n}");
+            println!("  対象外 ({p}, {}): {n}", skip_label(*reason));
         }
+    }
+}
+
+/// Why a trigger opened no case, in Japanese.
+fn skip_label(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::OptedOut => "オプトアウト",
+        SkipReason::NoConsent => "同意なし",
+        SkipReason::NotInsured => "資格なし",
+        SkipReason::NotCoveredByAgreement => "覚書の対象外",
+        SkipReason::ProgrammeDisabled => "事業停止中",
     }
 }
 
@@ -113,4 +129,81 @@ pub fn figures(figures: &BTreeMap<ProgrammeCode, ProgrammeFigures>) {
             c.late_referrals
         );
     }
+}
+
+fn person(p: &SubmittedPerson) -> String {
+    format!(
+        "{}-{}{} {} {}",
+        p.symbol,
+        p.number,
+        p.branch
+            .as_ref()
+            .map(|b| format!("-{b}"))
+            .unwrap_or_default(),
+        p.name,
+        p.birth_date
+    )
+}
+
+/// One line of the review queue.
+pub fn review_entry(entry: &ReviewEntry) {
+    let item = &entry.item;
+    let what = match &item.payload {
+        Some(ReviewPayload::Checkup(c)) => format!("{}  健診日 {}", person(&c.person), c.exam_date),
+        Some(ReviewPayload::Referral(r)) => format!(
+            "{}  {} 検診日 {}",
+            person(&r.person),
+            r.cancer.label(),
+            r.screening_date
+        ),
+        Some(ReviewPayload::Address { case_key, member }) => format!(
+            "{}  {}  ケース {case_key}",
+            member,
+            entry
+                .member
+                .as_ref()
+                .map(|m| m.name_kanji.as_str())
+                .unwrap_or_default()
+        ),
+        None => item.subject.clone(),
+    };
+    println!(
+        "{:>5}  {}  事業所 {}  取込 {} 行 {}  理由 {}  {}",
+        item.id,
+        item.kind.label(),
+        item.employer
+            .as_ref()
+            .map(|e| e.to_string())
+            .unwrap_or_default(),
+        item.import_id,
+        item.line,
+        item.reason.label(),
+        what
+    );
+}
+
+/// One audit record (at most three of the people it names, then a count).
+pub fn audit_record(r: &AuditRecord) {
+    let mut subjects = r
+        .subjects
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
+    if r.subjects.len() > 3 {
+        subjects.push_str(&format!(" 他{}人", r.subjects.len() - 3));
+    }
+    println!(
+        "{:>6} {} {:<16} {:<8} {:<18} {} {}",
+        r.seq,
+        jiff::tz::offset(9)
+            .to_datetime(r.at)
+            .strftime("%Y-%m-%d %H:%M:%S"),
+        r.actor,
+        r.role,
+        r.action.map_or(r.action_code.as_str(), |a| a.label()),
+        subjects,
+        r.detail
+    );
 }

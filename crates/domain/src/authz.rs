@@ -69,11 +69,13 @@ pub enum Action {
     Export,
     /// Read and verify the audit log.
     ViewAudit,
+    /// Publish employers' aggregate tables.
+    PublishAggregates,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::ManageUsers,
         Action::ManageEmployers,
         Action::ManageSettings,
@@ -91,6 +93,7 @@ impl Action {
         Action::ViewReports,
         Action::Export,
         Action::ViewAudit,
+        Action::PublishAggregates,
     ];
 }
 
@@ -126,7 +129,7 @@ pub fn decide(role: &Role, action: Action, scope: Scope<'_>) -> Access {
         Role::Staff => match action {
             ImportSocietyData | ViewSubmissions | ViewRiskHolders | ViewAggregates | ViewCases
             | ViewMember | ResolveReview | RecordConsent | ManageLetters | RunEngine
-            | ViewReports | Export => Access::Allow,
+            | ViewReports | Export | PublishAggregates => Access::Allow,
             UploadEmployerData => Access::Allow,
             ManageUsers | ManageEmployers | ManageSettings | ViewAudit => Access::Deny,
         },
@@ -194,6 +197,7 @@ mod tests {
                     Action::RunEngine,
                     Action::ViewReports,
                     Action::Export,
+                    Action::PublishAggregates,
                 ],
             ),
             (

@@ -62,7 +62,7 @@ pub struct FiscalYear(i16);
 
 impl FiscalYear {
     /// The fiscal year starting in April of `year`.
-    pub fn new(year: i16) -> Self {
+    pub const fn new(year: i16) -> Self {
         FiscalYear(year)
     }
     /// The fiscal year a date falls in (2027-03-31 is in FY2026).
@@ -362,6 +362,29 @@ pub fn age_on(birth: Date, on: Date) -> i16 {
     age.max(0)
 }
 
+/// The calendar day in Japan (UTC+9, no daylight saving) of an instant: the society's
+/// "today".
+pub fn japan_date(at: jiff::Timestamp) -> Date {
+    jiff::tz::offset(9).to_datetime(at).date()
+}
+
+/// Noon in Japan on `date`: the instant used for a day given without a time (a
+/// replayed day of the demo, a test).
+pub fn japan_noon(date: Date) -> jiff::Timestamp {
+    jiff::tz::offset(9)
+        .to_timestamp(date.at(12, 0, 0, 0))
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// The instant `now` moved by whole days so that its Japanese calendar day is `day`
+/// (the time of day is kept): how `--date` makes every timestamp of a command fall on
+/// the day it names.
+pub fn on_day(day: Date, now: jiff::Timestamp) -> jiff::Timestamp {
+    let days = (day - japan_date(now)).get_days();
+    now.checked_add(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+        .unwrap_or(now)
+}
+
 /// Parses ISO `YYYY-MM-DD`, `YYYYMMDD` or `YYYY/MM/DD`.
 pub fn parse_iso(text: &str) -> Result<Date, CalendarError> {
     let malformed = || CalendarError::Malformed(text.to_owned());
@@ -393,6 +416,17 @@ mod tests {
 
     fn d(y: i16, m: i8, day: i8) -> Date {
         Date::constant(y, m, day)
+    }
+
+    #[test]
+    fn a_shifted_instant_falls_on_the_day_given_and_keeps_its_time() {
+        let now: jiff::Timestamp = "2026-12-03T11:47:00Z".parse().unwrap();
+        let then = on_day(d(2025, 7, 15), now);
+        assert_eq!(japan_date(then), d(2025, 7, 15));
+        assert_eq!(
+            then.as_second().rem_euclid(86_400),
+            now.as_second().rem_euclid(86_400)
+        );
     }
 
     #[test]

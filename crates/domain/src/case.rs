@@ -51,6 +51,42 @@ pub struct CaseKey {
     pub trigger: Trigger,
 }
 
+/// A case key text that does not read back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a case key: {0:?}")]
+pub struct BadCaseKey(pub String);
+
+impl CaseKey {
+    /// Parses the text form (`P|member|checkup:DATE` or `P|member|referral:CANCER:DATE`).
+    pub fn parse(text: &str) -> Result<CaseKey, BadCaseKey> {
+        let bad = || BadCaseKey(text.to_owned());
+        let mut parts = text.splitn(3, '|');
+        let programme = parts
+            .next()
+            .and_then(ProgrammeCode::from_letter)
+            .ok_or_else(bad)?;
+        let member =
+            MemberKey::parse_key_string(parts.next().ok_or_else(bad)?).map_err(|_| bad())?;
+        let trigger = parts.next().ok_or_else(bad)?;
+        let trigger = if let Some(date) = trigger.strip_prefix("checkup:") {
+            Trigger::Checkup(date.parse().map_err(|_| bad())?)
+        } else if let Some(rest) = trigger.strip_prefix("referral:") {
+            let (cancer, date) = rest.split_once(':').ok_or_else(bad)?;
+            Trigger::Referral(
+                CancerType::from_code(cancer).ok_or_else(bad)?,
+                date.parse().map_err(|_| bad())?,
+            )
+        } else {
+            return Err(bad());
+        };
+        Ok(CaseKey {
+            programme,
+            member,
+            trigger,
+        })
+    }
+}
+
 impl fmt::Display for CaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -109,7 +145,7 @@ impl ExclusionReason {
 }
 
 /// How a case ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     /// 受診: claims show a relevant visit.
     Visited,
@@ -204,6 +240,20 @@ pub enum CaseEvent {
 }
 
 impl CaseEvent {
+    /// The event without the checkup values it carries (an opt-out of all joint use
+    /// purges employer-sent values from timelines; the event itself stays).
+    pub fn without_values(&self) -> CaseEvent {
+        match self {
+            CaseEvent::Identified {
+                fiscal_year, late, ..
+            } => CaseEvent::Identified {
+                fiscal_year: *fiscal_year,
+                values: Vec::new(),
+                late: *late,
+            },
+            other => other.clone(),
+        }
+    }
     /// Stable kind code for storage and filtering.
     pub fn kind_code(&self) -> &'static str {
         match self {
@@ -241,7 +291,7 @@ pub struct Case {
 }
 
 /// The derived state of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum CaseState {
     /// Found; nothing decided yet (D waiting for its look-back).
     Identified,
@@ -260,6 +310,25 @@ pub enum CaseState {
 }
 
 impl CaseState {
+    /// Every state.
+    pub const ALL: [CaseState; 12] = [
+        CaseState::Identified,
+        CaseState::Excluded,
+        CaseState::LetterDue,
+        CaseState::LetterPrepared,
+        CaseState::Notified,
+        CaseState::WaitingForClaims,
+        CaseState::Closed(Outcome::Visited),
+        CaseState::Closed(Outcome::NotVisited),
+        CaseState::Closed(Outcome::Notified),
+        CaseState::Closed(Outcome::SharedOnly),
+        CaseState::Closed(Outcome::StoppedOptOut),
+        CaseState::Closed(Outcome::LostCoverage),
+    ];
+    /// From the stable code.
+    pub fn from_code(code: &str) -> Option<CaseState> {
+        CaseState::ALL.into_iter().find(|s| s.code() == code)
+    }
     /// Stable code.
     pub fn code(self) -> &'static str {
         match self {

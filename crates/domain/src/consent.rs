@@ -180,6 +180,92 @@ pub fn refused_all_since(records: &[ConsentRecord], date: Date) -> Option<Date> 
     }
 }
 
+/// What an opt-out removes, decided once for every door (portal, CLI, bulk file).
+///
+/// - All joint use: the checkups the employer sent, the 要精密検査 rows, every review
+///   row naming the person, and the employer-sent values copied into case timelines
+///   (the events stay, their values go); a tombstone keeps future submissions out; every
+///   open case stops.
+/// - Programme C: the 要精密検査 rows and the review rows of referrals; a tombstone
+///   keeps future lists out; open C cases stop.
+/// - Another single programme: nothing is deleted (the data serves the other
+///   programmes); open cases of that programme stop, and the employer views read the
+///   refusal from the consent record.
+///
+/// The society's own 人間ドック results and visit facts are its own data and stay.
+/// An opt-in removes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgePlan {
+    /// Delete employer-submitted checkups.
+    pub employer_checkups: bool,
+    /// Delete 要精密検査 rows.
+    pub referrals: bool,
+    /// Delete review rows naming the person: checkup rows too (all) or referral rows only.
+    pub review_rows: Option<ReviewRowsToPurge>,
+    /// Drop the values copied into the person's case timelines.
+    pub case_values: bool,
+    /// Write (or replace) a tombstone with this scope.
+    pub tombstone: Option<ConsentScope>,
+    /// Stop open cases of these programmes (if the opt-out is in effect today).
+    pub stop: Vec<ProgrammeCode>,
+}
+
+/// Which review rows an opt-out deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewRowsToPurge {
+    /// Every row naming the person (checkups, referrals, address items).
+    All,
+    /// Referral rows only.
+    Referrals,
+}
+
+impl PurgePlan {
+    /// The plan for a consent record recorded on `today`.
+    pub fn for_record(record: &ConsentRecord, today: Date) -> PurgePlan {
+        let none = PurgePlan {
+            employer_checkups: false,
+            referrals: false,
+            review_rows: None,
+            case_values: false,
+            tombstone: None,
+            stop: Vec::new(),
+        };
+        if record.kind != ConsentKind::OptOut {
+            return none;
+        }
+        let in_effect = record.effective <= today;
+        match record.scope {
+            ConsentScope::All => PurgePlan {
+                employer_checkups: true,
+                referrals: true,
+                review_rows: Some(ReviewRowsToPurge::All),
+                case_values: true,
+                tombstone: Some(ConsentScope::All),
+                stop: if in_effect {
+                    ProgrammeCode::ALL.to_vec()
+                } else {
+                    Vec::new()
+                },
+            },
+            ConsentScope::Programme(ProgrammeCode::C) => PurgePlan {
+                referrals: true,
+                review_rows: Some(ReviewRowsToPurge::Referrals),
+                tombstone: Some(record.scope),
+                stop: if in_effect {
+                    vec![ProgrammeCode::C]
+                } else {
+                    Vec::new()
+                },
+                ..none
+            },
+            ConsentScope::Programme(p) => PurgePlan {
+                stop: if in_effect { vec![p] } else { Vec::new() },
+                ..none
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +289,45 @@ mod tests {
             channel: ConsentChannel::Phone,
             recorded_by: "staff1".into(),
         }
+    }
+
+    #[test]
+    fn the_purge_plan_follows_the_scope() {
+        let d = Date::constant(2026, 7, 1);
+        let all = PurgePlan::for_record(&record(ConsentKind::OptOut, ConsentScope::All, d), d);
+        assert!(all.employer_checkups && all.referrals && all.case_values);
+        assert_eq!(all.review_rows, Some(ReviewRowsToPurge::All));
+        assert_eq!(all.stop.len(), 4);
+        let c = PurgePlan::for_record(
+            &record(
+                ConsentKind::OptOut,
+                ConsentScope::Programme(ProgrammeCode::C),
+                d,
+            ),
+            d,
+        );
+        assert!(!c.employer_checkups && c.referrals && !c.case_values);
+        assert_eq!(c.stop, vec![ProgrammeCode::C]);
+        let r = PurgePlan::for_record(
+            &record(
+                ConsentKind::OptOut,
+                ConsentScope::Programme(ProgrammeCode::R),
+                d,
+            ),
+            d,
+        );
+        assert!(!r.employer_checkups && r.tombstone.is_none());
+        let later = PurgePlan::for_record(
+            &record(
+                ConsentKind::OptOut,
+                ConsentScope::All,
+                Date::constant(2026, 8, 1),
+            ),
+            d,
+        );
+        assert!(later.stop.is_empty() && later.employer_checkups);
+        let optin = PurgePlan::for_record(&record(ConsentKind::OptIn, ConsentScope::All, d), d);
+        assert!(optin.tombstone.is_none() && !optin.referrals);
     }
 
     #[test]

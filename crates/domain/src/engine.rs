@@ -22,7 +22,7 @@ use crate::programme::{
     LetterKind, ProgrammeBook, ProgrammeCode, ProgrammeRules, ProgrammeSettings, VisitCriteria,
 };
 use crate::referral::Referral;
-use crate::risk::flag_checkup;
+use crate::risk::risk_holder_flags;
 use crate::visit::{ClaimsCoverage, VisitFact};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
@@ -179,23 +179,17 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 continue;
             }
             let values = match &s.rules {
-                ProgrammeRules::Risk {
-                    thresholds,
-                    share_level,
-                    ..
-                } => {
-                    let flags: Vec<TriggerValue> =
-                        flag_checkup(checkup, file.member.sex, thresholds)
-                            .into_iter()
-                            .filter(|f| f.level >= *share_level)
-                            .filter_map(|f| {
-                                let threshold = format!("{}{}", f.direction.symbol(), f.threshold);
-                                value(checkup, f.item, threshold).map(|mut v| {
-                                    v.level = Some(f.level);
-                                    v
-                                })
+                ProgrammeRules::Risk { .. } => {
+                    let flags: Vec<TriggerValue> = risk_holder_flags(checkup, file.member.sex, s)
+                        .into_iter()
+                        .filter_map(|f| {
+                            let threshold = format!("{}{}", f.direction.symbol(), f.threshold);
+                            value(checkup, f.item, threshold).map(|mut v| {
+                                v.level = Some(f.level);
+                                v
                             })
-                            .collect();
+                        })
+                        .collect();
                     if flags.is_empty() {
                         continue;
                     }

@@ -10,7 +10,7 @@ use crate::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
 use crate::employer::{Agreement, AgreementStatus};
 use crate::engine::{CaseChange, Context, MemberFile, SkipReason, run_member};
 use crate::ids::*;
-use crate::member::{Address, Member, Sex};
+use crate::member::{Address, Member, Relationship, Sex};
 use crate::programme::{LetterKind, ProgrammeBook, ProgrammeCode};
 use crate::referral::{CancerType, Referral};
 use crate::visit::{ClaimsCoverage, Evidence, GroupKind, ServiceTime, VisitFact};
@@ -39,6 +39,7 @@ fn member() -> Member {
             line2: String::new(),
         },
         employer: EmployerCode::parse("1001").unwrap(),
+        relationship: Relationship::Insured,
         qualified_from: d(2000, 4, 1),
         qualified_until: None,
     }

@@ -5,6 +5,10 @@
 //! test. Formats (checkup XML, UKE claims), storage, letters, web and CLI are adapters
 //! that depend on this crate; it depends on none of them.
 
+pub mod actor;
+pub mod admission;
+pub mod aggregates;
+pub mod audit;
 pub mod authz;
 pub mod calendar;
 pub mod case;
@@ -18,6 +22,7 @@ pub mod member;
 pub mod programme;
 pub mod referral;
 pub mod risk;
+pub mod visibility;
 pub mod visit;
 
 pub use jiff::civil::Date;

@@ -38,6 +38,8 @@ pub enum ReviewReason {
     /// The person is insured through another establishment than the one submitting:
     /// an employer may only hand over its own employees' data.
     OtherEmployer,
+    /// A notice is due but the person has no usable address (not a submitted row).
+    NoAddress,
 }
 
 impl ReviewReason {
@@ -49,6 +51,7 @@ impl ReviewReason {
             ReviewReason::NameMismatch => "name_mismatch",
             ReviewReason::Ambiguous => "ambiguous",
             ReviewReason::OtherEmployer => "other_employer",
+            ReviewReason::NoAddress => "unmailable_address",
         }
     }
     /// Japanese label for the review queue.
@@ -59,6 +62,7 @@ impl ReviewReason {
             ReviewReason::NameMismatch => "氏名が一致しない",
             ReviewReason::Ambiguous => "候補が複数",
             ReviewReason::OtherEmployer => "提出事業所の加入者ではない",
+            ReviewReason::NoAddress => "住所が不備のため通知を送れない",
         }
     }
     /// From the code.
@@ -69,6 +73,7 @@ impl ReviewReason {
             ReviewReason::NameMismatch,
             ReviewReason::Ambiguous,
             ReviewReason::OtherEmployer,
+            ReviewReason::NoAddress,
         ]
         .into_iter()
         .find(|r| r.code() == code)
@@ -166,6 +171,31 @@ pub fn match_person(row: &SubmittedPerson, candidates: &[&Member]) -> MatchOutco
     }
 }
 
+/// Matches a reduced claim to a member: this society's 保険者番号, the same 記号番号,
+/// the same 枝番 when the claim gives one (claims before 2021 have none), and 生年月日
+/// and 性別 from the RE record. `None` unless exactly one member fits: claims that
+/// match nobody are counted, never guessed.
+pub fn match_claim(
+    identity: &crate::admission::ClaimIdentity,
+    candidates: &[&Member],
+    society: &crate::ids::InsurerNumber,
+) -> Option<MemberKey> {
+    if &identity.insurer != society {
+        return None;
+    }
+    let mut fits = candidates.iter().filter(|m| {
+        m.key.symbol == identity.symbol
+            && m.key.number == identity.number
+            && identity.branch.as_ref().is_none_or(|b| &m.key.branch == b)
+            && m.birth_date == identity.birth_date
+            && m.sex == identity.sex
+    });
+    match (fits.next(), fits.next()) {
+        (Some(one), None) => Some(one.key.clone()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +216,7 @@ mod tests {
             birth_date: birth,
             address: Address::default(),
             employer: EmployerCode::parse("1001").unwrap(),
+            relationship: Relationship::Insured,
             qualified_from: Date::constant(2020, 4, 1),
             qualified_until: None,
         }

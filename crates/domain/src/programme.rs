@@ -129,6 +129,46 @@ impl LetterKind {
     }
 }
 
+/// Where a letter batch stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BatchStatus {
+    /// Prepared, not yet confirmed mailed (印刷待ち).
+    Prepared,
+    /// Staff confirmed it was mailed (発送済).
+    Mailed,
+    /// Cancelled before mailing (取消).
+    Cancelled,
+}
+
+impl BatchStatus {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            BatchStatus::Prepared => "prepared",
+            BatchStatus::Mailed => "mailed",
+            BatchStatus::Cancelled => "cancelled",
+        }
+    }
+    /// From the code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            BatchStatus::Prepared,
+            BatchStatus::Mailed,
+            BatchStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.code() == code)
+    }
+    /// 印刷待ち / 発送済 / 取消.
+    pub fn label(self) -> &'static str {
+        match self {
+            BatchStatus::Prepared => "印刷待ち",
+            BatchStatus::Mailed => "発送済",
+            BatchStatus::Cancelled => "取消",
+        }
+    }
+}
+
 /// One piece of evidence a rule asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceTerm {

@@ -198,6 +198,29 @@ pub fn flag_checkup(checkup: &Checkup, sex: Sex, rules: &[ThresholdRule]) -> Vec
     flags
 }
 
+/// Programme R's selection: the flags of a checkup at or beyond the level at which the
+/// settings share a person with the employer (`share_level`). One function for the
+/// engine (R cases and notices) and the employer's risk-holder list and aggregates,
+/// so the two can never count different people. Empty when the settings are not R's.
+pub fn risk_holder_flags(
+    checkup: &Checkup,
+    sex: Sex,
+    settings: &crate::programme::ProgrammeSettings,
+) -> Vec<RiskFlag> {
+    let crate::programme::ProgrammeRules::Risk {
+        thresholds,
+        share_level,
+        ..
+    } = &settings.rules
+    else {
+        return Vec::new();
+    };
+    flag_checkup(checkup, sex, thresholds)
+        .into_iter()
+        .filter(|f| f.level >= *share_level)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -454,6 +454,7 @@ mod tests {
                 line2: "  ".into(),
             },
             employer: EmployerCode::parse("1001").unwrap(),
+            relationship: collabo_domain::member::Relationship::Insured,
             qualified_from: Date::constant(2000, 4, 1),
             qualified_until: None,
         };

@@ -1,114 +1,117 @@
-//! Engine runs and cases. [`Store::run_engine`] walks the register in member-key
-//! order, a chunk at a time: it loads each chunk's facts, lets the pure domain engine
-//! decide, and writes the chunk's new cases and events in one transaction. Memory stays
-//! bounded by the chunk size, whatever the society's size.
+//! Cases and the facts the engine reads. The engine itself is pure
+//! (`collabo_domain::engine`) and is driven by `collabo-app`: it reads a chunk of the
+//! register and its facts here ([`Reader::chunk_facts`]) and writes the changes the
+//! domain decided ([`Tx::write_case_changes`]). A case's state column mirrors the state
+//! derived from its events, for filters; it is written only from that derivation.
 
-use crate::rows::{self, MEMBER_COLUMNS, MemberRow, to_json};
-use crate::{Result, Store, in_tx, on_pool};
+use crate::rows::{self, placeholders, to_json};
+use crate::{Reader, Result, Tx, on_conn};
 use collabo_domain::Date;
 use collabo_domain::calendar::YearMonth;
-use collabo_domain::case::{Case, CaseEvent, CaseKey, CaseState, DatedEvent, Trigger};
+use collabo_domain::case::{Case, CaseEvent, CaseKey, CaseState, DatedEvent};
 use collabo_domain::checkup::{Checkup, CheckupSource};
-use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
-use collabo_domain::employer::Agreement;
-use collabo_domain::engine::{CaseChange, Context, MemberFile, SkipReason, run_member};
-use collabo_domain::ids::EmployerCode;
-use collabo_domain::member::Member;
-use collabo_domain::programme::{ProgrammeBook, ProgrammeCode, ProgrammeSettings};
+use collabo_domain::consent::ConsentRecord;
+use collabo_domain::engine::CaseChange;
+use collabo_domain::ids::{EmployerCode, MemberKey};
+use collabo_domain::programme::ProgrammeCode;
 use collabo_domain::referral::{CancerType, Referral};
 use collabo_domain::visit::{ClaimsCoverage, ServiceTime, VisitFact};
-use sqlx::QueryBuilder;
 use std::collections::{BTreeMap, HashMap};
 
-/// Members per chunk of an engine run.
-const RUN_CHUNK: i64 = 2000;
-
-/// What a run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunSummary {
-    /// Members looked at.
-    pub members: u64,
-    /// Cases opened, by programme.
-    pub opened: BTreeMap<ProgrammeCode, u64>,
-    /// Events appended to existing cases.
-    pub events_appended: u64,
-    /// Triggers that opened no case, by programme and reason.
-    pub skipped: BTreeMap<(ProgrammeCode, SkipReason), u64>,
+/// All facts of one chunk of members, grouped by member key text.
+#[derive(Debug, Default)]
+pub struct ChunkFacts {
+    /// Consent records.
+    pub consents: HashMap<String, Vec<ConsentRecord>>,
+    /// Checkups.
+    pub checkups: HashMap<String, Vec<Checkup>>,
+    /// Matched referrals.
+    pub referrals: HashMap<String, Vec<Referral>>,
+    /// Visit facts.
+    pub visits: HashMap<String, Vec<VisitFact>>,
+    /// Existing cases.
+    pub cases: HashMap<String, Vec<Case>>,
 }
 
-impl RunSummary {
-    /// The run changed nothing.
-    pub fn is_empty(&self) -> bool {
-        self.opened.values().all(|n| *n == 0) && self.events_appended == 0
-    }
-}
-
-/// All facts of one chunk of members, grouped by member key.
-#[derive(Default)]
-struct ChunkFacts {
-    consents: HashMap<String, Vec<ConsentRecord>>,
-    checkups: HashMap<String, Vec<Checkup>>,
-    referrals: HashMap<String, Vec<Referral>>,
-    visits: HashMap<String, Vec<VisitFact>>,
-    cases: HashMap<String, Vec<Case>>,
-}
-
-/// A case as listed on the staff dashboard.
+/// A case as listed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseRow {
-    /// Key text.
-    pub case_key: String,
-    /// Programme.
-    pub programme: ProgrammeCode,
-    /// Member key text.
-    pub member_key: String,
-    /// Employer.
-    pub employer_code: String,
-    /// Trigger date.
-    pub trigger_date: String,
-    /// State code.
-    pub state: String,
+    /// Identity.
+    pub key: CaseKey,
+    /// The employer of the person when the case opened.
+    pub employer: EmployerCode,
+    /// Derived state.
+    pub state: CaseState,
+    /// Fiscal year of the trigger.
+    pub fiscal_year: i64,
     /// Opened.
-    pub opened_on: String,
+    pub opened_on: Date,
     /// Last change.
-    pub updated_on: String,
+    pub updated_on: Date,
 }
 
-impl Store {
-    /// Programme settings of every stored fiscal-year version, over the defaults.
-    pub async fn programme_book(&self) -> Result<ProgrammeBook> {
-        let rows: Vec<(String,)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT settings FROM programme_settings WHERE insurer = $1")
-                .bind(&self.insurer).fetch_all(p).await?
-        });
-        let versions = rows
-            .iter()
-            .map(|(s,)| rows::json::<ProgrammeSettings>("programme_settings", "settings", s))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ProgrammeBook::new(versions))
-    }
+/// Which cases to list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    /// Only this programme.
+    pub programme: Option<ProgrammeCode>,
+    /// Only this state.
+    pub state: Option<CaseState>,
+    /// Only this person.
+    pub member: Option<MemberKey>,
+    /// Only this employer.
+    pub employer: Option<EmployerCode>,
+    /// At most this many (newest change first).
+    pub limit: i64,
+    /// Skip this many.
+    pub offset: i64,
+}
 
-    /// Stores a programme settings version (from its fiscal year on).
-    pub async fn save_programme_settings(&self, settings: &ProgrammeSettings) -> Result<()> {
-        on_pool!(self, p => {
-            sqlx::query(
-                "INSERT INTO programme_settings (insurer, programme, from_year, settings) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (insurer, programme, from_year) DO UPDATE SET settings = excluded.settings",
-            )
-            .bind(&self.insurer).bind(settings.code.letter())
-            .bind(i64::from(settings.from_year.year())).bind(to_json(settings))
-            .execute(p).await?;
-        });
-        Ok(())
-    }
+#[derive(sqlx::FromRow)]
+struct CaseDbRow {
+    case_key: String,
+    employer_code: String,
+    state: String,
+    fiscal_year: i64,
+    opened_on: String,
+    updated_on: String,
+}
 
+impl CaseDbRow {
+    fn into_row(self) -> Result<CaseRow> {
+        Ok(CaseRow {
+            key: CaseKey::parse(&self.case_key)
+                .map_err(|e| rows::corrupt("cases", "case_key", e))?,
+            employer: rows::employer("cases", "employer_code", &self.employer_code)?,
+            state: rows::code("cases", "state", &self.state, CaseState::from_code)?,
+            fiscal_year: self.fiscal_year,
+            opened_on: rows::date("cases", "opened_on", &self.opened_on)?,
+            updated_on: rows::date("cases", "updated_on", &self.updated_on)?,
+        })
+    }
+}
+
+fn events_of(rows_in: Vec<(String, String)>) -> Result<Vec<DatedEvent>> {
+    rows_in
+        .iter()
+        .map(|(on, payload)| {
+            Ok(DatedEvent {
+                on: rows::date("case_events", "on_date", on)?,
+                event: rows::json("case_events", "payload", payload)?,
+            })
+        })
+        .collect()
+}
+
+impl Reader {
     /// Which claims months are loaded.
-    pub async fn claims_coverage(&self) -> Result<ClaimsCoverage> {
-        let rows: Vec<(String,)> = on_pool!(self, p => {
+    pub async fn claims_coverage(&mut self) -> Result<ClaimsCoverage> {
+        let insurer = self.insurer.clone();
+        let found: Vec<(String,)> = on_conn!(self.conn(), c => {
             sqlx::query_as("SELECT month FROM claims_coverage WHERE insurer = $1")
-                .bind(&self.insurer).fetch_all(p).await?
+                .bind(&insurer).fetch_all(&mut *c).await?
         });
-        let months = rows
+        let months = found
             .iter()
             .map(|(m,)| {
                 YearMonth::parse(m).map_err(|e| rows::corrupt("claims_coverage", "month", e))
@@ -117,153 +120,58 @@ impl Store {
         Ok(ClaimsCoverage::new(months))
     }
 
-    /// Runs the programme engine for everyone on `today`. Idempotent.
-    pub async fn run_engine(
-        &self,
-        today: Date,
-        mut progress: impl FnMut(u64),
-    ) -> Result<RunSummary> {
-        let book = self.programme_book().await?;
-        let agreements = self.agreements().await?;
-        let coverage = self.claims_coverage().await?;
-        let ctx = Context {
-            today,
-            book: &book,
-            agreements: &agreements,
-            coverage: &coverage,
-        };
-        let mut summary = RunSummary::default();
-        // Member keys start with the 保険者番号 and ':', so this society's members are the
-        // primary-key range ("insurer:", "insurer;"): a pure index range scan per chunk.
-        // (Filtering on the insurer column instead let SQLite pick another index and
-        // re-sort every chunk, which made the run quadratic.)
-        let mut after = format!("{}:", self.insurer);
-        let end = format!("{};", self.insurer);
-        loop {
-            let members: Vec<MemberRow> = on_pool!(self, p => {
-                sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "SELECT {MEMBER_COLUMNS} FROM members WHERE member_key > $1 AND member_key < $2 ORDER BY member_key LIMIT $3"
-                )))
-                .bind(&after).bind(&end).bind(RUN_CHUNK)
-                .fetch_all(p).await?
-            });
-            let Some(last) = members.last().map(|m| m.0.clone()) else {
-                break;
-            };
-            let first = members[0].0.clone();
-            let members = members
-                .into_iter()
-                .map(rows::member)
-                .collect::<Result<Vec<_>>>()?;
-            let facts = self.chunk_facts(&first, &last).await?;
-            let mut changes = Vec::new();
-            for member in &members {
-                let key = member.key.to_key_string();
-                let file = MemberFile {
-                    member,
-                    consents: facts.consents.get(&key).map_or(&[][..], |v| v),
-                    checkups: facts.checkups.get(&key).map_or(&[][..], |v| v),
-                    referrals: facts.referrals.get(&key).map_or(&[][..], |v| v),
-                    visits: facts.visits.get(&key).map_or(&[][..], |v| v),
-                    cases: facts.cases.get(&key).map_or(&[][..], |v| v),
-                };
-                let outcome = run_member(&file, &ctx);
-                for (programme, reason) in outcome.skipped {
-                    *summary.skipped.entry((programme, reason)).or_default() += 1;
-                }
-                for change in outcome.changes {
-                    let existing = match &change {
-                        CaseChange::Open(_) => None,
-                        CaseChange::Append { key, .. } => file.cases.iter().find(|c| &c.key == key),
-                    };
-                    changes.push((member.employer.clone(), change, existing.cloned()));
-                }
-            }
-            summary.members += members.len() as u64;
-            for (_, change, _) in &changes {
-                match change {
-                    CaseChange::Open(case) => {
-                        *summary.opened.entry(case.key.programme).or_default() += 1
-                    }
-                    CaseChange::Append { events, .. } => {
-                        summary.events_appended += events.len() as u64
-                    }
-                }
-            }
-            self.write_changes(today, &changes).await?;
-            progress(summary.members);
-            after = last;
-        }
-        Ok(summary)
-    }
-
-    async fn chunk_facts(&self, first: &str, last: &str) -> Result<ChunkFacts> {
+    /// Every fact of the members with keys in `first..=last`.
+    pub async fn chunk_facts(&mut self, first: &str, last: &str) -> Result<ChunkFacts> {
         let mut facts = ChunkFacts::default();
-        let consents: Vec<(String, String, String, String, String, String)> = on_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT member_key, kind, scope, effective, channel, recorded_by FROM consents
-                 WHERE member_key >= $1 AND member_key <= $2 ORDER BY id",
-            ).bind(first).bind(last).fetch_all(p).await?
+        let consents: Vec<crate::consent::ConsentRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM consents WHERE member_key >= $1 AND member_key <= $2 ORDER BY id",
+                crate::consent::CONSENT_COLUMNS
+            ))).bind(first).bind(last).fetch_all(&mut *c).await?
         });
-        for (key, kind, scope, effective, channel, by) in consents {
-            let record = ConsentRecord {
-                member: rows::member_key("consents", &key)?,
-                kind: ConsentKind::from_code(&kind)
-                    .ok_or_else(|| rows::corrupt("consents", "kind", &kind))?,
-                scope: ConsentScope::from_code(&scope)
-                    .ok_or_else(|| rows::corrupt("consents", "scope", &scope))?,
-                effective: rows::date("consents", "effective", &effective)?,
-                channel: ConsentChannel::from_code(&channel)
-                    .ok_or_else(|| rows::corrupt("consents", "channel", &channel))?,
-                recorded_by: by,
-            };
-            facts.consents.entry(key).or_default().push(record);
+        let consents = consents
+            .into_iter()
+            .map(crate::consent::ConsentRow::into_stored)
+            .collect::<Result<Vec<_>>>()?;
+        for c in consents {
+            facts
+                .consents
+                .entry(c.record.member.to_key_string())
+                .or_default()
+                .push(c.record);
         }
-        let checkups: Vec<(String, String, String, Option<String>, String, String)> = on_pool!(self, p => {
+        let checkups: Vec<(String, String, String, Option<String>, String, String)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT member_key, exam_date, source, submitted_by, observations, questionnaire FROM checkups
                  WHERE member_key >= $1 AND member_key <= $2",
-            ).bind(first).bind(last).fetch_all(p).await?
+            ).bind(first).bind(last).fetch_all(&mut *c).await?
         });
         for (key, exam, source, by, obs, q) in checkups {
-            let checkup = Checkup {
-                member: rows::member_key("checkups", &key)?,
-                exam_date: rows::date("checkups", "exam_date", &exam)?,
-                source: CheckupSource::from_code(&source)
-                    .ok_or_else(|| rows::corrupt("checkups", "source", &source))?,
-                submitted_by: by
-                    .map(|b| EmployerCode::parse(&b))
-                    .transpose()
-                    .map_err(|e| rows::corrupt("checkups", "submitted_by", e))?,
-                observations: rows::json("checkups", "observations", &obs)?,
-                questionnaire: rows::json("checkups", "questionnaire", &q)?,
-            };
+            let checkup = checkup_of(&key, &exam, &source, by.as_deref(), &obs, &q)?;
             facts.checkups.entry(key).or_default().push(checkup);
         }
-        let referrals: Vec<(String, String, String, String, String, i64)> = on_pool!(self, p => {
+        let referrals: Vec<(String, String, String, String, String, i64)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT member_key, employer_code, cancer, screening_date, received_on, consent_attested FROM referrals
                  WHERE member_key >= $1 AND member_key <= $2",
-            ).bind(first).bind(last).fetch_all(p).await?
+            ).bind(first).bind(last).fetch_all(&mut *c).await?
         });
         for (key, employer, cancer, screening, received, attested) in referrals {
             let referral = Referral {
                 member: rows::member_key("referrals", &key)?,
-                employer: EmployerCode::parse(&employer)
-                    .map_err(|e| rows::corrupt("referrals", "employer_code", e))?,
-                cancer: CancerType::from_code(&cancer)
-                    .ok_or_else(|| rows::corrupt("referrals", "cancer", &cancer))?,
+                employer: rows::employer("referrals", "employer_code", &employer)?,
+                cancer: rows::code("referrals", "cancer", &cancer, CancerType::from_code)?,
                 screening_date: rows::date("referrals", "screening_date", &screening)?,
                 received_on: rows::date("referrals", "received_on", &received)?,
                 consent_attested: attested != 0,
             };
             facts.referrals.entry(key).or_default().push(referral);
         }
-        let visits: Vec<(String, Option<String>, String, String, String)> = on_pool!(self, p => {
+        let visits: Vec<(String, Option<String>, String, String, String)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT member_key, service_day, service_month, institution, evidence FROM visits
                  WHERE member_key >= $1 AND member_key <= $2",
-            ).bind(first).bind(last).fetch_all(p).await?
+            ).bind(first).bind(last).fetch_all(&mut *c).await?
         });
         for (key, day, month, institution, evidence) in visits {
             let time = match day {
@@ -273,48 +181,202 @@ impl Store {
                         .map_err(|e| rows::corrupt("visits", "service_month", e))?,
                 ),
             };
-            facts
-                .visits
-                .entry(key.clone())
-                .or_default()
-                .push(VisitFact {
-                    member: rows::member_key("visits", &key)?,
-                    time,
-                    institution,
-                    evidence: rows::json("visits", "evidence", &evidence)?,
-                });
+            let fact = VisitFact {
+                member: rows::member_key("visits", &key)?,
+                time,
+                institution,
+                evidence: rows::json("visits", "evidence", &evidence)?,
+            };
+            facts.visits.entry(key).or_default().push(fact);
         }
-        let events: Vec<(String, String, String, String)> = on_pool!(self, p => {
+        let events: Vec<(String, String, String, String)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT c.member_key, e.case_key, e.on_date, e.payload FROM cases c JOIN case_events e ON e.case_key = c.case_key
                  WHERE c.member_key >= $1 AND c.member_key <= $2 ORDER BY e.case_key, e.seq",
-            ).bind(first).bind(last).fetch_all(p).await?
+            ).bind(first).bind(last).fetch_all(&mut *c).await?
         });
-        let mut by_case: BTreeMap<String, (String, Vec<DatedEvent>)> = BTreeMap::new();
+        let mut by_case: BTreeMap<String, (String, Vec<(String, String)>)> = BTreeMap::new();
         for (member_key, case_key, on, payload) in events {
-            let event: CaseEvent = rows::json("case_events", "payload", &payload)?;
             by_case
                 .entry(case_key)
                 .or_insert_with(|| (member_key, Vec::new()))
                 .1
-                .push(DatedEvent {
-                    on: rows::date("case_events", "on_date", &on)?,
-                    event,
-                });
+                .push((on, payload));
         }
         for (case_key, (member_key, events)) in by_case {
-            let key = parse_case_key(&case_key)?;
-            facts
-                .cases
-                .entry(member_key)
-                .or_default()
-                .push(Case { key, events });
+            let key =
+                CaseKey::parse(&case_key).map_err(|e| rows::corrupt("cases", "case_key", e))?;
+            facts.cases.entry(member_key).or_default().push(Case {
+                key,
+                events: events_of(events)?,
+            });
         }
         Ok(facts)
     }
 
-    async fn write_changes(
-        &self,
+    /// Cases, filtered, newest change first, with the total matching.
+    pub async fn cases(&mut self, filter: &CaseFilter) -> Result<(Vec<CaseRow>, i64)> {
+        let mut sql = String::from(" FROM cases WHERE insurer = $1");
+        let mut binds: Vec<String> = vec![self.insurer.clone()];
+        // Each filter is added only when given, so the member filter can use its index.
+        for (column, value) in [
+            ("programme", filter.programme.map(|p| p.letter().to_owned())),
+            ("state", filter.state.map(|s| s.code().to_owned())),
+            (
+                "member_key",
+                filter.member.as_ref().map(MemberKey::to_key_string),
+            ),
+            (
+                "employer_code",
+                filter.employer.as_ref().map(|e| e.as_str().to_owned()),
+            ),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+            }
+        }
+        let count_sql = format!("SELECT COUNT(*){sql}");
+        let limit = if filter.limit <= 0 { 100 } else { filter.limit };
+        let select = format!(
+            "SELECT case_key, employer_code, state, fiscal_year, opened_on, updated_on{sql}
+             ORDER BY updated_on DESC, case_key LIMIT {limit} OFFSET {}",
+            filter.offset.max(0)
+        );
+        let (total,): (i64,) = on_conn!(self.conn(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(count_sql));
+            for b in &binds {
+                q = q.bind(b.clone());
+            }
+            q.fetch_one(&mut *c).await?
+        });
+        let found: Vec<CaseDbRow> = on_conn!(self.conn(), c => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(select));
+            for b in &binds {
+                q = q.bind(b.clone());
+            }
+            q.fetch_all(&mut *c).await?
+        });
+        let list = found
+            .into_iter()
+            .map(CaseDbRow::into_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((list, total))
+    }
+
+    /// One case with its timeline.
+    pub async fn case(&mut self, key: &CaseKey) -> Result<Option<Case>> {
+        Ok(self
+            .cases_by_keys(&[key.to_string()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Cases by key text, with their timelines (missing keys are skipped).
+    pub async fn cases_by_keys(&mut self, keys: &[String]) -> Result<Vec<Case>> {
+        let insurer = self.insurer.clone();
+        let mut out = Vec::new();
+        for chunk in keys.chunks(400) {
+            let sql = format!(
+                "SELECT e.case_key, e.on_date, e.payload FROM case_events e JOIN cases c ON c.case_key = e.case_key
+                 WHERE c.insurer = $1 AND e.case_key IN ({}) ORDER BY e.case_key, e.seq",
+                placeholders(2, chunk.len())
+            );
+            let found: Vec<(String, String, String)> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for k in chunk {
+                    q = q.bind(k.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            let mut by_case: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+            for (key, on, payload) in found {
+                by_case.entry(key).or_default().push((on, payload));
+            }
+            for (key, events) in by_case {
+                out.push(Case {
+                    key: CaseKey::parse(&key).map_err(|e| rows::corrupt("cases", "case_key", e))?,
+                    events: events_of(events)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The employer recorded on cases, by case key text.
+    pub async fn case_employers(
+        &mut self,
+        keys: &[String],
+    ) -> Result<HashMap<String, EmployerCode>> {
+        let insurer = self.insurer.clone();
+        let mut out = HashMap::new();
+        for chunk in keys.chunks(400) {
+            let sql = format!(
+                "SELECT case_key, employer_code FROM cases WHERE insurer = $1 AND case_key IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let found: Vec<(String, String)> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for k in chunk {
+                    q = q.bind(k.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for (key, employer) in found {
+                out.insert(key, rows::employer("cases", "employer_code", &employer)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Case counts by programme and state.
+    pub async fn case_counts(&mut self) -> Result<BTreeMap<(ProgrammeCode, CaseState), i64>> {
+        let insurer = self.insurer.clone();
+        let found: Vec<(String, String, i64)> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT programme, state, COUNT(*) FROM cases WHERE insurer = $1 GROUP BY programme, state")
+                .bind(&insurer).fetch_all(&mut *c).await?
+        });
+        let mut out = BTreeMap::new();
+        for (programme, state, n) in found {
+            out.insert(
+                (
+                    rows::code("cases", "programme", &programme, ProgrammeCode::from_letter)?,
+                    rows::code("cases", "state", &state, CaseState::from_code)?,
+                ),
+                n,
+            );
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn checkup_of(
+    key: &str,
+    exam: &str,
+    source: &str,
+    by: Option<&str>,
+    observations: &str,
+    questionnaire: &str,
+) -> Result<Checkup> {
+    Ok(Checkup {
+        member: rows::member_key("checkups", key)?,
+        exam_date: rows::date("checkups", "exam_date", exam)?,
+        source: rows::code("checkups", "source", source, CheckupSource::from_code)?,
+        submitted_by: by
+            .map(|b| rows::employer("checkups", "submitted_by", b))
+            .transpose()?,
+        observations: rows::json("checkups", "observations", observations)?,
+        questionnaire: rows::json("checkups", "questionnaire", questionnaire)?,
+    })
+}
+
+impl Tx {
+    /// Writes what the engine (or a letter or consent step) decided: new cases with
+    /// their events, events appended to existing cases (`existing` is the case before
+    /// the change), and each case's derived state.
+    pub async fn write_case_changes(
+        &mut self,
         today: Date,
         changes: &[(EmployerCode, CaseChange, Option<Case>)],
     ) -> Result<()> {
@@ -322,7 +384,6 @@ impl Store {
             return Ok(());
         }
         let insurer = self.insurer.clone();
-        // Rows: new cases, events (with seq), state updates.
         let mut new_cases = Vec::new();
         let mut events = Vec::new();
         let mut updates = Vec::new();
@@ -381,229 +442,92 @@ impl Store {
             }
         }
         let today = today.to_string();
-        in_tx!(self, tx => {
-            for chunk in new_cases.chunks(300) {
-                let mut qb = QueryBuilder::new(
+        for chunk in new_cases.chunks(300) {
+            on_conn!(self.conn(), c => {
+                let mut qb = sqlx::QueryBuilder::new(
                     "INSERT INTO cases (case_key, insurer, programme, member_key, employer_code, trigger_date, fiscal_year, state, opened_on, updated_on) ",
                 );
-                qb.push_values(chunk, |mut b, c| {
-                    b.push_bind(c.0.clone()).push_bind(insurer.clone()).push_bind(c.1).push_bind(c.2.clone())
-                        .push_bind(c.3.clone()).push_bind(c.4.clone()).push_bind(c.5).push_bind(c.6)
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.0.clone()).push_bind(insurer.clone()).push_bind(r.1).push_bind(r.2.clone())
+                        .push_bind(r.3.clone()).push_bind(r.4.clone()).push_bind(r.5).push_bind(r.6)
                         .push_bind(today.clone()).push_bind(today.clone());
                 });
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in events.chunks(500) {
-                let mut qb = QueryBuilder::new("INSERT INTO case_events (case_key, seq, on_date, kind, payload) ");
+                qb.build().execute(&mut *c).await?;
+            });
+        }
+        for chunk in events.chunks(500) {
+            on_conn!(self.conn(), c => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO case_events (case_key, seq, on_date, kind, payload) ");
                 qb.push_values(chunk, |mut b, e| {
                     b.push_bind(e.0.clone()).push_bind(e.1).push_bind(e.2.clone()).push_bind(e.3).push_bind(e.4.clone());
                 });
-                qb.build().execute(&mut *tx).await?;
-            }
-            for chunk in updates.chunks(400) {
-                let mut qb = QueryBuilder::new("UPDATE cases SET state = v.column2, updated_on = ");
+                qb.build().execute(&mut *c).await?;
+            });
+        }
+        for chunk in updates.chunks(400) {
+            on_conn!(self.conn(), c => {
+                let mut qb = sqlx::QueryBuilder::new("UPDATE cases SET state = v.column2, updated_on = ");
                 qb.push_bind(today.clone());
                 qb.push(" FROM (");
                 qb.push_values(chunk, |mut b, u| {
                     b.push_bind(u.0.clone()).push_bind(u.1);
                 });
                 qb.push(") AS v WHERE cases.case_key = v.column1");
-                qb.build().execute(&mut *tx).await?;
-            }
-        });
+                qb.build().execute(&mut *c).await?;
+            });
+        }
         Ok(())
     }
 
-    /// Cases, filtered, newest first. Each filter is added only when given, so the
-    /// member filter can use its index (an `OR $n = ''` would hide it from the planner).
-    pub async fn cases(
-        &self,
-        programme: Option<ProgrammeCode>,
-        state: Option<&str>,
-        member_key: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<CaseRow>> {
-        let mut sql = String::from(
-            "SELECT case_key, programme, member_key, employer_code, trigger_date, state, opened_on, updated_on FROM cases WHERE insurer = $1",
-        );
-        let mut binds: Vec<String> = Vec::new();
-        for (column, value) in [
-            ("programme", programme.map(|p| p.letter())),
-            ("state", state),
-            ("member_key", member_key),
-        ] {
-            if let Some(v) = value {
-                binds.push(v.to_owned());
-                sql.push_str(&format!(" AND {column} = ${}", binds.len() + 1));
-            }
-        }
-        sql.push_str(&format!(
-            " ORDER BY updated_on DESC, case_key LIMIT ${}",
-            binds.len() + 2
-        ));
-        let rows: Vec<(
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        )> = on_pool!(self, p => {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(&self.insurer);
-            for b in &binds {
-                q = q.bind(b.clone());
-            }
-            q.bind(limit).fetch_all(p).await?
-        });
-        rows.into_iter()
-            .map(
-                |(
-                    case_key,
-                    programme,
-                    member_key,
-                    employer_code,
-                    trigger_date,
-                    state,
-                    opened_on,
-                    updated_on,
-                )| {
-                    Ok(CaseRow {
-                        programme: ProgrammeCode::from_letter(&programme)
-                            .ok_or_else(|| rows::corrupt("cases", "programme", &programme))?,
-                        case_key,
-                        member_key,
-                        employer_code,
-                        trigger_date,
-                        state,
-                        opened_on,
-                        updated_on,
-                    })
-                },
-            )
-            .collect()
-    }
-
-    /// One case with its timeline.
-    pub async fn case(&self, case_key: &str) -> Result<Option<Case>> {
-        let rows: Vec<(String, String)> = on_pool!(self, p => {
-            sqlx::query_as(
-                "SELECT e.on_date, e.payload FROM case_events e JOIN cases c ON c.case_key = e.case_key
-                 WHERE c.insurer = $1 AND e.case_key = $2 ORDER BY e.seq",
-            ).bind(&self.insurer).bind(case_key).fetch_all(p).await?
-        });
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let events = rows
-            .iter()
-            .map(|(on, payload)| {
-                Ok(DatedEvent {
-                    on: rows::date("case_events", "on_date", on)?,
-                    event: rows::json("case_events", "payload", payload)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Case {
-            key: parse_case_key(case_key)?,
-            events,
-        }))
-    }
-
-    /// Case counts by programme and state.
-    pub async fn case_counts(&self) -> Result<BTreeMap<(ProgrammeCode, String), i64>> {
-        let rows: Vec<(String, String, i64)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT programme, state, COUNT(*) FROM cases WHERE insurer = $1 GROUP BY programme, state")
-                .bind(&self.insurer).fetch_all(p).await?
-        });
-        let mut out = BTreeMap::new();
-        for (programme, state, n) in rows {
-            if let Some(p) = ProgrammeCode::from_letter(&programme) {
-                out.insert((p, state), n);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Appends events to cases outside an engine run (letters, opt-out), keeping the
-    /// stored state in step. Cases that are not found are skipped.
-    pub(crate) async fn append_events(
-        &self,
+    /// Appends one event to each of these cases (letters, opt-out), keeping each case's
+    /// derived state in step. Returns how many cases it appended to (missing ones are
+    /// skipped).
+    pub async fn append_case_events(
+        &mut self,
         today: Date,
-        appends: &[(String, CaseEvent)],
+        appends: &[(CaseKey, CaseEvent)],
     ) -> Result<u64> {
+        let keys: Vec<String> = appends.iter().map(|(k, _)| k.to_string()).collect();
+        let cases: HashMap<String, Case> = self
+            .cases_by_keys(&keys)
+            .await?
+            .into_iter()
+            .map(|c| (c.key.to_string(), c))
+            .collect();
+        let employers = self.case_employers(&keys).await?;
+        // Several events for one case become one append, in order.
+        let mut grouped: Vec<(&CaseKey, Vec<DatedEvent>)> = Vec::new();
+        let mut index: HashMap<&CaseKey, usize> = HashMap::new();
+        for (key, event) in appends {
+            let dated = DatedEvent {
+                on: today,
+                event: event.clone(),
+            };
+            match index.get(key) {
+                Some(&i) => grouped[i].1.push(dated),
+                None => {
+                    index.insert(key, grouped.len());
+                    grouped.push((key, vec![dated]));
+                }
+            }
+        }
         let mut changes = Vec::new();
-        for (case_key, event) in appends {
-            let Some(case) = self.case(case_key).await? else {
+        for (key, events) in grouped {
+            let text = key.to_string();
+            let (Some(case), Some(employer)) = (cases.get(&text), employers.get(&text)) else {
                 continue;
             };
-            let employer: Option<(String,)> = on_pool!(self, p => {
-                sqlx::query_as("SELECT employer_code FROM cases WHERE case_key = $1").bind(case_key).fetch_optional(p).await?
-            });
-            let employer = EmployerCode::parse(&employer.map(|e| e.0).unwrap_or_default())
-                .map_err(|e| rows::corrupt("cases", "employer_code", e))?;
             changes.push((
-                employer,
+                employer.clone(),
                 CaseChange::Append {
-                    key: case.key.clone(),
-                    events: vec![DatedEvent {
-                        on: today,
-                        event: event.clone(),
-                    }],
+                    key: key.clone(),
+                    events,
                 },
-                Some(case),
+                Some(case.clone()),
             ));
         }
         let n = changes.len() as u64;
-        self.write_changes(today, &changes).await?;
+        self.write_case_changes(today, &changes).await?;
         Ok(n)
     }
-
-    /// Every agreement.
-    pub async fn agreements(&self) -> Result<Vec<Agreement>> {
-        crate::registers::load_agreements(self).await
-    }
-
-    /// A member by key.
-    pub async fn member(&self, member_key: &str) -> Result<Option<Member>> {
-        let row: Option<MemberRow> = on_pool!(self, p => {
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND member_key = $2")))
-                .bind(&self.insurer).bind(member_key).fetch_optional(p).await?
-        });
-        row.map(rows::member).transpose()
-    }
-}
-
-/// Parses the text form of a [`CaseKey`] (`P|member|trigger`).
-pub fn parse_case_key(text: &str) -> Result<CaseKey> {
-    let bad = || rows::corrupt("cases", "case_key", text);
-    let mut parts = text.splitn(3, '|');
-    let programme = parts
-        .next()
-        .and_then(ProgrammeCode::from_letter)
-        .ok_or_else(bad)?;
-    let member = rows::member_key("cases", parts.next().ok_or_else(bad)?)?;
-    let trigger = parts.next().ok_or_else(bad)?;
-    let trigger = if let Some(date) = trigger.strip_prefix("checkup:") {
-        Trigger::Checkup(rows::date("cases", "case_key", date)?)
-    } else if let Some(rest) = trigger.strip_prefix("referral:") {
-        let (cancer, date) = rest.split_once(':').ok_or_else(bad)?;
-        Trigger::Referral(
-            CancerType::from_code(cancer).ok_or_else(bad)?,
-            rows::date("cases", "case_key", date)?,
-        )
-    } else {
-        return Err(bad());
-    };
-    Ok(CaseKey {
-        programme,
-        member,
-        trigger,
-    })
-}
-
-/// True when a state code is open (for filters).
-pub fn state_is_open(code: &str) -> bool {
-    !(code.starts_with("closed") || code == CaseState::Excluded.code())
 }

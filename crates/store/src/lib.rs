@@ -1,34 +1,44 @@
-//! The storage adapter: one [`Store`] facade over SQLite (a file, the embedded default)
-//! and PostgreSQL (by URL). It is the only crate that knows SQL.
+//! The storage adapter: one [`Store`] over SQLite (a file, the embedded default) and
+//! PostgreSQL (by URL). It is the only crate that knows SQL, and it keeps no rules:
+//! what may be stored, shown or purged is decided in `collabo-domain` and applied by
+//! `collabo-app`; this crate persists and reads back typed values.
 //!
-//! Both backends share SQL text wherever it is portable (`$N` placeholders work on
-//! both); the [`on_pool!`] and [`in_tx!`] macros expand one body per backend so each is
-//! type-checked against its own driver. Bulk writes use multi-row `VALUES` because every
-//! sqlx statement is a round trip (shared/CRATES.md §3). Nothing here reads the clock:
-//! callers pass `today`/`now`.
+//! Two handles reach the database:
+//! - [`Reader`] ([`Store::read`]): a pooled connection for reads;
+//! - [`Tx`] ([`Store::write`]): one write transaction (SQLite `BEGIN IMMEDIATE`, one
+//!   writer per process at a time), which derefs to a [`Reader`] so an operation reads
+//!   what it is about to change inside its own transaction, and whose
+//!   [`Tx::audit`] is the only way to append to the audit log.
+//!
+//! Every query is written once against a [`Conn`] (a connection of either backend) and
+//! expanded per backend by [`on_conn!`], so each is type-checked against its driver.
+//! Bulk writes use multi-row `VALUES` because every sqlx statement is a round trip
+//! (shared/CRATES.md §3). Nothing here reads the clock: callers pass `now`.
 
-// Row tuples mirror the SELECT lists they decode; naming each one would only add noise.
-#![allow(clippy::type_complexity)]
-
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::{Postgres, Sqlite, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub mod audit;
 pub mod cases;
 pub mod consent;
+pub mod employer;
 pub mod imports;
 pub mod letters;
+pub mod members;
 pub mod portal;
 pub mod registers;
 pub mod reports;
+pub mod review;
 mod rows;
 
-pub use audit::{AuditEntry, AuditRecord, ChainCheck};
-pub use imports::{ImportKind, ImportSession, ImportSummary};
+pub use audit::{AuditRecord, AuditSeal, ChainCheck};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +75,14 @@ pub enum StoreError {
     /// The request conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The audit anchor file could not be written or read.
+    #[error("audit anchor {path}: {source}")]
+    Anchor {
+        /// The anchor file.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
 }
 
 /// Result of store operations.
@@ -80,7 +98,7 @@ pub enum Backend {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) enum Pool {
+enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -88,52 +106,113 @@ pub(crate) enum Pool {
 /// The store of one society (保険者番号) in one database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pub(crate) pool: Pool,
-    pub(crate) insurer: String,
+    pool: Pool,
+    insurer: String,
+    seal: Arc<AuditSeal>,
+    /// One writer at a time in this process (SQLite allows one anyway; queuing here
+    /// is fair and never spins on SQLITE_BUSY).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Runs `$body` once per backend with `$pool` bound to that backend's pool.
+/// A connection of either backend, for one query body written once.
+pub enum Conn<'c> {
+    /// SQLite.
+    Sqlite(&'c mut sqlx::SqliteConnection),
+    /// PostgreSQL.
+    Postgres(&'c mut sqlx::PgConnection),
+}
+
+/// Runs `$body` once per backend with `$c` bound to that backend's `&mut` connection
+/// (use `&mut *$c` for each query).
 #[macro_export]
 #[doc(hidden)]
-macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.pool {
-            $crate::Pool::Sqlite($pool) => $body,
-            $crate::Pool::Postgres($pool) => $body,
+macro_rules! on_conn {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => $body,
+            $crate::Conn::Postgres($c) => $body,
         }
     };
 }
 
-/// Runs `$body` in one transaction per backend with `$tx` bound to it; commits when the
-/// body succeeds, rolls back when it returns early with `?`.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! in_tx {
-    ($store:expr, $tx:ident => $body:expr) => {
-        match &$store.pool {
-            $crate::Pool::Sqlite(pool) => {
-                // IMMEDIATE takes the write lock up front: a deferred transaction that
-                // reads and then writes fails at once with "busy" when another writer
-                // got there first, instead of waiting for busy_timeout.
-                #[allow(unused_mut)]
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-            $crate::Pool::Postgres(pool) => {
-                #[allow(unused_mut)]
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
+enum Handle {
+    SqlitePool(PoolConnection<Sqlite>),
+    PgPool(PoolConnection<Postgres>),
+    SqliteTx(Transaction<'static, Sqlite>),
+    PgTx(Transaction<'static, Postgres>),
+    Closed,
+}
+
+/// A handle for reads: a pooled connection, or the transaction of a [`Tx`].
+pub struct Reader {
+    handle: Handle,
+    insurer: String,
+}
+
+impl Reader {
+    /// The connection for a query.
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match &mut self.handle {
+            Handle::SqlitePool(c) => Conn::Sqlite(c),
+            Handle::PgPool(c) => Conn::Postgres(c),
+            Handle::SqliteTx(t) => Conn::Sqlite(t),
+            Handle::PgTx(t) => Conn::Postgres(t),
+            // A committed Tx cannot be used again: `commit` takes it by value.
+            Handle::Closed => unreachable!("transaction used after commit"),
         }
-    };
+    }
+    /// The society's 保険者番号.
+    pub fn insurer(&self) -> &str {
+        &self.insurer
+    }
+    /// Which backend.
+    pub fn backend(&self) -> Backend {
+        match self.handle {
+            Handle::SqlitePool(_) | Handle::SqliteTx(_) => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+}
+
+/// One write transaction. Commits in [`Tx::commit`]; dropped without commit it rolls
+/// back, so an operation that fails half-way leaves nothing behind.
+pub struct Tx {
+    reader: Reader,
+    seal: Arc<AuditSeal>,
+    /// Chain heads appended in this transaction, written to the anchor file after commit.
+    anchors: Vec<audit::Anchor>,
+    /// PostgreSQL: the society's audit advisory lock is held.
+    audit_locked: bool,
+    _writer: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Reader;
+    fn deref(&self) -> &Reader {
+        &self.reader
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Reader {
+        &mut self.reader
+    }
+}
+
+impl Tx {
+    /// Commits, then anchors the audit chain heads this transaction appended.
+    pub async fn commit(mut self) -> Result<()> {
+        match std::mem::replace(&mut self.reader.handle, Handle::Closed) {
+            Handle::SqliteTx(t) => t.commit().await?,
+            Handle::PgTx(t) => t.commit().await?,
+            _ => {}
+        }
+        audit::write_anchors(&self.seal, &self.reader.insurer, &self.anchors)
+    }
 }
 
 /// A society's letterhead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Society {
     /// 保険者番号.
     pub insurer: String,
@@ -162,7 +241,9 @@ async fn open_pool(url: &str, create: bool) -> Result<Pool> {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // A purge overwrites what it deletes, so the file keeps no trace of it.
+            .pragma("secure_delete", "on");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options)
@@ -186,42 +267,48 @@ async fn migrate(pool: &Pool) -> Result<()> {
 
 impl Store {
     /// Creates (or opens) a database, runs migrations and registers the society.
-    pub async fn init(url: &str, society: &Society) -> Result<Store> {
+    pub async fn init(url: &str, society: &Society, seal: AuditSeal) -> Result<Store> {
         let pool = open_pool(url, true).await?;
         migrate(&pool).await?;
         let store = Store {
             pool,
             insurer: society.insurer.clone(),
+            seal: Arc::new(seal),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         };
-        on_pool!(store, p => {
+        let mut tx = store.write().await?;
+        let s = society;
+        on_conn!(tx.conn(), c => {
             sqlx::query(
                 "INSERT INTO societies (insurer, name, section, address, phone) VALUES ($1, $2, $3, $4, $5)
                  ON CONFLICT (insurer) DO UPDATE SET name = excluded.name, section = excluded.section,
                  address = excluded.address, phone = excluded.phone",
             )
-            .bind(&society.insurer)
-            .bind(&society.name)
-            .bind(&society.section)
-            .bind(&society.address)
-            .bind(&society.phone)
-            .execute(p)
+            .bind(&s.insurer).bind(&s.name).bind(&s.section).bind(&s.address).bind(&s.phone)
+            .execute(&mut *c)
             .await?;
         });
+        tx.commit().await?;
         Ok(store)
     }
 
     /// Opens an existing database (migrating it forward) for a society; `insurer` may be
     /// omitted when the database serves exactly one.
-    pub async fn open(url: &str, insurer: Option<&str>) -> Result<Store> {
+    pub async fn open(url: &str, insurer: Option<&str>, seal: AuditSeal) -> Result<Store> {
         let pool = open_pool(url, false).await?;
         migrate(&pool).await?;
         let mut store = Store {
             pool,
             insurer: String::new(),
+            seal: Arc::new(seal),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         };
-        let societies: Vec<(String,)> = on_pool!(store, p => {
-            sqlx::query_as("SELECT insurer FROM societies ORDER BY insurer").fetch_all(p).await?
-        });
+        let societies: Vec<(String,)> = {
+            let mut r = store.read().await?;
+            on_conn!(r.conn(), c => {
+                sqlx::query_as("SELECT insurer FROM societies ORDER BY insurer").fetch_all(&mut *c).await?
+            })
+        };
         store.insurer = match insurer {
             Some(i) if societies.iter().any(|(s,)| s == i) => i.to_owned(),
             Some(i) => return Err(StoreError::NotFound(format!("society {i}"))),
@@ -229,6 +316,14 @@ impl Store {
             None => return Err(StoreError::NoSociety),
         };
         Ok(store)
+    }
+
+    /// The same database for another society (several societies in one PostgreSQL).
+    pub fn for_society(&self, insurer: &str) -> Store {
+        Store {
+            insurer: insurer.to_owned(),
+            ..self.clone()
+        }
     }
 
     /// Which backend this store uses.
@@ -244,22 +339,43 @@ impl Store {
         &self.insurer
     }
 
-    /// The society's letterhead.
-    pub async fn society(&self) -> Result<Society> {
-        let row: Option<(String, String, String, String, String)> = on_pool!(self, p => {
-            sqlx::query_as("SELECT insurer, name, section, address, phone FROM societies WHERE insurer = $1")
-                .bind(&self.insurer)
-                .fetch_optional(p)
-                .await?
-        });
-        let (insurer, name, section, address, phone) = row.ok_or(StoreError::NoSociety)?;
-        Ok(Society {
-            insurer,
-            name,
-            section,
-            address,
-            phone,
+    /// A pooled connection for reads.
+    pub async fn read(&self) -> Result<Reader> {
+        let handle = match &self.pool {
+            Pool::Sqlite(p) => Handle::SqlitePool(p.acquire().await?),
+            Pool::Postgres(p) => Handle::PgPool(p.acquire().await?),
+        };
+        Ok(Reader {
+            handle,
+            insurer: self.insurer.clone(),
         })
+    }
+
+    /// Begins a write transaction (waits for this process's other writers first).
+    pub async fn write(&self) -> Result<Tx> {
+        let guard = self.writer.clone().lock_owned().await;
+        let handle = match &self.pool {
+            // IMMEDIATE takes SQLite's write lock up front: a deferred transaction that
+            // reads and then writes fails at once with "busy" when another process's
+            // writer got there first, instead of waiting for busy_timeout.
+            Pool::Sqlite(p) => Handle::SqliteTx(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => Handle::PgTx(p.begin().await?),
+        };
+        Ok(Tx {
+            reader: Reader {
+                handle,
+                insurer: self.insurer.clone(),
+            },
+            seal: self.seal.clone(),
+            anchors: Vec::new(),
+            audit_locked: false,
+            _writer: guard,
+        })
+    }
+
+    /// The key and anchor file of the audit chain.
+    pub fn seal(&self) -> &AuditSeal {
+        &self.seal
     }
 
     /// Closes the pool (flushes SQLite's WAL).
@@ -269,35 +385,50 @@ impl Store {
             Pool::Postgres(p) => p.close().await,
         }
     }
+}
 
-    /// Counts rows of a table of this society (for tests, reports and the demo).
-    pub async fn count(&self, table: Table) -> Result<i64> {
+impl Reader {
+    /// The society's letterhead.
+    pub async fn society(&mut self) -> Result<Society> {
+        let insurer = self.insurer.clone();
+        let row: Option<Society> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT insurer, name, section, address, phone FROM societies WHERE insurer = $1")
+                .bind(&insurer)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        row.ok_or(StoreError::NoSociety)
+    }
+
+    /// Counts rows of a table of this society (tests, reports and the demo).
+    pub async fn count(&mut self, table: Table) -> Result<i64> {
         let sql = format!("SELECT COUNT(*) FROM {} WHERE insurer = $1", table.name());
-        let (n,): (i64,) = on_pool!(self, p => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&self.insurer).fetch_one(p).await?
+        let insurer = self.insurer.clone();
+        let (n,): (i64,) = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&insurer).fetch_one(&mut *c).await?
         });
         Ok(n)
     }
 
     /// Column names of every table (to prove no column can hold claims details).
-    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> = match &self.pool {
-            Pool::Sqlite(p) => {
+    pub async fn schema_columns(&mut self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = match self.conn() {
+            Conn::Sqlite(c) => {
                 sqlx::query_as(
                     "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
                      WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'
                      ORDER BY m.name, p.cid",
                 )
-                .fetch_all(p)
+                .fetch_all(&mut *c)
                 .await?
             }
-            Pool::Postgres(p) => {
+            Conn::Postgres(c) => {
                 sqlx::query_as(
                     "SELECT table_name::text, column_name::text FROM information_schema.columns
                      WHERE table_schema = current_schema() AND table_name NOT LIKE '_sqlx%'
                      ORDER BY table_name, ordinal_position",
                 )
-                .fetch_all(p)
+                .fetch_all(&mut *c)
                 .await?
             }
         };

@@ -1,7 +1,7 @@
 //! Reports per programme: identified → notified → visited funnels, re-notices, waiting
 //! for claims; and employer aggregates with small cells suppressed.
 
-use crate::{Result, Store, on_pool};
+use crate::{Reader, Result, on_conn};
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;
 
@@ -37,29 +37,30 @@ impl ProgrammeFigures {
     }
 }
 
-impl Store {
+impl Reader {
     /// Figures per programme, optionally for one fiscal year of triggers.
     pub async fn programme_figures(
-        &self,
+        &mut self,
         fiscal_year: Option<i64>,
     ) -> Result<BTreeMap<ProgrammeCode, ProgrammeFigures>> {
         let fy = fiscal_year.unwrap_or(-1);
-        let states: Vec<(String, String, i64)> = on_pool!(self, p => {
+        let insurer = self.insurer.clone();
+        let states: Vec<(String, String, i64)> = on_conn!(self.conn(), c => {
             sqlx::query_as("SELECT programme, state, COUNT(*) FROM cases WHERE insurer = $1 AND ($2 < 0 OR fiscal_year = $2) GROUP BY programme, state")
-                .bind(&self.insurer).bind(fy).fetch_all(p).await?
+                .bind(&insurer).bind(fy).fetch_all(&mut *c).await?
         });
-        let mailed: Vec<(String, i64, i64)> = on_pool!(self, p => {
+        let mailed: Vec<(String, i64, i64)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT programme, n, COUNT(*) FROM (
                    SELECT c.programme AS programme, c.case_key, COUNT(*) AS n FROM cases c JOIN case_events e ON e.case_key = c.case_key
                    WHERE c.insurer = $1 AND ($2 < 0 OR c.fiscal_year = $2) AND e.kind = 'notice_mailed' GROUP BY c.programme, c.case_key
                  ) m GROUP BY programme, n",
-            ).bind(&self.insurer).bind(fy).fetch_all(p).await?
+            ).bind(&insurer).bind(fy).fetch_all(&mut *c).await?
         });
-        let late: Vec<(String, i64)> = on_pool!(self, p => {
+        let late: Vec<(String, i64)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
                 "SELECT 'C', COUNT(*) FROM referrals WHERE insurer = $1 AND late = 1",
-            ).bind(&self.insurer).fetch_all(p).await?
+            ).bind(&insurer).fetch_all(&mut *c).await?
         });
         let mut out: BTreeMap<ProgrammeCode, ProgrammeFigures> = ProgrammeCode::ALL
             .into_iter()
@@ -93,6 +94,24 @@ impl Store {
         }
         if let Some(f) = out.get_mut(&ProgrammeCode::C) {
             f.late_referrals = late.first().map_or(0, |r| r.1);
+        }
+        Ok(out)
+    }
+
+    /// Cases per employer and programme.
+    pub async fn cases_by_employer(
+        &mut self,
+    ) -> Result<BTreeMap<String, BTreeMap<ProgrammeCode, i64>>> {
+        let insurer = self.insurer.clone();
+        let found: Vec<(String, String, i64)> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT employer_code, programme, COUNT(*) FROM cases WHERE insurer = $1 GROUP BY employer_code, programme")
+                .bind(&insurer).fetch_all(&mut *c).await?
+        });
+        let mut out: BTreeMap<String, BTreeMap<ProgrammeCode, i64>> = BTreeMap::new();
+        for (employer, programme, n) in found {
+            if let Some(p) = ProgrammeCode::from_letter(&programme) {
+                out.entry(employer).or_default().insert(p, n);
+            }
         }
         Ok(out)
     }

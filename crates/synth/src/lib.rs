@@ -1,7 +1,8 @@
 //! A synthetic society for the demo, tests and benchmarks: deterministic from a seed,
-//! with distributions near Japanese national figures (ages 18–74, HbA1c, blood pressure,
-//! lipids, smoking about 25 % of men and 7 % of women, cancer 要精密検査 rates per
-//! screening type, 資格喪失 and joiners), written as the files an employer or the society
+//! with distributions near Japanese national figures (本人 aged 18–70 are about 55 % of
+//! the register, the rest their spouses and children under the same 記号番号; HbA1c,
+//! blood pressure, lipids, smoking about 25 % of men and 7 % of women, cancer 要精密検査
+//! rates per screening type, 資格喪失 and joiners), written as the files an employer or the society
 //! really hands over: the register CSV, MHLW checkup archives per employer and month,
 //! 要精密検査 lists in Shift_JIS CSV, and UKE claims per service month that arrive two
 //! months later (a few 月遅れ). Visit behaviour: some people visit soon after a notice,
@@ -24,7 +25,7 @@ use collabo_domain::checkup::{
 };
 use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
-use collabo_domain::member::{Address, Member, Sex};
+use collabo_domain::member::{Address, Member, Relationship, Sex};
 use collabo_domain::programme::ProgrammeCode;
 use collabo_domain::referral::CancerType;
 use rand::{Rng, SeedableRng};
@@ -249,107 +250,54 @@ impl Society {
             }
             let number = next_number[e];
             next_number[e] += 1;
-            let family = if rng.random::<f64>() < 0.2 {
-                rng.random_range(1..=2u8)
+            // Just under half of the 本人 have dependants (a spouse and children, or children
+            // only): 1, 2 or 3 of them, so that about 55 % of the register is 本人.
+            let family = if rng.random::<f64>() < 0.48 {
+                let roll = rng.random::<f64>();
+                if roll < 0.5 {
+                    1
+                } else if roll < 0.8 {
+                    2
+                } else {
+                    3u8
+                }
             } else {
                 0
             };
+            let symbol = Symbol::parse(employers[e].code.as_str())
+                .map_err(|_| SynthError::Format("symbol".into()))?;
+            let card = parse_ok(CardNumber::parse(&number.to_string()), "number")?;
+            // The 本人 of this 記号番号: the family shares their surname, address and coverage.
+            let mut head: Option<Member> = None;
             for branch in 0..=family {
                 if members.len() >= config.members as usize {
                     break;
                 }
-                let insured = branch == 0;
-                let sex = if insured {
-                    if rng.random::<f64>() < 0.62 {
-                        Sex::Male
-                    } else {
-                        Sex::Female
-                    }
-                } else if rng.random::<f64>() < 0.3 {
-                    Sex::Male
-                } else {
-                    Sex::Female
-                };
-                let age: i16 = if insured {
-                    rng.random_range(18..=70)
-                } else {
-                    rng.random_range(18..=74)
-                };
-                let birth = day_in(
-                    &mut rng,
-                    Date::constant(ref_date.year() - age - 1, 4, 2),
-                    Date::constant(ref_date.year() - age, 4, 1),
-                );
-                let (surname, surname_kana) = *pick(&mut rng, names::SURNAMES);
-                let (given, given_kana) = *pick(
-                    &mut rng,
-                    if sex == Sex::Male {
-                        names::MALE
-                    } else {
-                        names::FEMALE
-                    },
-                );
                 let key = MemberKey {
                     insurer: insurer.clone(),
-                    symbol: employers[e]
-                        .code
-                        .as_str()
-                        .parse::<String>()
-                        .ok()
-                        .and_then(|s| Symbol::parse(&s).ok())
-                        .ok_or_else(|| SynthError::Format("symbol".into()))?,
-                    number: parse_ok(CardNumber::parse(&number.to_string()), "number")?,
+                    symbol: symbol.clone(),
+                    number: card.clone(),
                     branch: parse_ok(Branch::parse(&format!("{branch:02}")), "branch")?,
                 };
-                let unmailable = rng.random::<f64>() < 0.01;
-                let address = if unmailable {
-                    Address {
-                        postal_code: String::new(),
-                        line1: String::new(),
-                        line2: String::new(),
-                    }
-                } else {
-                    Address {
-                        postal_code: format!("{:07}", rng.random_range(1_000_000..9_999_999u32)),
-                        line1: format!(
-                            "{}{}{}丁目{}番{}号",
-                            pick(&mut rng, names::CITIES),
-                            pick(&mut rng, names::TOWNS),
-                            rng.random_range(1..=5),
-                            rng.random_range(1..=30),
-                            rng.random_range(1..=20)
-                        ),
-                        line2: if rng.random::<f64>() < 0.3 {
-                            format!("コーポ架空{}号室", rng.random_range(101..=505))
-                        } else {
-                            String::new()
-                        },
+                let member = match &head {
+                    None => insured_person(&mut rng, key, &employers[e].code, fy)?,
+                    Some(insured) => {
+                        // The first dependant is a spouse seven times in ten; the others are children.
+                        let spouse = branch == 1 && rng.random::<f64>() < 0.7;
+                        dependant(&mut rng, key, insured, spouse, fy)
                     }
                 };
-                let joined = if rng.random::<f64>() < 0.03 {
-                    day_in(&mut rng, fy.first_day(), Date::constant(fy.year(), 12, 1))
-                } else {
-                    Date::constant(fy.year() - rng.random_range(1..=20), 4, 1)
-                };
-                let lost = (rng.random::<f64>() < 0.04)
-                    .then(|| day_in(&mut rng, Date::constant(fy.year(), 6, 1), fy.last_day()));
+                let age = collabo_domain::calendar::age_on(member.birth_date, ref_date);
                 let older = age >= 40;
                 chronic.push(Chronic {
                     hypertension: older && rng.random::<f64>() < 0.12 + f64::from(age - 40) * 0.006,
                     dyslipidemia: older && rng.random::<f64>() < 0.10,
                     diabetes: older && rng.random::<f64>() < 0.05,
                 });
-                members.push(Member {
-                    key,
-                    name_kanji: format!("{surname}　{given}"),
-                    name_kana: format!("{surname_kana}　{given_kana}"),
-                    sex,
-                    birth_date: birth,
-                    address,
-                    employer: employers[e].code.clone(),
-                    qualified_from: joined,
-                    qualified_until: lost,
-                });
+                if head.is_none() {
+                    head = Some(member.clone());
+                }
+                members.push(member);
             }
         }
 
@@ -395,7 +343,7 @@ impl Society {
             let insured_in_year = m
                 .qualified_until
                 .is_none_or(|d| d > Date::constant(fy.year(), 9, 1));
-            let employee = m.key.branch.as_str() == "00";
+            let employee = m.relationship == Relationship::Insured;
             let c = chronic[idx];
             // Chronic care: a claim every month or two, all year, for the whole window.
             for month in first_claims_month.through(last_claims_month) {
@@ -612,6 +560,7 @@ impl Society {
             "住所",
             "住所2",
             "事業所記号",
+            "本人家族",
             "資格取得日",
             "資格喪失日",
         ])
@@ -630,6 +579,7 @@ impl Society {
                 &m.address.line1,
                 &m.address.line2,
                 m.employer.as_str(),
+                m.relationship.label(),
                 &m.qualified_from.to_string(),
                 &m.qualified_until.map(|d| d.to_string()).unwrap_or_default(),
             ])
@@ -806,6 +756,142 @@ impl Society {
     }
 }
 
+/// A birth date for someone `age` years old on the first day of `fy` (school-year cohort).
+fn birth_for_age(rng: &mut ChaCha8Rng, fy: FiscalYear, age: i16) -> Date {
+    let year = fy.first_day().year();
+    day_in(
+        rng,
+        Date::constant(year - age - 1, 4, 2),
+        Date::constant(year - age, 4, 1),
+    )
+}
+
+fn given_name(rng: &mut ChaCha8Rng, sex: Sex) -> (&'static str, &'static str) {
+    *pick(
+        rng,
+        if sex == Sex::Male {
+            names::MALE
+        } else {
+            names::FEMALE
+        },
+    )
+}
+
+/// A 本人 (the insured employee, branch 00) of an employer.
+fn insured_person(
+    rng: &mut ChaCha8Rng,
+    key: MemberKey,
+    employer: &EmployerCode,
+    fy: FiscalYear,
+) -> Result<Member, SynthError> {
+    let sex = if rng.random::<f64>() < 0.62 {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
+    let age: i16 = rng.random_range(18..=70);
+    let birth = birth_for_age(rng, fy, age);
+    let (surname, surname_kana) = *pick(rng, names::SURNAMES);
+    let (given, given_kana) = given_name(rng, sex);
+    let unmailable = rng.random::<f64>() < 0.01;
+    let address = if unmailable {
+        Address {
+            postal_code: String::new(),
+            line1: String::new(),
+            line2: String::new(),
+        }
+    } else {
+        Address {
+            postal_code: format!("{:07}", rng.random_range(1_000_000..9_999_999u32)),
+            line1: format!(
+                "{}{}{}丁目{}番{}号",
+                pick(rng, names::CITIES),
+                pick(rng, names::TOWNS),
+                rng.random_range(1..=5),
+                rng.random_range(1..=30),
+                rng.random_range(1..=20)
+            ),
+            line2: if rng.random::<f64>() < 0.3 {
+                format!("コーポ架空{}号室", rng.random_range(101..=505))
+            } else {
+                String::new()
+            },
+        }
+    };
+    let joined = if rng.random::<f64>() < 0.03 {
+        day_in(rng, fy.first_day(), Date::constant(fy.year(), 12, 1))
+    } else {
+        Date::constant(fy.year() - rng.random_range(1..=20), 4, 1)
+    };
+    let lost = (rng.random::<f64>() < 0.04)
+        .then(|| day_in(rng, Date::constant(fy.year(), 6, 1), fy.last_day()));
+    Ok(Member {
+        key,
+        name_kanji: format!("{surname}　{given}"),
+        name_kana: format!("{surname_kana}　{given_kana}"),
+        sex,
+        birth_date: birth,
+        address,
+        employer: employer.clone(),
+        relationship: Relationship::Insured,
+        qualified_from: joined,
+        qualified_until: lost,
+    })
+}
+
+/// A dependant (家族) of `insured`: their spouse or child, with the same surname and
+/// address, covered from the later of the 本人's joining and their own birth until the
+/// 本人 loses coverage.
+fn dependant(
+    rng: &mut ChaCha8Rng,
+    key: MemberKey,
+    insured: &Member,
+    spouse: bool,
+    fy: FiscalYear,
+) -> Member {
+    let insured_age = collabo_domain::calendar::age_on(insured.birth_date, fy.first_day());
+    let (sex, age) = if spouse {
+        let other = match insured.sex {
+            Sex::Male => Sex::Female,
+            Sex::Female => Sex::Male,
+        };
+        let sex = if rng.random::<f64>() < 0.95 {
+            other
+        } else {
+            insured.sex
+        };
+        let gap = normal(rng, if sex == Sex::Female { -2.0 } else { 2.0 }, 3.0).round() as i16;
+        (sex, (insured_age + gap).clamp(18, 74))
+    } else {
+        let sex = if rng.random::<f64>() < 0.5 {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
+        let oldest = (insured_age - 20).clamp(0, 22);
+        (sex, rng.random_range(0..=oldest))
+    };
+    let birth = birth_for_age(rng, fy, age);
+    let (surname, surname_kana) = insured
+        .name_kanji
+        .split_once('　')
+        .zip(insured.name_kana.split_once('　'))
+        .map_or(("", ""), |((s, _), (k, _))| (s, k));
+    let (given, given_kana) = given_name(rng, sex);
+    Member {
+        key,
+        name_kanji: format!("{surname}　{given}"),
+        name_kana: format!("{surname_kana}　{given_kana}"),
+        sex,
+        birth_date: birth,
+        address: insured.address.clone(),
+        employer: insured.employer.clone(),
+        relationship: Relationship::Dependant,
+        qualified_from: insured.qualified_from.max(birth),
+        qualified_until: insured.qualified_until,
+    }
+}
+
 fn first_of_next_month(date: Date, months: i32) -> Date {
     add_months(date.first_of_month(), months).unwrap_or(date)
 }
@@ -934,5 +1020,95 @@ fn synth_checkup(
         submitted_by: employee.then(|| m.employer.clone()),
         observations,
         questionnaire,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn society(members: u32, seed: u64) -> Society {
+        Society::generate(&SynthConfig {
+            members,
+            employers: 4,
+            seed,
+            background_visits: 0.0,
+            ..SynthConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn about_55_percent_are_honnin_and_families_share_their_card() {
+        let s = society(5000, 42);
+        let insured = s
+            .members
+            .iter()
+            .filter(|m| m.relationship == Relationship::Insured)
+            .count();
+        let share = insured as f64 / s.members.len() as f64;
+        assert!((0.53..=0.57).contains(&share), "本人 share {share:.3}");
+        let heads: std::collections::HashMap<(&str, &str), &Member> = s
+            .members
+            .iter()
+            .filter(|m| m.relationship == Relationship::Insured)
+            .map(|m| ((m.key.symbol.as_str(), m.key.number.as_str()), m))
+            .collect();
+        assert_eq!(heads.len(), insured, "one 本人 per 記号番号");
+        for m in &s.members {
+            let head = heads[&(m.key.symbol.as_str(), m.key.number.as_str())];
+            match m.relationship {
+                Relationship::Insured => assert_eq!(m.key.branch.as_str(), "00"),
+                _ => {
+                    assert_eq!(m.relationship, Relationship::Dependant);
+                    assert_ne!(m.key.branch.as_str(), "00");
+                    assert_eq!(m.employer, head.employer);
+                    assert_eq!(m.address, head.address);
+                    assert!(m.qualified_from >= head.qualified_from);
+                    assert_eq!(m.qualified_until, head.qualified_until);
+                }
+            }
+        }
+        // Families of one to three dependants.
+        let mut sizes: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for m in &s.members {
+            *sizes
+                .entry((m.key.symbol.as_str(), m.key.number.as_str()))
+                .or_default() += 1;
+        }
+        assert!(sizes.values().all(|n| (1..=4).contains(n)));
+        assert!(sizes.values().any(|n| *n == 4));
+    }
+
+    #[test]
+    fn the_same_seed_makes_the_same_society() {
+        let (a, b) = (society(800, 7), society(800, 7));
+        assert_eq!(a.members, b.members);
+        assert_eq!(a.checkups, b.checkups);
+        assert_eq!(a.claims, b.claims);
+        assert_ne!(a.members, society(800, 8).members);
+    }
+
+    #[test]
+    fn the_register_says_honnin_or_kazoku_after_the_employer() {
+        let s = society(300, 1);
+        let dir = tempfile::tempdir().unwrap();
+        s.write(dir.path(), &GroupMap::builtin().unwrap()).unwrap();
+        let mut r = csv::Reader::from_path(dir.path().join("members.csv")).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+        let at = header.iter().position(|h| h == "事業所記号").unwrap();
+        assert_eq!(header[at + 1], "本人家族");
+        let branch = header.iter().position(|h| h == "枝番").unwrap();
+        let mut seen = BTreeMap::new();
+        for row in r.records() {
+            let row = row.unwrap();
+            let value = row[at + 1].to_owned();
+            assert_eq!(value == "本人", &row[branch] == "00", "{row:?}");
+            *seen.entry(value).or_insert(0) += 1;
+        }
+        assert_eq!(
+            seen.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["家族", "本人"]
+        );
     }
 }

@@ -1,25 +1,30 @@
-//! Load test on loopback: a SQLite database of 1,000,000 synthetic members (written
-//! through the store's member import), the portal served in process, and 50
-//! concurrent keep-alive clients hammering the staff dashboard and the member page.
+//! Load test on loopback: a SQLite database of 1,000,000 synthetic members (imported
+//! through `collabo_app::App` as register CSV files), the portal served in process, and
+//! 50 concurrent keep-alive clients hammering the staff dashboard and the member page.
 //! Prints requests/s and p50/p99 latency per page.
 //!
 //! Run: `cargo bench -p collabo-web --bench load` (env: LOAD_MEMBERS, LOAD_SECONDS,
-//! LOAD_CLIENTS, LOAD_DB to reuse a database file between runs).
+//! LOAD_CLIENTS, LOAD_DB to reuse a database file between runs; its audit key lives in
+//! `<LOAD_DB>.data`).
 
 // A benchmark harness stops at the first failure by design: panicking is its error report.
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
-use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
-use collabo_domain::member::{Address, Member, Sex};
-use collabo_store::imports::Actor;
-use collabo_store::portal::{SessionRow, UserRow};
-use collabo_store::{ImportKind, Society, Store};
-use collabo_web::{AppState, ServeConfig, SystemClock, auth};
+use collabo_app::accounts::{NewUser, SecondFactorOutcome, totp_code};
+use collabo_app::{Actor, App, Society};
+use collabo_domain::authz::Role;
+use collabo_domain::ids::{Branch, CardNumber, InsurerNumber, MemberKey, Symbol};
+use collabo_web::{AppState, Clock, ServeConfig, SystemClock};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const INSURER: &str = "06130012";
+const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const PASSWORD: &str = "load-test-password";
+/// Register rows per imported file.
+const FILE_ROWS: u64 = 50_000;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -28,50 +33,45 @@ fn env(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn synthetic(i: u64) -> Member {
+fn employer_of(i: u64) -> String {
+    format!("E{:03}", i % 500)
+}
+
+fn key_of(i: u64) -> MemberKey {
+    MemberKey {
+        insurer: InsurerNumber::parse(INSURER).unwrap_or_else(|e| panic!("{e}")),
+        symbol: Symbol::parse(&employer_of(i)).unwrap_or_else(|e| panic!("{e}")),
+        number: CardNumber::parse(&format!("{i:07}")).unwrap_or_else(|e| panic!("{e}")),
+        branch: Branch::parse("00").unwrap_or_else(|e| panic!("{e}")),
+    }
+}
+
+/// One register row (layout of `collabo_app::imports::parse_members`).
+fn register_row(i: u64) -> String {
     const FAMILY: [&str; 10] = [
         "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
     ];
     const GIVEN: [&str; 10] = [
         "太郎", "花子", "一郎", "美咲", "健太", "陽子", "翔", "由美", "大輔", "彩",
     ];
-    let employer = format!("E{:03}", i % 500);
-    Member {
-        key: MemberKey {
-            insurer: InsurerNumber::parse(INSURER).unwrap_or_else(|e| panic!("{e}")),
-            symbol: Symbol::parse(&employer).unwrap_or_else(|e| panic!("{e}")),
-            number: CardNumber::parse(&format!("{i:07}")).unwrap_or_else(|e| panic!("{e}")),
-            branch: Branch::parse("00").unwrap_or_else(|e| panic!("{e}")),
-        },
-        name_kanji: format!(
-            "{} {}",
-            FAMILY[(i % 10) as usize],
-            GIVEN[((i / 10) % 10) as usize]
-        ),
-        name_kana: "シケン".into(),
-        sex: if i.is_multiple_of(2) {
-            Sex::Female
-        } else {
-            Sex::Male
-        },
-        birth_date: collabo_domain::Date::new(
-            1960 + (i % 40) as i16,
-            1 + (i % 12) as i8,
-            1 + (i % 28) as i8,
-        )
-        .unwrap_or_else(|e| panic!("{e}")),
-        address: Address {
-            postal_code: "1000001".into(),
-            line1: "東京都千代田区".into(),
-            line2: String::new(),
-        },
-        employer: EmployerCode::parse(&employer).unwrap_or_else(|e| panic!("{e}")),
-        qualified_from: collabo_domain::Date::new(2010, 4, 1).unwrap_or_else(|e| panic!("{e}")),
-        qualified_until: None,
-    }
+    let employer = employer_of(i);
+    format!(
+        "{INSURER},{employer},{i:07},00,{} {},シケン,{},{:04}-{:02}-{:02},1000001,東京都千代田区,,{employer},{},2010-04-01,\n",
+        FAMILY[(i % 10) as usize],
+        GIVEN[((i / 10) % 10) as usize],
+        if i.is_multiple_of(2) { "2" } else { "1" },
+        1960 + i % 40,
+        1 + i % 12,
+        1 + i % 28,
+        if i % 5 == 4 { "家族" } else { "本人" },
+    )
 }
 
-async fn prepare(path: &str, n: u64) -> Store {
+fn actor(user: &str, role: Role) -> Actor {
+    Actor::new(user, role, "bench", SystemClock.now())
+}
+
+async fn prepare(path: &str, data: &Path, n: u64) -> App {
     let url = format!("sqlite:{path}");
     let society = Society {
         insurer: INSURER.into(),
@@ -80,52 +80,75 @@ async fn prepare(path: &str, n: u64) -> Store {
         address: "東京都".into(),
         phone: "03".into(),
     };
-    if std::path::Path::new(path).exists() {
-        return Store::open(&url, None)
+    if Path::new(path).exists() {
+        return App::open(&url, None, data)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
-    let store = Store::init(&url, &society)
+    let app = App::init(&url, &society, data)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
-    let actor = Actor {
-        name: "bench".into(),
-        role: "staff".into(),
-        origin: "bench".into(),
-    };
-    let now: jiff::Timestamp = "2026-11-24T00:00:00Z"
-        .parse()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let today = collabo_domain::Date::new(2026, 11, 24).unwrap_or_else(|e| panic!("{e}"));
-    let mut session = store
-        .begin_import(
-            ImportKind::Members,
-            "members.csv",
-            "bench",
-            None,
-            &actor,
-            today,
-            now,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .unwrap_or_else(|_| panic!("imported"));
+    let staff = actor("bench", Role::Staff);
     let mut i = 0;
     while i < n {
-        let chunk: Vec<Member> = (i..(i + 20_000).min(n)).map(synthetic).collect();
-        session
-            .add_members(&chunk)
+        let end = (i + FILE_ROWS).min(n);
+        let mut csv = String::from(
+            "保険者番号,記号,番号,枝番,氏名,氏名カナ,性別,生年月日,郵便番号,住所,住所2,事業所記号,本人家族,資格取得日,資格喪失日\n",
+        );
+        for j in i..end {
+            csv.push_str(&register_row(j));
+        }
+        app.import_members(&staff, &format!("members-{i:07}.csv"), csv.as_bytes())
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        i += chunk.len() as u64;
+        i = end;
     }
-    session.finish().await.unwrap_or_else(|e| panic!("{e}"));
     println!(
         "generated {n} members in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    store
+    app
+}
+
+/// A staff user with a known TOTP secret, logged in through the door: returns the
+/// session cookie value.
+async fn login(app: &App) -> String {
+    let admin = actor("bench-admin", Role::Admin);
+    app.put_user_with_totp(
+        &admin,
+        NewUser {
+            username: "load".into(),
+            display_name: "load".into(),
+            password: PASSWORD.into(),
+            role: Role::Staff,
+        },
+        Some(TOTP),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let policy = collabo_app::accounts::LoginPolicy::default();
+    let now = SystemClock.now();
+    let id = match app
+        .password_login("load", PASSWORD, "bench", now, policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+    {
+        collabo_app::accounts::LoginOutcome::Session { id, .. } => id,
+        other => panic!("login: {other:?}"),
+    };
+    let (session, _) = app
+        .session(&id, now)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .unwrap_or_else(|| panic!("no session"));
+    let code = totp_code(TOTP, now).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = app
+        .second_factor(&actor("load", Role::Staff), &session, &code, policy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(outcome, SecondFactorOutcome::Accepted);
+    id
 }
 
 /// One keep-alive client: GETs paths in turn for `seconds`, returns latencies.
@@ -249,53 +272,19 @@ fn main() {
         let clients = env("LOAD_CLIENTS", 50);
         let path =
             std::env::var("LOAD_DB").unwrap_or_else(|_| format!("/tmp/collabo-load-{members}.db"));
-        let store = prepare(&path, members).await;
-        let now: jiff::Timestamp = collabo_web::Clock::now(&SystemClock);
-        store
-            .put_user(
-                &UserRow {
-                    username: "load".into(),
-                    display_name: "load".into(),
-                    password_hash: "x".into(),
-                    role: "staff".into(),
-                    employers: vec![],
-                    totp_secret: None,
-                    totp_enrolled: false,
-                    failed_logins: 0,
-                    locked_until: None,
-                },
-                now,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let cookie = auth::random_hex(32);
-        let expires = now
-            .checked_add(jiff::SignedDuration::from_hours(2))
-            .unwrap_or(now);
-        store
-            .create_session(
-                &SessionRow {
-                    id_hash: auth::sha256_hex(&cookie),
-                    username: "load".into(),
-                    csrf: "x".into(),
-                    stage: "full".into(),
-                    pending_secret: None,
-                    expires_at: expires.to_string(),
-                },
-                "bench",
-                now,
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let data = std::path::PathBuf::from(format!("{path}.data"));
+        let app = prepare(&path, &data, members).await;
+        let cookie = login(&app).await;
         let step = (members / 2000).max(1);
         let keys: Vec<String> = (0..2000u64)
-            .map(|i| synthetic((i * step) % members).key.to_key_string())
+            .map(|i| key_of((i * step) % members).to_key_string())
             .collect();
         let state = AppState::new(
-            store,
+            app,
             Arc::new(SystemClock),
             ServeConfig {
                 database_url: format!("sqlite:{path}"),
+                data_dir: data,
                 secure_cookies: false,
                 ..ServeConfig::default()
             },

@@ -20,6 +20,32 @@ impl Clock for SystemClock {
     }
 }
 
+/// The real clock moved to another calendar day (`collabo serve --date`): time runs,
+/// but every instant falls on `day` (then the days after it).
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    day: collabo_domain::Date,
+    started: jiff::Timestamp,
+}
+
+impl ShiftedClock {
+    /// A clock whose today is `day` now.
+    pub fn new(day: collabo_domain::Date) -> ShiftedClock {
+        ShiftedClock {
+            day,
+            started: SystemClock.now(),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> jiff::Timestamp {
+        let shifted = collabo_domain::calendar::on_day(self.day, self.started);
+        let elapsed = SystemClock.now().duration_since(self.started);
+        shifted.checked_add(elapsed).unwrap_or(shifted)
+    }
+}
+
 /// A clock that stands still until moved (tests).
 #[derive(Debug)]
 pub struct FixedClock(Mutex<jiff::Timestamp>);
@@ -50,5 +76,5 @@ impl Clock for FixedClock {
 
 /// The calendar day in Japan (UTC+9, no daylight saving) of an instant.
 pub fn japan_date(at: jiff::Timestamp) -> collabo_domain::Date {
-    jiff::tz::offset(9).to_datetime(at).date()
+    collabo_domain::calendar::japan_date(at)
 }

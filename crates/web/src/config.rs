@@ -26,11 +26,12 @@ pub struct ServeConfig {
     pub lockout_minutes: i64,
     /// Largest upload accepted, in bytes. Default 50 MiB.
     pub max_upload_bytes: usize,
-    /// Employer aggregates are shown only for employers with at least this many
-    /// insured (健康スコアリングレポート: 50).
-    pub min_population: u64,
-    /// Aggregate cells under this many people are suppressed (10).
-    pub min_cell: u64,
+    /// The data folder: the audit key (`audit.key`) and anchor file
+    /// (`audit-anchor.log`) live here, as for the command line. Env `COLLABO_DATA`.
+    pub data_dir: PathBuf,
+    /// Run as if today were this day (`collabo serve --date`): the clock is shifted
+    /// so that every timestamp falls on it. Env `COLLABO_DATE`.
+    pub date: Option<String>,
     /// Directory where uploaded letter templates (.typ) are stored; the letters crate
     /// reads overrides from here.
     pub templates_dir: PathBuf,
@@ -49,8 +50,8 @@ impl Default for ServeConfig {
             lockout_failures: 5,
             lockout_minutes: 15,
             max_upload_bytes: 50 * 1024 * 1024,
-            min_population: 50,
-            min_cell: 10,
+            data_dir: PathBuf::from("collabo-data"),
+            date: None,
             templates_dir: PathBuf::from("templates"),
             batches_dir: PathBuf::from("batches"),
         }
@@ -156,11 +157,11 @@ impl ServeConfig {
         if let Some(v) = var("COLLABO_MAX_UPLOAD_BYTES") {
             self.max_upload_bytes = num("COLLABO_MAX_UPLOAD_BYTES", &v)?;
         }
-        if let Some(v) = var("COLLABO_MIN_POPULATION") {
-            self.min_population = num("COLLABO_MIN_POPULATION", &v)?;
+        if let Some(v) = var("COLLABO_DATA") {
+            self.data_dir = v.into();
         }
-        if let Some(v) = var("COLLABO_MIN_CELL") {
-            self.min_cell = num("COLLABO_MIN_CELL", &v)?;
+        if let Some(v) = var("COLLABO_DATE") {
+            self.date = Some(v);
         }
         if let Some(v) = var("COLLABO_TEMPLATES_DIR") {
             self.templates_dir = v.into();
@@ -178,14 +179,17 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let c =
-            ServeConfig::from_toml("c.toml", "listen = \"0.0.0.0:9000\"\nmin_cell = 5\n").unwrap();
+        let c = ServeConfig::from_toml(
+            "c.toml",
+            "listen = \"0.0.0.0:9000\"\nlockout_failures = 3\n",
+        )
+        .unwrap();
         assert_eq!(c.listen, "0.0.0.0:9000");
-        assert_eq!(c.min_cell, 5);
+        assert_eq!(c.lockout_failures, 3);
         let c = c
-            .with_env(|n| (n == "COLLABO_MIN_CELL").then(|| "12".to_owned()))
+            .with_env(|n| (n == "COLLABO_LOCKOUT_FAILURES").then(|| "7".to_owned()))
             .unwrap();
-        assert_eq!(c.min_cell, 12);
+        assert_eq!(c.lockout_failures, 7);
         assert!(c.secure_cookies);
     }
 
@@ -193,8 +197,8 @@ mod tests {
     fn unknown_keys_and_bad_numbers_are_errors() {
         assert!(ServeConfig::from_toml("c.toml", "lisen = 1").is_err());
         let err = ServeConfig::default()
-            .with_env(|n| (n == "COLLABO_MIN_CELL").then(|| "ten".to_owned()))
+            .with_env(|n| (n == "COLLABO_LOCKOUT_FAILURES").then(|| "ten".to_owned()))
             .unwrap_err();
-        assert!(err.to_string().contains("COLLABO_MIN_CELL"));
+        assert!(err.to_string().contains("COLLABO_LOCKOUT_FAILURES"));
     }
 }

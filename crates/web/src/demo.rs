@@ -3,8 +3,9 @@
 //! secrets (already enrolled) so the demo can print how to log in. Never use these
 //! on real data: the secrets are in the source.
 
-use collabo_store::Store;
-use collabo_store::portal::UserRow;
+use collabo_app::accounts::NewUser;
+use collabo_app::{Actor, App};
+use collabo_domain::authz::Role;
 
 /// One demo login.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,10 +14,8 @@ pub struct DemoAccount {
     pub username: String,
     /// Password.
     pub password: String,
-    /// Role code.
-    pub role: String,
-    /// Employer codes (employer contacts).
-    pub employers: Vec<String>,
+    /// Role.
+    pub role: Role,
     /// Base32 TOTP secret (enrolled), if the account uses a second factor.
     pub totp_secret: Option<String>,
 }
@@ -28,63 +27,49 @@ const SECRETS: [&str; 3] = [
     "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK",
 ];
 
-/// Creates (or resets) the demo accounts; employer contacts for up to `3` employers.
-pub async fn ensure_demo_accounts(
-    store: &Store,
-    now: jiff::Timestamp,
-) -> anyhow::Result<Vec<DemoAccount>> {
+/// Creates (or resets) the demo accounts, as `actor` (an admin); employer contacts for
+/// up to three employers.
+pub async fn ensure_demo_accounts(app: &App, actor: &Actor) -> anyhow::Result<Vec<DemoAccount>> {
     let mut accounts = vec![
         DemoAccount {
             username: "admin".into(),
             password: "demo-admin-pass".into(),
-            role: "admin".into(),
-            employers: Vec::new(),
+            role: Role::Admin,
             totp_secret: Some(SECRETS[0].into()),
         },
         DemoAccount {
             username: "staff".into(),
             password: "demo-staff-pass".into(),
-            role: "staff".into(),
-            employers: Vec::new(),
+            role: Role::Staff,
             totp_secret: Some(SECRETS[1].into()),
         },
         DemoAccount {
             username: "auditor".into(),
             password: "demo-auditor-pass".into(),
-            role: "auditor".into(),
-            employers: Vec::new(),
+            role: Role::Auditor,
             totp_secret: Some(SECRETS[2].into()),
         },
     ];
-    for employer in store.employers().await?.into_iter().take(3) {
+    for employer in app.employers(actor).await?.into_iter().take(3) {
         accounts.push(DemoAccount {
             username: format!("employer-{}", employer.code),
             password: format!("demo-employer-{}", employer.code),
-            role: "employer".into(),
-            employers: vec![employer.code.to_string()],
+            role: Role::Employer(vec![employer.code.clone()]),
             totp_secret: None,
         });
     }
     for a in &accounts {
-        let hash = crate::auth::hash_password(a.password.clone())
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        store
-            .put_user(
-                &UserRow {
-                    username: a.username.clone(),
-                    display_name: a.username.clone(),
-                    password_hash: hash,
-                    role: a.role.clone(),
-                    employers: a.employers.clone(),
-                    totp_secret: a.totp_secret.clone(),
-                    totp_enrolled: a.totp_secret.is_some(),
-                    failed_logins: 0,
-                    locked_until: None,
-                },
-                now,
-            )
-            .await?;
+        app.put_user_with_totp(
+            actor,
+            NewUser {
+                username: a.username.clone(),
+                display_name: a.username.clone(),
+                password: a.password.clone(),
+                role: a.role.clone(),
+            },
+            a.totp_secret.as_deref(),
+        )
+        .await?;
     }
     Ok(accounts)
 }

@@ -91,10 +91,17 @@ impl IntoResponse for WebError {
     }
 }
 
-impl From<collabo_store::StoreError> for WebError {
-    fn from(e: collabo_store::StoreError) -> Self {
+impl From<collabo_app::AppError> for WebError {
+    fn from(e: collabo_app::AppError) -> Self {
+        use collabo_app::AppError;
         match e {
-            collabo_store::StoreError::NotFound(_) => WebError::NotFound,
+            AppError::Denied(_) => WebError::Forbidden,
+            AppError::NotFound(_) => WebError::NotFound,
+            AppError::Invalid(m) | AppError::Conflict(m) => WebError::BadRequest(m),
+            AppError::Import(e) => WebError::BadRequest(e.to_string()),
+            AppError::Letters(e) => WebError::BadRequest(format!(
+                "通知テンプレートにエラーがあるため、処理しませんでした: {e}"
+            )),
             other => WebError::Internal(other.to_string()),
         }
     }

@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use collabo_app::accounts::SessionStage;
 use collabo_domain::authz::{self, Access, Action, Role, Scope};
 use collabo_domain::ids::EmployerCode;
 
@@ -76,7 +77,8 @@ async fn identify(
     headers: &axum::http::HeaderMap,
     origin: String,
 ) -> Result<Option<Identity>, WebError> {
-    let store = &ctx.state.store;
+    let app = &ctx.state.app;
+    let now = ctx.state.now();
     if ctx.api {
         let Some(token) = headers
             .get(header::AUTHORIZATION)
@@ -85,50 +87,31 @@ async fn identify(
         else {
             return Ok(None);
         };
-        let Some((username, narrowed)) = store.api_token(&auth::sha256_hex(token.trim())).await?
-        else {
+        let Some(user) = app.token_user(token).await? else {
             return Ok(None);
         };
-        let Some(user) = store.user(&username).await? else {
-            return Ok(None);
-        };
-        let mut role = auth::role_of(&user)?;
-        if let (Role::Employer(codes), Some(one)) = (&role, narrowed) {
-            // A token narrowed to one employer acts for that employer only.
-            role = Role::Employer(
-                codes
-                    .iter()
-                    .filter(|c| c.as_str() == one)
-                    .cloned()
-                    .collect(),
-            );
-        }
         return Ok(Some(Identity {
             username: user.username,
             display_name: user.display_name,
-            role,
+            role: user.role,
             session: None,
             origin,
+            now,
         }));
     }
     let Some(id) = auth::cookie_value(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let Some(session) = store
-        .session(&auth::sha256_hex(&id), ctx.state.now())
-        .await?
-    else {
-        return Ok(None);
-    };
-    let Some(user) = store.user(&session.username).await? else {
+    let Some((session, user)) = app.session(&id, now).await? else {
         return Ok(None);
     };
     Ok(Some(Identity {
-        username: user.username.clone(),
-        display_name: user.display_name.clone(),
-        role: auth::role_of(&user)?,
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role,
         session: Some(session),
         origin,
+        now,
     }))
 }
 
@@ -197,14 +180,10 @@ async fn decide(ctx: &GateContext, mut req: Request) -> Result<Request, Response
             Redirect::to("/login").into_response()
         });
     };
-    let stage = who
-        .session
-        .as_ref()
-        .map_or("full", |s| s.stage.as_str())
-        .to_owned();
-    if ctx.gate != Gate::Session && stage != "full" {
+    let stage = who.session.as_ref().map_or(SessionStage::Full, |s| s.stage);
+    if ctx.gate != Gate::Session && stage != SessionStage::Full {
         return Err(if req.method() == Method::GET {
-            Redirect::to(if stage == "enrol" {
+            Redirect::to(if stage == SessionStage::Enrol {
                 "/totp/setup"
             } else {
                 "/totp"

@@ -316,6 +316,12 @@ pub fn wareki_time(instant: &str) -> String {
     }
 }
 
+/// 和暦 date and Japan time of an instant (`令和8年11月24日 09:30`).
+pub fn wareki_at(t: jiff::Timestamp) -> String {
+    let z = jiff::tz::offset(9).to_datetime(t);
+    format!("{} {:02}:{:02}", wareki(z.date()), z.hour(), z.minute())
+}
+
 /// A minimal error page (used by [`crate::WebError`]).
 pub fn error_page(status: u16, code: &str, message: &str) -> String {
     let mut page = Page::bare("エラー");

@@ -2,8 +2,10 @@
 //! ends up in the database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use collabo_app::members::CaseFilter;
+use collabo_app::{Actor, App};
+use collabo_domain::authz::Role;
 use collabo_domain::programme::ProgrammeCode;
-use collabo_store::{Store, Table};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -24,9 +26,9 @@ fn text(o: &Output) -> String {
     )
 }
 
-const MEMBERS: &str = "保険者番号,記号,番号,枝番,氏名,氏名カナ,性別,生年月日,郵便番号,住所,住所2,事業所記号,資格取得日,資格喪失日
-06139999,1001,1,00,髙橋　花子,タカハシ　ハナコ,2,1975-03-03,1000001,東京都千代田区架空町1-1,,1001,2010-04-01,
-06139999,1001,2,00,佐藤　恵子,サトウ　ケイコ,2,1968-08-20,1000002,東京都千代田区架空町1-2,,1001,2010-04-01,
+const MEMBERS: &str = "保険者番号,記号,番号,枝番,氏名,氏名カナ,性別,生年月日,郵便番号,住所,住所2,事業所記号,本人家族,資格取得日,資格喪失日
+06139999,1001,1,00,髙橋　花子,タカハシ　ハナコ,2,1975-03-03,1000001,東京都千代田区架空町1-1,,1001,本人,2010-04-01,
+06139999,1001,2,00,佐藤　恵子,サトウ　ケイコ,2,1968-08-20,1000002,東京都千代田区架空町1-2,,1001,本人,2010-04-01,
 ";
 
 fn setup(dir: &Path) {
@@ -51,13 +53,36 @@ fn setup(dir: &Path) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
-async fn store(dir: &Path) -> Store {
-    Store::open(
-        &format!("sqlite:{}", dir.join("collabo.sqlite").display()),
+/// The database of a data folder, read directly (counts, audit records).
+async fn db(file: &Path) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(&format!("sqlite:{}", file.display()))
+        .await
+        .unwrap()
+}
+
+async fn count(pool: &sqlx::SqlitePool, sql: &'static str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sql)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The application over a data folder's database, as a staff member.
+async fn app(data: &Path) -> (App, Actor) {
+    let app = App::open(
+        &format!("sqlite:{}", data.join("collabo.sqlite").display()),
         None,
+        data,
     )
     .await
-    .unwrap()
+    .unwrap();
+    let staff = Actor::new(
+        "test:staff",
+        Role::Staff,
+        "test",
+        collabo_domain::calendar::japan_noon(jiff::civil::Date::constant(2026, 3, 31)),
+    );
+    (app, staff)
 }
 
 #[tokio::test]
@@ -84,17 +109,27 @@ async fn a_bad_row_names_file_line_and_field_and_nothing_is_imported() {
     assert!(out.contains("要精密検査者.csv:3: 検診実施年月日:"), "{out}");
     assert!(out.contains("要精密検査者.csv:4: がん検診の種類:"), "{out}");
     assert!(out.contains("nothing was imported"), "{out}");
-    let s = store(dir.path()).await;
+    let pool = db(&dir.path().join("collabo.sqlite")).await;
     assert_eq!(
-        s.count(Table::Referrals).await.unwrap(),
+        count(&pool, "SELECT COUNT(*) FROM referrals").await,
         0,
         "the good row 2 is not stored either"
     );
     assert_eq!(
-        s.count(Table::Imports).await.unwrap(),
+        count(&pool, "SELECT COUNT(*) FROM imports").await,
         1,
         "only the register import is recorded"
     );
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'import.rejected'"
+        )
+        .await,
+        1,
+        "the refused file is audited"
+    );
+    pool.close().await;
 }
 
 #[tokio::test]
@@ -129,12 +164,26 @@ async fn a_shift_jis_list_imports_once_and_a_repeat_changes_nothing() {
     let second = collabo(dir.path(), &args);
     assert!(second.status.success());
     assert!(text(&second).contains("取込済み"), "{}", text(&second));
-    let s = store(dir.path()).await;
-    assert_eq!(s.count(Table::Referrals).await.unwrap(), 2);
-    assert_eq!(s.count(Table::ReviewItems).await.unwrap(), 1);
+    let pool = db(&dir.path().join("collabo.sqlite")).await;
+    assert_eq!(count(&pool, "SELECT COUNT(*) FROM referrals").await, 2);
+    assert_eq!(count(&pool, "SELECT COUNT(*) FROM review_items").await, 1);
+    // `--date` dates the import itself, not only its rules: its audit record falls on that day.
+    let at: String =
+        sqlx::query_scalar("SELECT at FROM audit_log WHERE action = 'import.referrals'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        collabo_domain::calendar::japan_date(at.parse().unwrap()),
+        jiff::civil::Date::constant(2025, 9, 10),
+        "{at}"
+    );
+    pool.close().await;
     // Screening 5 June, received 10 September: after 翌々月末 (31 August), flagged late.
-    let figures = s.programme_figures(None).await.unwrap();
+    let (s, staff) = app(dir.path()).await;
+    let figures = s.programme_figures(&staff, None).await.unwrap();
     assert_eq!(figures[&ProgrammeCode::C].late_referrals, 2);
+    s.close().await;
     let o = collabo(dir.path(), &["--date", "2025-09-15", "run"]);
     assert!(o.status.success(), "{}", text(&o));
     let again = collabo(dir.path(), &["--date", "2025-09-15", "run"]);
@@ -172,22 +221,17 @@ async fn the_demo_replays_a_year_from_real_format_files() {
     assert!(out.contains("年度 (令和7年度) の結果"), "{out}");
     // The inputs are the real formats.
     let inbox = demo.join("inbox");
-    let count = |sub: &str, ext: &str| {
+    let files = |sub: &str, ext: &str| {
         walk(&inbox.join(sub))
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == ext))
             .count()
     };
     assert!(
-        count("checkups", "zip") > 0 && count("claims", "UKE") > 0 && count("referrals", "csv") > 0
+        files("checkups", "zip") > 0 && files("claims", "UKE") > 0 && files("referrals", "csv") > 0
     );
-    let s = Store::open(
-        &format!("sqlite:{}", demo.join("collabo.sqlite").display()),
-        None,
-    )
-    .await
-    .unwrap();
-    let f = s.programme_figures(None).await.unwrap();
+    let (s, staff) = app(&demo).await;
+    let f = s.programme_figures(&staff, None).await.unwrap();
     assert!(f[&ProgrammeCode::S].notified > 0, "{f:?}");
     assert!(
         f[&ProgrammeCode::D].identified > 0 && f[&ProgrammeCode::D].notified > 0,
@@ -214,8 +258,14 @@ async fn the_demo_replays_a_year_from_real_format_files() {
     use collabo_domain::case::{CaseEvent, ClaimsCheck};
     let mut decisions = 0;
     for programme in [ProgrammeCode::D, ProgrammeCode::C] {
-        for row in s.cases(Some(programme), None, None, 100_000).await.unwrap() {
-            let c = s.case(&row.case_key).await.unwrap().unwrap();
+        let filter = CaseFilter {
+            programme: Some(programme),
+            limit: 100_000,
+            ..CaseFilter::default()
+        };
+        let (rows, _) = s.cases(&staff, &filter).await.unwrap();
+        for row in rows {
+            let c = s.case(&staff, &row.key).await.unwrap();
             let mailings: Vec<_> = c
                 .events
                 .iter()
@@ -237,7 +287,7 @@ async fn the_demo_replays_a_year_from_real_format_files() {
                 assert!(
                     window_end <= loaded_to,
                     "{}: 未受診 decided on {} for a window ending {window_end}",
-                    row.case_key,
+                    row.key,
                     e.on
                 );
                 decisions += 1;
@@ -245,9 +295,21 @@ async fn the_demo_replays_a_year_from_real_format_files() {
         }
     }
     assert!(decisions > 0, "the demo year decides some 未受診 cases");
-    // Running again on the last day changes nothing.
+    s.close().await;
+    // The year's employer aggregates were published.
+    let pool = db(&demo.join("collabo.sqlite")).await;
+    assert!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM aggregate_publications WHERE fiscal_year = 2025"
+        )
+        .await
+            > 0
+    );
+    pool.close().await;
+    // Running again on the last day changes nothing; the demo folder is its data folder.
     let o = collabo(
-        dir.path(),
+        &demo,
         &[
             "--db",
             &format!("sqlite:{}", demo.join("collabo.sqlite").display()),
@@ -257,6 +319,12 @@ async fn the_demo_replays_a_year_from_real_format_files() {
         ],
     );
     assert!(text(&o).contains("変更はありません"), "{}", text(&o));
+    let o = collabo(&demo, &["audit", "verify"]);
+    assert!(
+        o.status.success() && text(&o).contains("正常"),
+        "{}",
+        text(&o)
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -272,4 +340,216 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// One request to the portal, in process: (status, Set-Cookie, Location).
+async fn portal(
+    router: &axum::Router,
+    method: &str,
+    path: &str,
+    cookie: Option<&str>,
+    form: &str,
+) -> (u16, Option<String>, Option<String>) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder().method(method).uri(path);
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("collabo_session={c}"));
+    }
+    let req = req
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form.to_owned()))
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    (
+        resp.status().as_u16(),
+        header("set-cookie"),
+        header("location"),
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The fields an operation's audit record has whichever door it came through.
+fn what(
+    r: &collabo_app::audit::AuditRecord,
+) -> (String, Vec<String>, Option<String>, String, String) {
+    (
+        r.action_code.clone(),
+        r.subjects.clone(),
+        r.employer.clone(),
+        r.detail.clone(),
+        r.role.clone(),
+    )
+}
+
+#[tokio::test]
+async fn one_operation_through_the_cli_and_the_portal_writes_the_same_audit_record() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    // Through the command line: an employer and an opt-out.
+    let o = collabo(
+        dir.path(),
+        &[
+            "--date",
+            "2025-05-01",
+            "employer",
+            "1003",
+            "架空商事",
+            "--contact",
+            "kenko@example.jp",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = collabo(
+        dir.path(),
+        &[
+            "--date",
+            "2025-05-01",
+            "consent",
+            "--member",
+            "06139999:1001:2:00",
+            "--kind",
+            "opt-out",
+            "--effective",
+            "2025-05-01",
+            "--channel",
+            "phone",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Through the portal: the same two operations by an admin and a staff member.
+    let (app, _) = app(dir.path()).await;
+    let now = collabo_domain::calendar::japan_noon(jiff::civil::Date::constant(2025, 5, 1));
+    let admin = Actor::new("setup", Role::Admin, "test", now);
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    for (name, role) in [("web-admin", Role::Admin), ("web-staff", Role::Staff)] {
+        app.put_user_with_totp(
+            &admin,
+            collabo_app::accounts::NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                password: "correct horse battery".into(),
+                role,
+            },
+            Some(secret),
+        )
+        .await
+        .unwrap();
+    }
+    let state = collabo_web::AppState::new(
+        app.clone(),
+        std::sync::Arc::new(collabo_web::FixedClock::new(now)),
+        collabo_web::ServeConfig {
+            secure_cookies: false,
+            data_dir: dir.path().to_owned(),
+            ..collabo_web::ServeConfig::default()
+        },
+    );
+    let router = collabo_web::router(state);
+    let login = |user: &'static str| {
+        let router = router.clone();
+        let app = app.clone();
+        async move {
+            let (status, cookie, _) = portal(
+                &router,
+                "POST",
+                "/login",
+                None,
+                &format!(
+                    "username={user}&password={}",
+                    urlencode("correct horse battery")
+                ),
+            )
+            .await;
+            assert_eq!(status, 303);
+            let cookie = cookie
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("collabo_session=")
+                .to_owned();
+            let (session, _) = app.session(&cookie, now).await.unwrap().unwrap();
+            let code = collabo_app::accounts::totp_code(secret, now).unwrap();
+            let (status, _, location) = portal(
+                &router,
+                "POST",
+                "/totp",
+                Some(&cookie),
+                &format!("_csrf={}&code={code}", session.csrf),
+            )
+            .await;
+            assert_eq!((status, location.as_deref()), (303, Some("/")));
+            (cookie, session.csrf)
+        }
+    };
+    let (cookie, csrf) = login("web-admin").await;
+    let (status, _, _) = portal(
+        &router,
+        "POST",
+        "/admin/employers",
+        Some(&cookie),
+        &format!(
+            "_csrf={csrf}&code=1003&name={}&contact={}",
+            urlencode("架空商事"),
+            urlencode("kenko@example.jp")
+        ),
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (cookie, csrf) = login("web-staff").await;
+    let (status, _, _) = portal(
+        &router,
+        "POST",
+        "/staff/consents",
+        Some(&cookie),
+        &format!(
+            "_csrf={csrf}&member={}&kind=opt_out&scope=all&effective=2025-05-01&channel=phone",
+            urlencode("06139999:1001:2:00")
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    let auditor = Actor::new("check", Role::Auditor, "test", now);
+    for action in ["admin.employer.put", "consent.record"] {
+        let (records, _) = app
+            .audit_log(
+                &auditor,
+                &collabo_app::audit::AuditFilter {
+                    action_prefix: Some(action.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let (web, cli): (Vec<_>, Vec<_>) = records
+            .iter()
+            .filter(|r| r.employer.as_deref() != Some("1001") || action != "admin.employer.put")
+            .partition(|r| r.actor.starts_with("web-"));
+        assert_eq!((web.len(), cli.len()), (1, 1), "{action}: {records:?}");
+        assert!(cli[0].actor.starts_with("cli:") && cli[0].origin == "cli");
+        assert_eq!(
+            what(web[0]),
+            what(cli[0]),
+            "{action}: the two doors audit alike"
+        );
+    }
 }

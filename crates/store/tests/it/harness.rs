@@ -1,17 +1,7 @@
-//! Test databases and fixtures.
+//! Test databases: a fresh SQLite file or PostgreSQL database per test, with the
+//! society registered and a test audit key and anchor file.
 
-use collabo_domain::Date;
-use collabo_domain::checkup::{
-    CheckupSource, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
-};
-use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
-use collabo_domain::ids::*;
-use collabo_domain::matching::SubmittedPerson;
-use collabo_domain::member::{Address, Member, Sex};
-use collabo_domain::programme::ProgrammeCode;
-use collabo_domain::referral::CancerType;
-use collabo_store::imports::{Actor, IncomingCheckup, IncomingReferral};
-use collabo_store::{ImportKind, Society, Store};
+use collabo_store::{AuditSeal, Society, Store};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const INSURER: &str = "06139999";
@@ -20,7 +10,7 @@ pub const INSURER: &str = "06139999";
 pub struct TestDb {
     pub store: Store,
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    pub dir: tempfile::TempDir,
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
@@ -35,16 +25,19 @@ fn society() -> Society {
     }
 }
 
+fn seal(dir: &tempfile::TempDir) -> AuditSeal {
+    AuditSeal::new(
+        b"a test key of 32 bytes, no more.".to_vec(),
+        Some(dir.path().join("anchor.log")),
+    )
+}
+
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("t.sqlite").display());
-        let store = Store::init(&url, &society()).await.unwrap();
-        TestDb {
-            store,
-            url,
-            _dir: Some(dir),
-        }
+        let store = Store::init(&url, &society(), seal(&dir)).await.unwrap();
+        TestDb { store, url, dir }
     }
 
     pub async fn postgres() -> TestDb {
@@ -74,145 +67,19 @@ impl TestDb {
             .map_or(admin_url.as_str(), |(b, _)| b)
             .to_owned();
         let url = format!("{base}/{name}");
-        let store = Store::init(&url, &society()).await.unwrap();
-        TestDb {
-            store,
-            url,
-            _dir: None,
-        }
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::init(&url, &society(), seal(&dir)).await.unwrap();
+        TestDb { store, url, dir }
     }
-}
 
-pub fn d(y: i16, m: i8, day: i8) -> Date {
-    Date::constant(y, m, day)
-}
-
-pub fn ts(date: Date) -> jiff::Timestamp {
-    date.at(9, 0, 0, 0)
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .unwrap()
-        .timestamp()
-}
-
-pub fn actor() -> Actor {
-    Actor {
-        name: "staff1".into(),
-        role: "staff".into(),
-        origin: "test".into(),
-    }
-}
-
-pub fn employer(code: &str) -> EmployerCode {
-    EmployerCode::parse(code).unwrap()
-}
-
-pub fn member(employer_code: &str, number: &str, kanji: &str, kana: &str, birth: Date) -> Member {
-    Member {
-        key: MemberKey {
-            insurer: InsurerNumber::parse(INSURER).unwrap(),
-            symbol: Symbol::parse(employer_code).unwrap(),
-            number: CardNumber::parse(number).unwrap(),
-            branch: Branch::parse("00").unwrap(),
-        },
-        name_kanji: kanji.into(),
-        name_kana: kana.into(),
-        sex: Sex::Female,
-        birth_date: birth,
-        address: Address {
-            postal_code: "1000001".into(),
-            line1: "東京都千代田区架空町1-1".into(),
-            line2: String::new(),
-        },
-        employer: employer(employer_code),
-        qualified_from: d(2010, 4, 1),
-        qualified_until: None,
-    }
-}
-
-/// Two employers, a C memorandum for 1001, and three members.
-pub async fn seed(store: &Store) -> Vec<Member> {
-    for (code, name) in [("1001", "架空精機"), ("1002", "みなと物産")] {
-        store
-            .upsert_employer(&Employer {
-                code: employer(code),
-                name: name.into(),
-                contact: String::new(),
-            })
-            .await
-            .unwrap();
-    }
-    store
-        .add_agreement(&Agreement {
-            employer: employer("1001"),
-            programme: ProgrammeCode::C,
-            status: AgreementStatus::Signed,
-            signed_on: Some(d(2025, 4, 1)),
-            ended_on: None,
-        })
-        .await
-        .unwrap();
-    let members = vec![
-        member("1001", "1", "髙橋　花子", "タカハシ　ハナコ", d(1975, 3, 3)),
-        member("1001", "2", "佐藤　恵子", "サトウ　ケイコ", d(1968, 8, 20)),
-        member("1002", "1", "鈴木　陽子", "スズキ　ヨウコ", d(1980, 1, 9)),
-    ];
-    let mut s = store
-        .begin_import(
-            ImportKind::Members,
-            "members.csv",
-            "sha-members",
+    /// The same database opened again with another key (someone without the key).
+    pub async fn reopen_with_key(&self, key: &[u8]) -> Store {
+        Store::open(
+            &self.url,
             None,
-            &actor(),
-            d(2025, 4, 1),
-            ts(d(2025, 4, 1)),
+            AuditSeal::new(key.to_vec(), Some(self.dir.path().join("anchor.log"))),
         )
         .await
         .unwrap()
-        .unwrap();
-    s.add_members(&members).await.unwrap();
-    s.finish().await.unwrap();
-    members
-}
-
-pub fn person(m: &Member, name: &str) -> SubmittedPerson {
-    SubmittedPerson {
-        symbol: m.key.symbol.clone(),
-        number: m.key.number.clone(),
-        branch: None,
-        name: name.into(),
-        birth_date: m.birth_date,
-    }
-}
-
-pub fn checkup_row(line: u64, m: &Member, exam: Date, hba1c: f64, smokes: bool) -> IncomingCheckup {
-    IncomingCheckup {
-        line,
-        insurer: Some(InsurerNumber::parse(INSURER).unwrap()),
-        person: person(m, &m.name_kana),
-        exam_date: exam,
-        source: CheckupSource::Employer,
-        observations: vec![Observation {
-            item: Item::HbA1c,
-            value: ObservedValue::Number(hba1c),
-        }],
-        questionnaire: Questionnaire {
-            smoking: Some(if smokes {
-                SmokingAnswer::Smokes
-            } else {
-                SmokingAnswer::DoesNotSmoke
-            }),
-            ..Questionnaire::default()
-        },
-        unknown_items: vec!["9N9999999999999999".into()],
-    }
-}
-
-pub fn referral_row(line: u64, m: &Member, name: &str, screening: Date) -> IncomingReferral {
-    IncomingReferral {
-        line,
-        person: person(m, name),
-        cancer: CancerType::Stomach,
-        screening_date: screening,
-        consent_attested: true,
     }
 }

@@ -2,19 +2,20 @@
 //! memoranda (覚書), programme settings per fiscal year (JSON per programme and year),
 //! and letter template uploads (validated by the letters crate). Every change is audited.
 
-use super::{audit, encode_segment};
+use super::encode_segment;
 use crate::AppState;
-use crate::auth::{self, Identity};
+use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
 use crate::view::{Block, Cell, Field, Form, Page, Table, button, wareki};
 use axum::Extension;
 use axum::extract::{Form as FormData, Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use collabo_app::accounts::NewUser;
+use collabo_domain::authz::Role;
 use collabo_domain::calendar::FiscalYear;
-use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
+use collabo_domain::employer::{AgreementStatus, Employer};
 use collabo_domain::ids::EmployerCode;
 use collabo_domain::programme::{ProgrammeCode, ProgrammeSettings};
-use collabo_store::portal::UserRow;
 use serde::Deserialize;
 
 fn user_form(csrf: &str) -> Form {
@@ -52,7 +53,7 @@ pub async fn users(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let users = state.store.users().await?;
+    let users = state.app.users(&who.actor()).await?;
     let mut page = Page::new("ユーザー", &who);
     page.push(Block::Table(Table {
         headers: [
@@ -73,14 +74,25 @@ pub async fn users(
                 vec![
                     Cell::Text(u.username.clone()),
                     Cell::Text(u.display_name.clone()),
-                    Cell::Text(u.role.clone()),
-                    Cell::Text(u.employers.join(", ")),
+                    Cell::Text(crate::view::role_label(&u.role).to_owned()),
+                    Cell::Text(match &u.role {
+                        Role::Employer(codes) => codes
+                            .iter()
+                            .map(|c| c.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        _ => String::new(),
+                    }),
                     if u.totp_enrolled {
                         Cell::Badge("設定済".into(), "ok")
                     } else {
                         Cell::Badge("未設定".into(), "muted")
                     },
-                    Cell::Text(u.locked_until.clone().unwrap_or_default()),
+                    Cell::Text(
+                        u.locked_until
+                            .map(crate::view::wareki_at)
+                            .unwrap_or_default(),
+                    ),
                     button(
                         format!("/admin/users/{}/reset-totp", encode_segment(&u.username)),
                         "二要素認証をリセット",
@@ -118,70 +130,33 @@ pub async fn create_user(
     Extension(who): Extension<Identity>,
     FormData(form): FormData<UserForm>,
 ) -> WebResult<Response> {
-    let username = form.username.trim().to_owned();
-    if username.is_empty() || username.contains([':', '/', ' ']) {
-        return Err(WebError::BadRequest(
-            "ユーザー名は空白・コロン・スラッシュを含まない文字列にしてください。".into(),
-        ));
-    }
-    if form.password.chars().count() < 12 {
-        return Err(WebError::BadRequest(
-            "パスワードは12文字以上にしてください。".into(),
-        ));
-    }
-    if !["staff", "employer", "admin", "auditor"].contains(&form.role.as_str()) {
-        return Err(WebError::BadRequest("役割が正しくありません。".into()));
-    }
-    let employers: Vec<String> = form
+    let employers: Vec<EmployerCode> = form
         .employers
         .split([',', '、'])
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| EmployerCode::parse(s).map(|c| c.as_str().to_owned()))
+        .map(EmployerCode::parse)
         .collect::<Result<_, _>>()
         .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
-    if form.role == "employer" && employers.is_empty() {
-        return Err(WebError::BadRequest(
-            "事業所担当者には事業所記号を指定してください。".into(),
-        ));
-    }
-    let user = UserRow {
-        username: username.clone(),
-        display_name: if form.display_name.trim().is_empty() {
-            username.clone()
-        } else {
-            form.display_name.trim().to_owned()
-        },
-        password_hash: auth::hash_password(form.password).await?,
-        role: form.role.clone(),
-        employers: if form.role == "employer" {
-            employers
-        } else {
-            Vec::new()
-        },
-        totp_secret: None,
-        totp_enrolled: false,
-        failed_logins: 0,
-        locked_until: None,
+    let role = match form.role.as_str() {
+        "staff" => Role::Staff,
+        "admin" => Role::Admin,
+        "auditor" => Role::Auditor,
+        "employer" => Role::Employer(employers),
+        _ => return Err(WebError::BadRequest("役割が正しくありません。".into())),
     };
-    state.store.put_user(&user, state.now()).await?;
     state
-        .store
-        .delete_sessions_of(&username, state.now())
+        .app
+        .put_user(
+            &who.actor(),
+            NewUser {
+                username: form.username,
+                display_name: form.display_name,
+                password: form.password,
+                role,
+            },
+        )
         .await?;
-    audit(
-        &state,
-        &who,
-        "admin.user.put",
-        None,
-        None,
-        format!(
-            "{username} role {} employers {}",
-            user.role,
-            user.employers.join(",")
-        ),
-    )
-    .await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -191,12 +166,7 @@ pub async fn reset_totp(
     Extension(who): Extension<Identity>,
     Path(username): Path<String>,
 ) -> WebResult<Response> {
-    state.store.set_user_totp(&username, None, false).await?;
-    state
-        .store
-        .delete_sessions_of(&username, state.now())
-        .await?;
-    audit(&state, &who, "admin.user.reset_totp", None, None, username).await?;
+    state.app.reset_totp(&who.actor(), &username).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
 
@@ -206,35 +176,7 @@ pub async fn create_token(
     Extension(who): Extension<Identity>,
     Path(username): Path<String>,
 ) -> WebResult<Response> {
-    let user = state
-        .store
-        .user(&username)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let token = format!("clb_{}", auth::random_hex(24));
-    // An employer user's token is narrowed to its first employer (one token per system).
-    let employer = (user.role == "employer")
-        .then(|| user.employers.first().cloned())
-        .flatten();
-    state
-        .store
-        .create_api_token(
-            &auth::sha256_hex(&token),
-            &username,
-            employer.as_deref(),
-            "portal",
-            state.now(),
-        )
-        .await?;
-    audit(
-        &state,
-        &who,
-        "admin.token.create",
-        None,
-        employer.as_deref(),
-        format!("token for {username}"),
-    )
-    .await?;
+    let token = state.app.issue_token(&who.actor(), &username).await?;
     let mut page = Page::new("APIトークンを発行しました", &who);
     page.notice(
         "warn",
@@ -250,8 +192,9 @@ pub async fn employers(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let employers = state.store.employers().await?;
-    let agreements = state.store.agreements_with_ids().await?;
+    let actor = who.actor();
+    let employers = state.app.employers(&actor).await?;
+    let agreements = state.app.agreements(&actor).await?;
     let mut page = Page::new("事業所・覚書", &who);
     page.push(Block::Table(Table {
         headers: ["事業所記号", "事業所名", "担当者連絡先"]
@@ -364,26 +307,17 @@ pub async fn upsert_employer(
 ) -> WebResult<Response> {
     let code = EmployerCode::parse(&form.code)
         .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
-    if form.name.trim().is_empty() {
-        return Err(WebError::BadRequest("事業所名を入力してください。".into()));
-    }
     state
-        .store
-        .upsert_employer(&Employer {
-            code: code.clone(),
-            name: form.name.trim().into(),
-            contact: form.contact.trim().into(),
-        })
+        .app
+        .upsert_employer(
+            &who.actor(),
+            &Employer {
+                code,
+                name: form.name.trim().into(),
+                contact: form.contact.trim().into(),
+            },
+        )
         .await?;
-    audit(
-        &state,
-        &who,
-        "admin.employer.put",
-        None,
-        Some(code.as_str()),
-        form.name.trim().into(),
-    )
-    .await?;
     Ok(Redirect::to("/admin/employers").into_response())
 }
 
@@ -404,25 +338,10 @@ pub async fn add_agreement(
         .map_err(|e| WebError::BadRequest(format!("事業所記号: {e}")))?;
     let programme = ProgrammeCode::from_letter(&form.programme)
         .ok_or_else(|| WebError::BadRequest("事業が正しくありません。".into()))?;
-    let id = state
-        .store
-        .add_agreement(&Agreement {
-            employer: employer.clone(),
-            programme,
-            status: AgreementStatus::Applied,
-            signed_on: None,
-            ended_on: None,
-        })
+    state
+        .app
+        .apply_agreement(&who.actor(), &employer, programme)
         .await?;
-    audit(
-        &state,
-        &who,
-        "admin.agreement.apply",
-        None,
-        Some(employer.as_str()),
-        format!("agreement {id} programme {}", programme.letter()),
-    )
-    .await?;
     Ok(Redirect::to("/admin/employers").into_response())
 }
 
@@ -444,16 +363,10 @@ pub async fn agreement_status(
         .ok_or_else(|| WebError::BadRequest("状態が正しくありません。".into()))?;
     let on = collabo_app::parse_date(&form.on)
         .map_err(|m| WebError::BadRequest(format!("日付: {m}")))?;
-    state.store.set_agreement_status(id, status, on).await?;
-    audit(
-        &state,
-        &who,
-        "admin.agreement.status",
-        None,
-        None,
-        format!("agreement {id} {} on {on}", status.code()),
-    )
-    .await?;
+    state
+        .app
+        .set_agreement(&who.actor(), id, status, on)
+        .await?;
     Ok(Redirect::to("/admin/employers").into_response())
 }
 
@@ -525,7 +438,7 @@ pub async fn settings(
     Extension(who): Extension<Identity>,
     axum::extract::Query(q): axum::extract::Query<SettingsQuery>,
 ) -> WebResult<Response> {
-    let book = state.store.programme_book().await?;
+    let book = state.app.programme_book(&who.actor()).await?;
     let programme = q
         .programme
         .as_deref()
@@ -559,7 +472,7 @@ pub async fn save_settings(
     let mut settings = match parsed {
         Ok(s) => s,
         Err(e) => {
-            let book = state.store.programme_book().await?;
+            let book = state.app.programme_book(&who.actor()).await?;
             let page = settings_page(
                 &state,
                 &who,
@@ -581,16 +494,10 @@ pub async fn save_settings(
         ));
     }
     settings.from_year = FiscalYear::new(form.year);
-    state.store.save_programme_settings(&settings).await?;
-    audit(
-        &state,
-        &who,
-        "admin.settings.save",
-        None,
-        None,
-        format!("programme {} from FY{}", programme.letter(), form.year),
-    )
-    .await?;
+    state
+        .app
+        .save_programme_settings(&who.actor(), &settings)
+        .await?;
     Ok(Redirect::to(&format!(
         "/admin/settings?programme={}&year={}",
         programme.letter(),
@@ -664,54 +571,11 @@ pub async fn upload_template(
     }
     let (name, bytes) =
         upload.ok_or_else(|| WebError::BadRequest("ファイルが選択されていません。".into()))?;
-    let valid_name = name.ends_with(".typ")
-        && name.len() > 4
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !name.starts_with('.');
-    if !valid_name {
-        return Err(WebError::BadRequest(
-            "ファイル名は英数字・ハイフン・下線のみの .typ にしてください。".into(),
-        ));
-    }
-    let text = std::str::from_utf8(&bytes).map_err(|_| {
-        WebError::BadRequest("テンプレートは UTF-8 のテキストにしてください。".into())
-    })?;
-    tokio::fs::create_dir_all(&state.config.templates_dir)
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    let path = state.config.templates_dir.join(&name);
-    let previous = tokio::fs::read(&path).await.ok();
-    tokio::fs::write(&path, text)
-        .await
-        .map_err(|e| WebError::Internal(format!("{}: {e}", path.display())))?;
-    // Validate with the letters crate (every letter kind compiled with sample data);
-    // a broken template is put back to what was there before.
-    let renderer = super::staff::renderer(&state).await;
-    let checked = match renderer {
-        Ok(r) => {
-            tokio::task::spawn_blocking(move || r.validate_templates().map_err(|e| e.to_string()))
-                .await
-                .map_err(|e| WebError::Internal(format!("join: {e}")))?
-        }
-        Err(e) => Err(e.user_message()),
-    };
-    if let Err(message) = checked {
-        match previous {
-            Some(old) => tokio::fs::write(&path, old).await,
-            None => tokio::fs::remove_file(&path).await,
-        }
-        .map_err(|e| WebError::Internal(format!("{}: {e}", path.display())))?;
-        audit(
-            &state,
-            &who,
-            "admin.template.rejected",
-            None,
-            None,
-            format!("{name}: {}", message.lines().next().unwrap_or_default()),
-        )
+    let checked = state
+        .app
+        .save_template(&who.actor(), &state.config.templates_dir, &name, &bytes)
         .await?;
+    if let Err(message) = checked {
         let mut page = Page::new("通知テンプレートにエラーがあります", &who);
         page.notice(
             "error",
@@ -726,15 +590,6 @@ pub async fn upload_template(
         )]));
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response());
     }
-    audit(
-        &state,
-        &who,
-        "admin.template.upload",
-        None,
-        None,
-        format!("{name} ({} bytes)", bytes.len()),
-    )
-    .await?;
     let mut page = Page::new("通知テンプレートを保存しました", &who);
     page.notice(
         "ok",

@@ -1,23 +1,24 @@
 //! The JSON API under `/api/v1` for employers' systems (tokens narrowed to one
-//! employer) and the society's other systems. Same gate, same permission table as
-//! the pages; errors are JSON. Wire types are declared here and only here.
+//! employer) and the society's other systems. Same gate, same operations of
+//! `collabo_app::App` as the pages; errors are JSON. Wire types are declared here and
+//! only here.
 
-use super::employer::{compute_aggregates, compute_risk_holders, find_employer};
+use super::employer::{find_employer, flag_text};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::WebError;
-use crate::gate::Granted;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use collabo_domain::authz::Access;
+use collabo_app::AppError;
+use collabo_domain::ids::MemberKey;
 use serde::{Deserialize, Serialize};
 
 type ApiResult = Result<Response, Response>;
 
-fn api(e: WebError) -> Response {
-    e.into_json_response()
+fn api(e: impl Into<WebError>) -> Response {
+    e.into().into_json_response()
 }
 
 /// GET /api/v1/openapi.json.
@@ -29,28 +30,32 @@ pub async fn openapi() -> Response {
 #[derive(Serialize)]
 pub struct SubmissionOut {
     id: i64,
-    kind: String,
+    kind: &'static str,
     file_name: String,
     imported_at: String,
-    summary: serde_json::Value,
+    summary: collabo_app::ImportSummary,
 }
 
 /// GET /api/v1/employers/{employer}/submissions.
-pub async fn submissions(State(state): State<AppState>, Path(raw): Path<String>) -> ApiResult {
-    let employer = find_employer(&state, &raw).await.map_err(api)?;
+pub async fn submissions(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(raw): Path<String>,
+) -> ApiResult {
+    let employer = find_employer(&state, &who, &raw).await.map_err(api)?;
     let list = state
-        .store
-        .submissions(&employer.code, 500)
+        .app
+        .submissions(&who.actor(), &employer.code, 500)
         .await
-        .map_err(|e| api(e.into()))?;
+        .map_err(api)?;
     Ok(Json(
         list.into_iter()
             .map(|s| SubmissionOut {
                 id: s.id,
-                kind: s.kind,
+                kind: s.kind.code(),
                 file_name: s.file_name,
-                imported_at: s.imported_at,
-                summary: serde_json::from_str(&s.summary).unwrap_or_default(),
+                imported_at: s.imported_at.to_string(),
+                summary: s.summary,
             })
             .collect::<Vec<_>>(),
     )
@@ -71,23 +76,27 @@ pub async fn upload_referrals(
     Query(q): Query<UploadQuery>,
     body: Bytes,
 ) -> ApiResult {
-    let employer = find_employer(&state, &raw).await.map_err(api)?;
-    let result = collabo_app::imports::import_referrals_bytes(
-        &state.store,
-        &q.file_name,
-        &body,
-        &employer.code,
-        &who.actor(),
-        state.today(),
-        state.now(),
-    )
-    .await;
+    let employer = find_employer(&state, &who, &raw).await.map_err(api)?;
+    let result = state
+        .app
+        .import_referrals(&who.actor(), &employer.code, &q.file_name, &body)
+        .await;
     match result {
         Ok(report) => Ok(Json(serde_json::json!({ "import_id": report.summary.import_id, "already_imported": report.summary.already_imported, "rows": report.summary.rows, "stored": report.summary.stored, "to_review": report.summary.to_review, "late": report.summary.late, "sha256": report.sha256 })).into_response()),
-        Err(collabo_app::ImportError::Rows { problems }) => Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": "IMPORT-ROWS", "problems": problems }))).into_response()),
-        Err(collabo_app::ImportError::Store(e)) => Err(api(e.into())),
-        Err(other) => Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": "IMPORT-FILE", "message": other.to_string() }))).into_response()),
+        Err(AppError::Import(collabo_app::ImportError::Rows { problems })) => Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": "IMPORT-ROWS", "problems": problems }))).into_response()),
+        Err(AppError::Import(other)) => Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "error": "IMPORT-FILE", "message": other.to_string() }))).into_response()),
+        Err(other) => Err(api(other)),
     }
+}
+
+/// One risk holder on the wire.
+#[derive(Serialize)]
+struct HolderOut {
+    member_key: String,
+    name: String,
+    card: String,
+    exam_date: String,
+    items: Vec<(String, String, String, String)>,
 }
 
 /// GET /api/v1/employers/{employer}/risk-holders.
@@ -96,49 +105,67 @@ pub async fn risk_holders(
     Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
 ) -> ApiResult {
-    let employer = find_employer(&state, &raw).await.map_err(api)?;
-    let (fy, holders) = compute_risk_holders(&state, &employer.code)
+    let employer = find_employer(&state, &who, &raw).await.map_err(api)?;
+    let list = state
+        .app
+        .risk_holders(&who.actor(), &employer.code, None)
         .await
         .map_err(api)?;
-    for h in &holders {
-        super::audit(
-            &state,
-            &who,
-            "api.risk_holders.view",
-            Some(&h.member_key),
-            Some(employer.code.as_str()),
-            format!("FY{}", fy.year()),
-        )
-        .await
-        .map_err(api)?;
-    }
+    let holders: Vec<HolderOut> = list
+        .holders
+        .iter()
+        .map(|h| HolderOut {
+            member_key: h.person.member_key.clone(),
+            name: h.person.name.clone(),
+            card: format!(
+                "{}-{}-{}",
+                h.person.symbol, h.person.number, h.person.branch
+            ),
+            exam_date: h.exam_date.to_string(),
+            items: h.flags.iter().map(flag_text).collect(),
+        })
+        .collect();
     Ok(
-        Json(serde_json::json!({ "fiscal_year": fy.year(), "risk_holders": holders }))
-            .into_response(),
+        Json(
+            serde_json::json!({ "fiscal_year": list.fiscal_year.year(), "risk_holders": holders }),
+        )
+        .into_response(),
     )
 }
 
 /// GET /api/v1/employers/{employer}/aggregates.
 pub async fn aggregates(
     State(state): State<AppState>,
-    Extension(granted): Extension<Granted>,
+    Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
 ) -> ApiResult {
-    let employer = find_employer(&state, &raw).await.map_err(api)?;
-    let (fy, _, figures) =
-        compute_aggregates(&state, &employer.code, granted.0 == Access::AllowSuppressed)
-            .await
-            .map_err(api)?;
-    let cells: Vec<_> = figures.into_iter().map(|(label, n)| serde_json::json!({ "label": label, "count": n, "suppressed": n.is_none() })).collect();
-    Ok(Json(serde_json::json!({ "fiscal_year": fy.year(), "cells": cells })).into_response())
+    let employer = find_employer(&state, &who, &raw).await.map_err(api)?;
+    let view = state
+        .app
+        .aggregates(&who.actor(), &employer.code, None)
+        .await
+        .map_err(api)?;
+    let (published_at, cells) = match &view.published {
+        Some((at, cells)) => (Some(at.to_string()), cells.clone()),
+        None => (None, Vec::new()),
+    };
+    let cells: Vec<_> = cells
+        .iter()
+        .map(|c| serde_json::json!({ "label": c.cell.label(), "count": c.count, "suppressed": c.suppressed }))
+        .collect();
+    Ok(Json(serde_json::json!({ "fiscal_year": view.fiscal_year.year(), "published_at": published_at, "cells": cells })).into_response())
 }
 
 /// GET /api/v1/cases/counts.
-pub async fn case_counts(State(state): State<AppState>) -> ApiResult {
-    let counts = state.store.case_counts().await.map_err(|e| api(e.into()))?;
-    let out: Vec<_> = counts
+pub async fn case_counts(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> ApiResult {
+    let dash = state.app.dashboard(&who.actor()).await.map_err(api)?;
+    let out: Vec<_> = dash
+        .counts
         .into_iter()
-        .map(|((p, s), n)| serde_json::json!({ "programme": p.letter(), "state": s, "count": n }))
+        .map(|((p, s), n)| serde_json::json!({ "programme": p.letter(), "state": s.code(), "count": n }))
         .collect();
     Ok(Json(out).into_response())
 }
@@ -149,36 +176,16 @@ pub async fn member(
     Extension(who): Extension<Identity>,
     Path(key): Path<String>,
 ) -> ApiResult {
-    let m = state
-        .store
-        .member(&key)
+    let key = MemberKey::parse_key_string(&key).map_err(|_| api(WebError::NotFound))?;
+    let view = state
+        .app
+        .member_page(&who.actor(), &key)
         .await
-        .map_err(|e| api(e.into()))?
-        .ok_or_else(|| api(WebError::NotFound))?;
-    let cases = state
-        .store
-        .cases(None, None, Some(&key), 100)
-        .await
-        .map_err(|e| api(e.into()))?;
-    let consents = state
-        .store
-        .consents_of(&key)
-        .await
-        .map_err(|e| api(e.into()))?;
-    super::audit(
-        &state,
-        &who,
-        "api.member.view",
-        Some(&key),
-        Some(m.employer.as_str()),
-        "member".into(),
-    )
-    .await
-    .map_err(api)?;
+        .map_err(api)?;
     Ok(Json(serde_json::json!({
-        "member": m,
-        "cases": cases.iter().map(|c| serde_json::json!({ "case_key": c.case_key, "programme": c.programme.letter(), "state": c.state, "trigger_date": c.trigger_date })).collect::<Vec<_>>(),
-        "consents": consents.iter().map(|(kind, scope, effective, channel, _)| serde_json::json!({ "kind": kind, "scope": scope, "effective": effective, "channel": channel })).collect::<Vec<_>>(),
+        "member": view.member,
+        "cases": view.cases.iter().map(|(c, _)| serde_json::json!({ "case_key": c.key.to_string(), "programme": c.key.programme.letter(), "state": c.state.code(), "trigger_date": c.key.trigger.date().to_string() })).collect::<Vec<_>>(),
+        "consents": view.consents.iter().map(|c| serde_json::json!({ "kind": c.record.kind.code(), "scope": c.record.scope.code(), "effective": c.record.effective.to_string(), "channel": c.record.channel.code() })).collect::<Vec<_>>(),
     }))
     .into_response())
 }
@@ -188,20 +195,6 @@ pub async fn audit_verify(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> ApiResult {
-    let check = state
-        .store
-        .verify_audit()
-        .await
-        .map_err(|e| api(e.into()))?;
-    super::audit(
-        &state,
-        &who,
-        "api.audit.verify",
-        None,
-        None,
-        format!("{} records", check.records),
-    )
-    .await
-    .map_err(api)?;
-    Ok(Json(serde_json::json!({ "records": check.records, "first_broken": check.first_broken, "head": check.head })).into_response())
+    let check = state.app.verify_audit(&who.actor()).await.map_err(api)?;
+    Ok(Json(serde_json::json!({ "records": check.records, "first_broken": check.first_broken, "anchors": check.anchors, "anchor_mismatch": check.anchor_mismatch.map(|(seq, why)| serde_json::json!({"seq": seq, "why": why})), "head": check.head })).into_response())
 }

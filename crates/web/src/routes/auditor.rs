@@ -1,15 +1,14 @@
 //! The auditor's pages: the audit log, filterable, and the verification of its hash
 //! chain. Reading the log is itself audited.
 
-use super::audit;
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::WebResult;
-use crate::view::{Block, Cell, Field, Form, Page, Table, wareki_time};
+use crate::view::{Block, Cell, Field, Form, Page, Table, wareki_at};
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use collabo_store::audit::AuditFilter;
+use collabo_app::audit::AuditFilter;
 use serde::Deserialize;
 
 /// Filter of the log page.
@@ -30,24 +29,19 @@ pub async fn log(
     Query(q): Query<LogQuery>,
 ) -> WebResult<Response> {
     let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-    let records = state
-        .store
-        .audit_records(&AuditFilter {
-            actor: some(&q.actor),
-            action_prefix: some(&q.action),
-            member_key: some(&q.member),
-            limit: 500,
-        })
+    let (records, total) = state
+        .app
+        .audit_log(
+            &who.actor(),
+            &AuditFilter {
+                actor: some(&q.actor),
+                action_prefix: some(&q.action),
+                member_key: some(&q.member),
+                limit: 500,
+                ..AuditFilter::default()
+            },
+        )
         .await?;
-    audit(
-        &state,
-        &who,
-        "audit.view",
-        some(&q.member).as_deref(),
-        None,
-        format!("filter actor={} action={}", q.actor, q.action),
-    )
-    .await?;
     let mut page = Page::new("監査ログ", &who);
     page.push(Block::Form(Form {
         action: "/audit".into(),
@@ -67,6 +61,9 @@ pub async fn log(
         "/audit/verify".into(),
         "改ざん検証を実行".into(),
     )]));
+    page.push(Block::Para(format!(
+        "該当 {total}件（新しい順に最大500件を表示）"
+    )));
     page.push(Block::Table(Table {
         headers: [
             "No.",
@@ -85,15 +82,22 @@ pub async fn log(
             .iter()
             .map(|r| {
                 vec![
-                    Cell::Num(r.id.to_string()),
-                    Cell::Text(wareki_time(&r.at)),
-                    Cell::Text(r.entry.actor.clone()),
-                    Cell::Text(r.entry.role.clone()),
-                    Cell::Text(r.entry.action.clone()),
-                    Cell::Text(r.entry.member_key.clone().unwrap_or_default()),
-                    Cell::Text(r.entry.employer_code.clone().unwrap_or_default()),
-                    Cell::Text(r.entry.detail.clone()),
-                    Cell::Text(r.entry.origin.clone()),
+                    Cell::Num(r.seq.to_string()),
+                    Cell::Text(wareki_at(r.at)),
+                    Cell::Text(r.actor.clone()),
+                    Cell::Text(r.role.clone()),
+                    Cell::Text(
+                        r.action
+                            .map_or_else(|| r.action_code.clone(), |a| a.label().to_owned()),
+                    ),
+                    Cell::Text(match r.subjects.len() {
+                        0 => String::new(),
+                        1 => r.subjects[0].clone(),
+                        n => format!("{} ほか{}名", r.subjects[0], n - 1),
+                    }),
+                    Cell::Text(r.employer.clone().unwrap_or_default()),
+                    Cell::Text(r.detail.clone()),
+                    Cell::Text(r.origin.clone()),
                 ]
             })
             .collect(),
@@ -107,27 +111,17 @@ pub async fn verify(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let check = state.store.verify_audit().await?;
-    audit(
-        &state,
-        &who,
-        "audit.verify",
-        None,
-        None,
-        format!(
-            "{} records, broken at {:?}",
-            check.records, check.first_broken
-        ),
-    )
-    .await?;
+    let check = state.app.verify_audit(&who.actor()).await?;
     let mut page = Page::new("監査ログの改ざん検証", &who);
-    match check.first_broken {
-        None => page.notice("ok", vec![format!("{}件の記録すべてでハッシュの連鎖が正しいことを確認しました。", check.records)]),
-        Some(id) => page.notice("error", vec![format!("記録 No.{id} でハッシュの連鎖が一致しません。この記録以降が改ざん・削除された可能性があります。")]),
+    match (&check.first_broken, &check.anchor_mismatch) {
+        (None, None) => page.notice("ok", vec![format!("{}件の記録すべてで鍵付きハッシュの連鎖が正しく、外部に保管した{}件のアンカーとも一致しました。", check.records, check.anchors)]),
+        (Some(seq), _) => page.notice("error", vec![format!("記録 No.{seq} でハッシュの連鎖が一致しません。この記録以降が改ざん・削除された可能性があります。")]),
+        (None, Some((seq, why))) => page.notice("error", vec![format!("外部に保管したアンカー（No.{seq}）と一致しません: {why}。記録が削除または書き換えられた可能性があります。")]),
     };
     page.push(Block::Facts(vec![
         ("検証した記録".into(), check.records.to_string()),
-        ("最新ハッシュ（別途保管してください）".into(), check.head),
+        ("照合したアンカー".into(), check.anchors.to_string()),
+        ("最新ハッシュ".into(), check.head),
     ]));
     Ok(page.html()?.into_response())
 }

@@ -1,43 +1,32 @@
 //! Employer pages: uploads with their validation reports, deadlines (翌々月末) and late
-//! rows, the programme R risk-holder list (computed from checkups, never from cases),
-//! and aggregates with small cells suppressed.
+//! rows, the programme R risk-holder list, and the published aggregates. Each page is one
+//! call of `collabo_app::App`, which checks scope, applies the visibility rule and
+//! audits; nothing here reads data another way.
 //!
 //! Deliberately absent: anything derived from claims (visits), letters, cases or
-//! outcomes. The gate has already checked that the employer in the path is the
-//! caller's own; every store query is filtered by that employer again.
+//! outcomes.
 
-use super::{audit, csv_response, employer_code, encode_segment};
+use super::{csv_response, employer_code, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::gate::Granted;
-use crate::view::{Block, Cell, Field, Form, Page, Table, wareki, wareki_text, wareki_time};
+use crate::view::{Block, Cell, Field, Form, Page, Table, wareki, wareki_at};
 use axum::Extension;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use collabo_app::ImportError;
-use collabo_domain::authz::{self, Access};
-use collabo_domain::calendar::{FiscalYear, yokuyokugetsumatsu};
-use collabo_domain::checkup::{Checkup, SmokingAnswer};
+use collabo_app::employer::{AggregateView, RiskHolder};
+use collabo_app::{AppError, ImportError, ImportSummary};
+use collabo_domain::calendar::FiscalYear;
 use collabo_domain::employer::Employer;
 use collabo_domain::ids::EmployerCode;
-use collabo_domain::member::Member;
-use collabo_domain::programme::{ProgrammeCode, ProgrammeRules};
-use collabo_domain::risk::{RiskFlag, flag_checkup};
-use collabo_store::ImportSummary;
-use std::collections::{BTreeMap, BTreeSet};
+use collabo_domain::risk::RiskFlag;
+use serde::Deserialize;
 
-/// The employer of the path, or 404.
-pub async fn find_employer(state: &AppState, raw: &str) -> WebResult<Employer> {
+/// The employer of the path, or 404 (also for an employer that is not the caller's).
+pub async fn find_employer(state: &AppState, who: &Identity, raw: &str) -> WebResult<Employer> {
     let code = employer_code(raw)?;
-    state
-        .store
-        .employers()
-        .await?
-        .into_iter()
-        .find(|e| e.code == code)
-        .ok_or(WebError::NotFound)
+    Ok(state.app.employer(&who.actor(), &code).await?)
 }
 
 fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str) {
@@ -69,29 +58,21 @@ fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str) {
     }));
 }
 
-fn kind_label(kind: &str) -> &str {
-    match kind {
-        "referrals" => "要精密検査者リスト",
-        "checkups" => "特定健診結果",
-        "members" => "資格",
-        "claims" => "レセプト",
-        other => other,
-    }
-}
-
 /// GET /employer/{employer}: submissions, upload forms, deadlines and late rows.
 pub async fn overview(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
-    let code = employer.code.clone();
+    let code = employer_code(&raw)?;
+    let actor = who.actor();
+    let overview = state.app.employer_overview(&actor, &code).await?;
+    let employer = &overview.employer;
     let mut page = Page::new(&format!("{}（{}）提出状況", employer.name, code), &who);
     if matches!(who.role, collabo_domain::authz::Role::Employer(_))
         && state
-            .store
-            .user(&who.username)
+            .app
+            .user(&actor, &who.username)
             .await?
             .is_some_and(|u| !u.totp_enrolled)
     {
@@ -102,14 +83,14 @@ pub async fn overview(
     }
     upload_forms(&mut page, &code, who.csrf());
     page.push(Block::Heading("提出履歴".into()));
-    let submissions = state.store.submissions(&code, 100).await?;
-    let rows = submissions
+    let rows = overview
+        .submissions
         .iter()
         .map(|s| {
-            let summary: ImportSummary = serde_json::from_str(&s.summary).unwrap_or_default();
+            let summary = &s.summary;
             vec![
-                Cell::Text(wareki_time(&s.imported_at)),
-                Cell::Text(kind_label(&s.kind).to_owned()),
+                Cell::Text(wareki_at(s.imported_at)),
+                Cell::Text(s.kind.label().to_owned()),
                 Cell::Link(
                     format!(
                         "/employer/{}/uploads/{}",
@@ -145,27 +126,16 @@ pub async fn overview(
         empty: "まだ提出はありません。".into(),
     }));
     page.push(Block::Heading("要精密検査者の提出期限（翌々月末）".into()));
-    let referrals = state.store.referrals_of(&code, 200).await?;
-    let mut people = BTreeSet::new();
-    let rows = referrals
+    let rows = overview
+        .referrals
         .iter()
         .map(|r| {
-            people.insert(r.member_key.clone());
-            let due = r
-                .screening_date
-                .parse::<collabo_domain::Date>()
-                .ok()
-                .and_then(|d| yokuyokugetsumatsu(d).ok())
-                .map_or_else(String::new, wareki);
             vec![
-                Cell::Text(r.name.clone()),
-                Cell::Text(
-                    collabo_domain::referral::CancerType::from_code(&r.cancer)
-                        .map_or(r.cancer.clone(), |c| c.label().to_owned()),
-                ),
-                Cell::Text(wareki_text(&r.screening_date)),
-                Cell::Text(due),
-                Cell::Text(wareki_text(&r.received_on)),
+                Cell::Text(r.person.name.clone()),
+                Cell::Text(r.cancer.label().to_owned()),
+                Cell::Text(wareki(r.screening_date)),
+                Cell::Text(r.due.map(wareki).unwrap_or_default()),
+                Cell::Text(wareki(r.received_on)),
                 if r.late {
                     Cell::Badge("期限後".into(), "warn")
                 } else {
@@ -188,17 +158,6 @@ pub async fn overview(
         rows,
         empty: "要精密検査者の提出はまだありません。".into(),
     }));
-    for key in &people {
-        audit(
-            &state,
-            &who,
-            "employer.referrals.view",
-            Some(key),
-            Some(code.as_str()),
-            "submission overview".into(),
-        )
-        .await?;
-    }
     Ok(page.html()?.into_response())
 }
 
@@ -237,23 +196,18 @@ pub async fn upload_report(
     Extension(who): Extension<Identity>,
     Path((raw, id)): Path<(String, i64)>,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
-    let submission = state
-        .store
-        .submission(&employer.code, id)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let summary: ImportSummary = serde_json::from_str(&submission.summary).unwrap_or_default();
+    let code = employer_code(&raw)?;
+    let submission = state.app.upload_report(&who.actor(), &code, id).await?;
     let mut page = Page::new("取込結果", &who);
     page.push(Block::Facts(vec![
         ("ファイル".into(), submission.file_name.clone()),
-        ("種類".into(), kind_label(&submission.kind).to_owned()),
-        ("提出日時".into(), wareki_time(&submission.imported_at)),
+        ("種類".into(), submission.kind.label().to_owned()),
+        ("提出日時".into(), wareki_at(submission.imported_at)),
         ("提出者".into(), submission.actor.clone()),
     ]));
-    page.push(Block::Facts(summary_facts(&summary)));
+    page.push(Block::Facts(summary_facts(&submission.summary)));
     page.push(Block::Links(vec![(
-        format!("/employer/{}", encode_segment(employer.code.as_str())),
+        format!("/employer/{}", encode_segment(code.as_str())),
         "提出状況へ戻る".into(),
     )]));
     Ok(page.html()?.into_response())
@@ -291,12 +245,10 @@ async fn read_upload(mut multipart: Multipart) -> WebResult<(String, Vec<u8>)> {
 
 /// Renders the result of an upload: its report, or every problem with line and field.
 async fn upload_result(
-    state: &AppState,
     who: &Identity,
     employer: &Employer,
-    kind: &str,
     file: &str,
-    result: Result<collabo_app::ImportReport, ImportError>,
+    result: Result<collabo_app::ImportReport, AppError>,
 ) -> WebResult<Response> {
     let back = format!("/employer/{}", encode_segment(employer.code.as_str()));
     match result {
@@ -325,16 +277,7 @@ async fn upload_result(
             ]));
             Ok(page.html()?.into_response())
         }
-        Err(e) => {
-            audit(
-                state,
-                who,
-                &format!("import.{kind}.rejected"),
-                None,
-                Some(employer.code.as_str()),
-                format!("{file}: {}", first_line(&e)),
-            )
-            .await?;
+        Err(AppError::Import(e)) => {
             let mut page = Page::new("取込できませんでした", who);
             page.notice("error", vec![format!("{file} にエラーがあるため、取り込みませんでした（1行も登録していません）。修正して再提出してください。")]);
             match &e {
@@ -354,7 +297,6 @@ async fn upload_result(
                         empty: String::new(),
                     }));
                 }
-                ImportError::Store(inner) => return Err(WebError::Internal(inner.to_string())),
                 other => {
                     page.push(Block::Pre(other.to_string()));
                 }
@@ -363,6 +305,7 @@ async fn upload_result(
             page.push(Block::Links(vec![(back, "提出状況へ戻る".into())]));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response())
         }
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -385,10 +328,6 @@ pub fn problem_in_japanese(message: &str) -> String {
     message.to_owned()
 }
 
-fn first_line(e: &ImportError) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_owned()
-}
-
 /// POST /employer/{employer}/referrals.
 pub async fn upload_referrals(
     State(state): State<AppState>,
@@ -396,19 +335,13 @@ pub async fn upload_referrals(
     Path(raw): Path<String>,
     multipart: Multipart,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
+    let employer = find_employer(&state, &who, &raw).await?;
     let (file, bytes) = read_upload(multipart).await?;
-    let result = collabo_app::imports::import_referrals_bytes(
-        &state.store,
-        &file,
-        &bytes,
-        &employer.code,
-        &who.actor(),
-        state.today(),
-        state.now(),
-    )
-    .await;
-    upload_result(&state, &who, &employer, "referrals", &file, result).await
+    let result = state
+        .app
+        .import_referrals(&who.actor(), &employer.code, &file, &bytes)
+        .await;
+    upload_result(&who, &employer, &file, result).await
 }
 
 /// POST /employer/{employer}/checkups.
@@ -418,87 +351,30 @@ pub async fn upload_checkups(
     Path(raw): Path<String>,
     multipart: Multipart,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
+    let employer = find_employer(&state, &who, &raw).await?;
     let (file, bytes) = read_upload(multipart).await?;
-    let result = collabo_app::checkups::import_checkups_bytes(
-        &state.store,
-        &file,
-        &bytes,
-        Some(&employer.code),
-        &who.actor(),
-        state.today(),
-        state.now(),
+    let result = state
+        .app
+        .import_checkups_upload(&who.actor(), Some(&employer.code), &file, &bytes)
+        .await;
+    upload_result(&who, &employer, &file, result).await
+}
+
+/// Which fiscal year a page shows.
+#[derive(Deserialize, Default)]
+pub struct YearQuery {
+    #[serde(default)]
+    fy: Option<i16>,
+}
+
+/// A flag as a person reads it: label, value with unit, criterion, level.
+pub fn flag_text(f: &RiskFlag) -> (String, String, String, String) {
+    (
+        f.item.label().to_owned(),
+        format!("{} {}", trim_number(f.value), f.item.unit()),
+        format!("{}{}", f.direction.symbol(), trim_number(f.threshold)),
+        f.level.label().to_owned(),
     )
-    .await;
-    upload_result(&state, &who, &employer, "checkups", &file, result).await
-}
-
-/// One risk holder of programme R.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RiskHolder {
-    /// Member key text.
-    pub member_key: String,
-    /// 氏名.
-    pub name: String,
-    /// 記号-番号.
-    pub card: String,
-    /// 健診日.
-    pub exam_date: String,
-    /// Flagged items: (label, value, threshold, level label).
-    pub items: Vec<(String, String, String, String)>,
-}
-
-/// Risk holders of programme R for an employer in the fiscal year of `today`,
-/// computed from checkups with the R thresholds of that year.
-pub async fn compute_risk_holders(
-    state: &AppState,
-    code: &EmployerCode,
-) -> WebResult<(FiscalYear, Vec<RiskHolder>)> {
-    let fy = FiscalYear::of(state.today());
-    let checkups = state
-        .store
-        .employer_checkups(code, fy.first_day(), fy.last_day())
-        .await?;
-    let book = state.store.programme_book().await?;
-    let Some(settings) = book.for_year(ProgrammeCode::R, fy) else {
-        return Ok((fy, Vec::new()));
-    };
-    let ProgrammeRules::Risk {
-        thresholds,
-        share_level,
-        ..
-    } = &settings.rules
-    else {
-        return Ok((fy, Vec::new()));
-    };
-    let mut out = Vec::new();
-    for (member, checkup) in latest_per_member(checkups) {
-        let flags: Vec<RiskFlag> = flag_checkup(&checkup, member.sex, thresholds)
-            .into_iter()
-            .filter(|f| f.level >= *share_level)
-            .collect();
-        if flags.is_empty() {
-            continue;
-        }
-        out.push(RiskHolder {
-            member_key: member.key.to_key_string(),
-            name: member.name_kanji.clone(),
-            card: format!("{}-{}", member.key.symbol, member.key.number),
-            exam_date: wareki(checkup.exam_date),
-            items: flags
-                .iter()
-                .map(|f| {
-                    (
-                        f.item.label().to_owned(),
-                        format!("{} {}", trim_number(f.value), f.item.unit()),
-                        format!("{}{}", f.direction.symbol(), trim_number(f.threshold)),
-                        f.level.label().to_owned(),
-                    )
-                })
-                .collect(),
-        });
-    }
-    Ok((fy, out))
 }
 
 fn trim_number(v: f64) -> String {
@@ -506,232 +382,168 @@ fn trim_number(v: f64) -> String {
     s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
 }
 
-fn latest_per_member(rows: Vec<(Member, Checkup)>) -> Vec<(Member, Checkup)> {
-    let mut by_member: BTreeMap<String, (Member, Checkup)> = BTreeMap::new();
-    for (m, c) in rows {
-        let key = m.key.to_key_string();
-        match by_member.get(&key) {
-            Some((_, existing)) if existing.exam_date >= c.exam_date => {}
-            _ => {
-                by_member.insert(key, (m, c));
-            }
-        }
-    }
-    by_member.into_values().collect()
+fn holder_row(h: &RiskHolder) -> Vec<Cell> {
+    let items: Vec<String> = h
+        .flags
+        .iter()
+        .map(|f| {
+            let (l, v, t, lv) = flag_text(f);
+            format!("{l} {v}（基準 {t}・{lv}）")
+        })
+        .collect();
+    vec![
+        Cell::Text(h.person.name.clone()),
+        Cell::Text(format!(
+            "{}-{}-{}",
+            h.person.symbol, h.person.number, h.person.branch
+        )),
+        Cell::Text(wareki(h.exam_date)),
+        Cell::Text(items.join(" / ")),
+    ]
 }
 
-/// GET /employer/{employer}/risk-holders.
+/// GET /employer/{employer}/risk-holders?fy=.
 pub async fn risk_holders(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
-    let (fy, holders) = compute_risk_holders(&state, &employer.code).await?;
+    let employer = find_employer(&state, &who, &raw).await?;
+    let list = state
+        .app
+        .risk_holders(&who.actor(), &employer.code, q.fy.map(FiscalYear::new))
+        .await?;
     let mut page = Page::new(
         &format!(
             "{} リスク保有者一覧（{}）",
             employer.name,
-            crate::view::nendo(fy)
+            crate::view::nendo(list.fiscal_year)
         ),
         &who,
     );
     page.push(Block::Para("特定健診の結果が受診勧奨判定値などの基準に該当した方です。産業保健スタッフによる事後指導にご活用ください。人事評価には使用できません。".into()));
-    let rows = holders
-        .iter()
-        .map(|h| {
-            let items: Vec<String> = h
-                .items
-                .iter()
-                .map(|(l, v, t, lv)| format!("{l} {v}（基準 {t}・{lv}）"))
-                .collect();
-            vec![
-                Cell::Text(h.name.clone()),
-                Cell::Text(h.card.clone()),
-                Cell::Text(h.exam_date.clone()),
-                Cell::Text(items.join(" / ")),
-            ]
-        })
-        .collect();
     page.push(Block::Table(Table {
-        headers: ["氏名", "記号-番号", "健診日", "該当項目"]
+        headers: ["氏名", "記号-番号-枝番", "健診日", "該当項目"]
             .map(String::from)
             .to_vec(),
-        rows,
-        empty: "今年度の該当者はいません（健診結果が未提出の場合も表示されません）。".into(),
+        rows: list.holders.iter().map(holder_row).collect(),
+        empty: "この年度の該当者はいません（健診結果が未提出の場合も表示されません）。".into(),
     }));
-    for h in &holders {
-        audit(
-            &state,
-            &who,
-            "employer.risk_holders.view",
-            Some(&h.member_key),
-            Some(employer.code.as_str()),
-            format!("FY{}", fy.year()),
-        )
-        .await?;
-    }
     Ok(page.html()?.into_response())
 }
 
-/// One aggregate figure: label and count, `None` when suppressed.
-pub type Figure = (String, Option<u64>);
+fn count_text(n: Option<u64>, suppressed: bool) -> String {
+    match (n, suppressed) {
+        (Some(n), false) => n.to_string(),
+        (Some(n), true) => format!("{n}（事業所には秘匿）"),
+        (None, _) => "—（秘匿）".to_owned(),
+    }
+}
 
-/// Aggregates of an employer in the fiscal year of `today`; with `suppressed` every
-/// cell under the minimum, and every cell of a small employer, is `None`.
-pub async fn compute_aggregates(
-    state: &AppState,
-    code: &EmployerCode,
-    suppressed: bool,
-) -> WebResult<(FiscalYear, u64, Vec<Figure>)> {
-    let today = state.today();
-    let fy = FiscalYear::of(today);
-    let population =
-        u64::try_from(state.store.employer_population(code, today).await?).unwrap_or(0);
-    let checkups = latest_per_member(
-        state
-            .store
-            .employer_checkups(code, fy.first_day(), fy.last_day())
-            .await?,
+fn aggregates_page(who: &Identity, employer: &Employer, view: &AggregateView) -> Page {
+    let mut page = Page::new(
+        &format!(
+            "{} 集計（{}）",
+            employer.name,
+            crate::view::nendo(view.fiscal_year)
+        ),
+        who,
     );
-    let book = state.store.programme_book().await?;
-    let thresholds = match book.for_year(ProgrammeCode::R, fy).map(|s| &s.rules) {
-        Some(ProgrammeRules::Risk { thresholds, .. }) => thresholds.clone(),
-        _ => collabo_domain::risk::default_thresholds(),
-    };
-    let mut by_item: BTreeMap<String, u64> = BTreeMap::new();
-    let mut any_risk = 0u64;
-    let mut smokers = 0u64;
-    for (member, checkup) in &checkups {
-        let flags = flag_checkup(checkup, member.sex, &thresholds);
-        let items: BTreeSet<&str> = flags.iter().map(|f| f.item.label()).collect();
-        if !items.is_empty() {
-            any_risk += 1;
+    page.push(Block::Para(view.rule.describe()));
+    match &view.published {
+        None => {
+            page.notice(
+                "warn",
+                vec!["この年度の集計はまだ公表されていません。健康保険組合が集計を公表すると表示されます。".into()],
+            );
         }
-        for item in items {
-            *by_item.entry(item.to_owned()).or_default() += 1;
-        }
-        if checkup.questionnaire.smoking == Some(SmokingAnswer::Smokes) {
-            smokers += 1;
+        Some((at, cells)) => {
+            page.push(Block::Para(format!(
+                "公表日時: {}（次の公表まで内容は変わりません）",
+                wareki_at(*at)
+            )));
+            page.push(Block::Table(Table {
+                headers: ["区分", "人数"].map(String::from).to_vec(),
+                rows: cells
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            Cell::Text(c.cell.label()),
+                            Cell::Num(count_text(c.count, c.suppressed)),
+                        ]
+                    })
+                    .collect(),
+                empty: String::new(),
+            }));
+            page.push(Block::Links(vec![(
+                format!(
+                    "/employer/{}/aggregates.csv?fy={}",
+                    encode_segment(employer.code.as_str()),
+                    view.fiscal_year.year()
+                ),
+                "CSVでダウンロード".into(),
+            )]));
         }
     }
-    let mut figures: Vec<(String, u64)> = vec![
-        ("加入者数".into(), population),
-        ("健診受診者数".into(), checkups.len() as u64),
-        ("リスク保有者数（いずれかの項目）".into(), any_risk),
-        ("喫煙者数".into(), smokers),
-    ];
-    figures.extend(
-        by_item
-            .into_iter()
-            .map(|(item, n)| (format!("リスク保有者数：{item}"), n)),
-    );
-    let cfg = &state.config;
-    let out = figures
-        .into_iter()
-        .map(|(label, n)| {
-            let shown = if suppressed {
-                authz::suppress(n, population, cfg.min_population, cfg.min_cell)
-            } else {
-                Some(n)
-            };
-            (label, shown)
-        })
-        .collect();
-    Ok((fy, population, out))
+    page
 }
 
-fn suppressed_for(granted: Granted) -> bool {
-    granted.0 == Access::AllowSuppressed
-}
-
-/// GET /employer/{employer}/aggregates.
+/// GET /employer/{employer}/aggregates?fy=.
 pub async fn aggregates(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
-    Extension(granted): Extension<Granted>,
     Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
-    let suppressed = suppressed_for(granted);
-    let (fy, population, figures) = compute_aggregates(&state, &employer.code, suppressed).await?;
-    let mut page = Page::new(
-        &format!("{} 集計（{}）", employer.name, crate::view::nendo(fy)),
-        &who,
-    );
-    if suppressed && population < state.config.min_population {
-        page.notice(
-            "warn",
-            vec![format!(
-                "加入者が{}人未満の事業所では、個人が特定されないよう集計を表示しません。",
-                state.config.min_population
-            )],
-        );
-    }
-    page.push(Block::Para(format!(
-        "{}人未満の区分は「—（秘匿）」と表示します。",
-        state.config.min_cell
-    )));
-    page.push(Block::Table(Table {
-        headers: ["区分", "人数"].map(String::from).to_vec(),
-        rows: figures
-            .iter()
-            .map(|(l, n)| {
-                vec![
-                    Cell::Text(l.clone()),
-                    Cell::Num(n.map_or_else(|| "—（秘匿）".to_owned(), |n| n.to_string())),
-                ]
-            })
-            .collect(),
-        empty: String::new(),
-    }));
-    page.push(Block::Links(vec![(
-        format!(
-            "/employer/{}/aggregates.csv",
-            encode_segment(employer.code.as_str())
-        ),
-        "CSVでダウンロード".into(),
-    )]));
-    Ok(page.html()?.into_response())
+    let employer = find_employer(&state, &who, &raw).await?;
+    let view = state
+        .app
+        .aggregates(&who.actor(), &employer.code, q.fy.map(FiscalYear::new))
+        .await?;
+    Ok(aggregates_page(&who, &employer, &view)
+        .html()?
+        .into_response())
 }
 
-/// GET /employer/{employer}/aggregates.csv: the same cells, the same suppression.
+/// GET /employer/{employer}/aggregates.csv?fy=: the same cells, the same suppression.
 pub async fn aggregates_csv(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
-    Extension(granted): Extension<Granted>,
     Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
 ) -> WebResult<Response> {
-    let employer = find_employer(&state, &raw).await?;
-    let (fy, _, figures) =
-        compute_aggregates(&state, &employer.code, suppressed_for(granted)).await?;
+    let employer = find_employer(&state, &who, &raw).await?;
+    let view = state
+        .app
+        .aggregates(&who.actor(), &employer.code, q.fy.map(FiscalYear::new))
+        .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
-    w.write_record(["年度", "区分", "人数"]).map_err(io)?;
-    for (label, n) in &figures {
-        w.write_record([
-            fy.year().to_string(),
-            label.clone(),
-            n.map_or_else(|| "秘匿".to_owned(), |n| n.to_string()),
-        ])
+    w.write_record(["年度", "区分", "人数", "公表日時"])
         .map_err(io)?;
+    if let Some((at, cells)) = &view.published {
+        for c in cells {
+            w.write_record([
+                view.fiscal_year.year().to_string(),
+                c.cell.label(),
+                c.count.map_or_else(|| "秘匿".to_owned(), |n| n.to_string()),
+                at.to_string(),
+            ])
+            .map_err(io)?;
+        }
     }
     let body = String::from_utf8(
         w.into_inner()
             .map_err(|e| WebError::Internal(e.to_string()))?,
     )
     .map_err(|e| WebError::Internal(e.to_string()))?;
-    audit(
-        &state,
-        &who,
-        "export.aggregates",
-        None,
-        Some(employer.code.as_str()),
-        format!("FY{}", fy.year()),
-    )
-    .await?;
     Ok(csv_response(
-        &format!("aggregates-{}-{}.csv", employer.code, fy.year()),
+        &format!(
+            "aggregates-{}-{}.csv",
+            employer.code,
+            view.fiscal_year.year()
+        ),
         body,
     ))
 }

@@ -6,7 +6,6 @@
 //! `auditor`, `api`) and never check roles themselves.
 
 use crate::AppState;
-use crate::auth::Identity;
 use crate::error::WebError;
 use crate::gate::{self, Gate, GateContext};
 use axum::Router;
@@ -293,6 +292,13 @@ pub fn table() -> Vec<Entry> {
             get(staff::reports),
         ),
         r(
+            "POST",
+            "/staff/aggregates/publish",
+            Can(PublishAggregates),
+            "事業所集計の公表",
+            post(staff::publish_aggregates),
+        ),
+        r(
             "GET",
             "/staff/exports/cases.csv",
             Can(Export),
@@ -487,29 +493,6 @@ pub fn build(state: AppState) -> Router {
 /// Parses an employer code from a path (unparseable = not found).
 pub fn employer_code(raw: &str) -> Result<EmployerCode, WebError> {
     EmployerCode::parse(raw).map_err(|_| WebError::NotFound)
-}
-
-/// Writes one audit record for something `who` did.
-pub async fn audit(
-    state: &AppState,
-    who: &Identity,
-    action: &str,
-    member_key: Option<&str>,
-    employer: Option<&str>,
-    detail: String,
-) -> Result<(), WebError> {
-    state
-        .audit(&collabo_store::AuditEntry {
-            actor: who.username.clone(),
-            role: who.role.code().to_owned(),
-            action: action.to_owned(),
-            member_key: member_key.map(str::to_owned),
-            employer_code: employer.map(str::to_owned),
-            detail,
-            origin: who.origin.clone(),
-        })
-        .await?;
-    Ok(())
 }
 
 /// Percent-encodes a path segment (member keys contain `:`; symbols may hold anything).

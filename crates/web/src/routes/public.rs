@@ -1,7 +1,7 @@
 //! Login, second factor, logout, the role home redirect, health and metrics.
 
 use crate::AppState;
-use crate::auth::{self, Identity, LoginOutcome};
+use crate::auth::{self, Identity};
 use crate::error::{WebError, WebResult};
 use crate::view::{Block, Field, Form, Page};
 use axum::Extension;
@@ -9,6 +9,7 @@ use axum::extract::{Form as FormData, FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use collabo_app::accounts::{LoginOutcome, SecondFactorOutcome, SessionStage};
 use collabo_domain::authz::Role;
 use serde::Deserialize;
 
@@ -65,13 +66,23 @@ pub async fn login(
     FormData(form): FormData<LoginForm>,
 ) -> WebResult<Response> {
     let username = form.username.trim();
-    match auth::password_login(&state, username, &form.password, &origin).await? {
+    let outcome = state
+        .app
+        .password_login(
+            username,
+            &form.password,
+            &origin,
+            state.now(),
+            state.login_policy(),
+        )
+        .await?;
+    match outcome {
         LoginOutcome::Session { id, stage } => {
             let cookie = auth::session_cookie(&state, &id, state.config.session_minutes * 60);
-            let to = match stage.as_str() {
-                "totp" => "/totp",
-                "enrol" => "/totp/setup",
-                _ => "/",
+            let to = match stage {
+                SessionStage::SecondFactor => "/totp",
+                SessionStage::Enrol => "/totp/setup",
+                SessionStage::Full => "/",
             };
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(to)).into_response())
         }
@@ -123,74 +134,25 @@ pub async fn totp_check(
     FormData(form): FormData<CodeForm>,
 ) -> WebResult<Response> {
     let session = who.session.clone().ok_or(WebError::LoginRequired)?;
-    let user = state
-        .store
-        .user(&who.username)
+    match state
+        .app
+        .second_factor(&who.actor(), &session, &form.code, state.login_policy())
         .await?
-        .ok_or(WebError::LoginRequired)?;
-    let now = state.now();
-    let ok = user.totp_enrolled
-        && user
-            .totp_secret
-            .as_deref()
-            .is_some_and(|s| auth::check_totp(s, &form.code, now));
-    if ok {
-        state
-            .store
-            .update_session(&session.id_hash, "full", None)
-            .await?;
-        super::audit(
-            &state,
-            &who,
-            "login.success",
-            None,
-            None,
-            "password + TOTP".into(),
-        )
-        .await?;
-        return Ok(Redirect::to("/").into_response());
+    {
+        SecondFactorOutcome::Accepted => Ok(Redirect::to("/").into_response()),
+        SecondFactorOutcome::Locked => Err(WebError::LoginRequired),
+        SecondFactorOutcome::Refused => {
+            let mut page = Page::bare("二要素認証");
+            page.notice("error", vec!["確認コードが正しくありません。時刻のずれがないか確認し、新しいコードを入力してください。".into()]);
+            code_form(&mut page, "/totp", who.csrf());
+            Ok((axum::http::StatusCode::UNAUTHORIZED, page.html()?).into_response())
+        }
     }
-    let lock_until = now
-        .checked_add(jiff::SignedDuration::from_mins(
-            state.config.lockout_minutes,
-        ))
-        .unwrap_or(now);
-    let failures = state
-        .store
-        .record_login_failure(&who.username, state.config.lockout_failures, lock_until)
-        .await?;
-    super::audit(
-        &state,
-        &who,
-        "login.failure",
-        None,
-        None,
-        format!("wrong TOTP code ({failures} in a row)"),
-    )
-    .await?;
-    if failures >= state.config.lockout_failures {
-        state.store.delete_session(&session.id_hash).await?;
-        return Err(WebError::LoginRequired);
-    }
-    let mut page = Page::bare("二要素認証");
-    page.notice("error", vec!["確認コードが正しくありません。時刻のずれがないか確認し、新しいコードを入力してください。".into()]);
-    code_form(&mut page, "/totp", who.csrf());
-    Ok((axum::http::StatusCode::UNAUTHORIZED, page.html()?).into_response())
 }
 
 async fn setup_page(state: &AppState, who: &Identity, error: bool) -> WebResult<Page> {
     let session = who.session.clone().ok_or(WebError::LoginRequired)?;
-    let secret = match session.pending_secret.clone() {
-        Some(s) => s,
-        None => {
-            let s = auth::new_totp_secret();
-            state
-                .store
-                .update_session(&session.id_hash, &session.stage, Some(&s))
-                .await?;
-            s
-        }
-    };
+    let secret = state.app.offered_totp_secret(&session).await?;
     let uri = auth::totp_uri(&secret, &who.username)?;
     let mut page = Page::bare("二要素認証の設定");
     if error {
@@ -230,42 +192,20 @@ pub async fn totp_setup(
     FormData(form): FormData<CodeForm>,
 ) -> WebResult<Response> {
     let session = who.session.clone().ok_or(WebError::LoginRequired)?;
-    let Some(secret) = session.pending_secret.clone() else {
+    if session.pending_secret.is_none() {
         return Ok(Redirect::to("/totp/setup").into_response());
-    };
-    if !auth::check_totp(&secret, &form.code, state.now()) {
+    }
+    if !state
+        .app
+        .enrol_totp(&who.actor(), &session, &form.code)
+        .await?
+    {
         return Ok((
             axum::http::StatusCode::UNAUTHORIZED,
             setup_page(&state, &who, true).await?.html()?,
         )
             .into_response());
     }
-    state
-        .store
-        .set_user_totp(&who.username, Some(&secret), true)
-        .await?;
-    state
-        .store
-        .update_session(&session.id_hash, "full", None)
-        .await?;
-    super::audit(
-        &state,
-        &who,
-        "login.totp_enrolled",
-        None,
-        None,
-        "TOTP enrolled".into(),
-    )
-    .await?;
-    super::audit(
-        &state,
-        &who,
-        "login.success",
-        None,
-        None,
-        "password + new TOTP".into(),
-    )
-    .await?;
     Ok(Redirect::to("/").into_response())
 }
 
@@ -274,10 +214,7 @@ pub async fn logout(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    if let Some(s) = &who.session {
-        state.store.delete_session(&s.id_hash).await?;
-    }
-    super::audit(&state, &who, "logout", None, None, String::new()).await?;
+    state.app.logout(&who.actor(), who.session.as_ref()).await?;
     let cookie = auth::session_cookie(&state, "", 0);
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
 }
@@ -302,10 +239,10 @@ pub async fn home(Extension(who): Extension<Identity>) -> WebResult<Response> {
 
 /// GET /healthz: the database answers.
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.society().await {
-        Ok(_) => "ok\n".into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "health check failed");
+    match state.app.healthy().await {
+        true => "ok\n".into_response(),
+        false => {
+            tracing::error!("health check failed");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 "database unavailable\n",

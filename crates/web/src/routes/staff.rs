@@ -2,82 +2,60 @@
 //! review queue, consent register, letter batches, member pages, reports with charts,
 //! CSV export. Every page that shows a person writes an audit record naming them.
 
-use super::{audit, csv_response, encode_segment};
+use super::{csv_response, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::view::{
-    Bars, Block, Cell, Field, Form, Page, Table, button, confirm_button, wareki, wareki_text,
-};
+use crate::view::{Bars, Block, Cell, Field, Form, Page, Table, button, confirm_button, wareki};
 use axum::Extension;
 use axum::extract::{Form as FormData, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use collabo_domain::case::{CaseState, Outcome};
+use collabo_app::review::ReviewFilter;
+use collabo_domain::admission::ReviewPayload;
+use collabo_domain::case::CaseState;
 use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
 use collabo_domain::ids::MemberKey;
-use collabo_domain::programme::ProgrammeCode;
+use collabo_domain::programme::{BatchStatus, ProgrammeCode};
 use serde::Deserialize;
-
-/// Japanese label of a stored case state code.
-pub fn state_label(code: &str) -> String {
-    let states = [
-        CaseState::Identified,
-        CaseState::Excluded,
-        CaseState::LetterDue,
-        CaseState::LetterPrepared,
-        CaseState::Notified,
-        CaseState::WaitingForClaims,
-        CaseState::Closed(Outcome::Visited),
-        CaseState::Closed(Outcome::NotVisited),
-        CaseState::Closed(Outcome::Notified),
-        CaseState::Closed(Outcome::SharedOnly),
-        CaseState::Closed(Outcome::StoppedOptOut),
-        CaseState::Closed(Outcome::LostCoverage),
-    ];
-    states
-        .iter()
-        .find(|s| s.code() == code)
-        .map_or_else(|| code.to_owned(), |s| s.label().to_owned())
-}
+use std::sync::Arc;
 
 /// GET /staff.
 pub async fn dashboard(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let counts = state.store.case_counts().await?;
+    let dash = state.app.dashboard(&who.actor()).await?;
+    let counts = &dash.counts;
     let mut page = Page::new("ダッシュボード", &who);
-    let waiting: i64 = counts
-        .iter()
-        .filter(|((_, s), _)| s == "waiting_for_claims")
-        .map(|(_, n)| n)
-        .sum();
-    let due: i64 = counts
-        .iter()
-        .filter(|((_, s), _)| s == "letter_due")
-        .map(|(_, n)| n)
-        .sum();
-    let review = state.store.review_items(true).await?.len();
+    let sum = |wanted: CaseState| -> i64 {
+        counts
+            .iter()
+            .filter(|((_, s), _)| *s == wanted)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let waiting = sum(CaseState::WaitingForClaims);
+    let due = sum(CaseState::LetterDue);
     page.push(Block::Facts(vec![
         ("通知待ち（バッチ未作成）".into(), format!("{due}件")),
         (
             "レセプト待ち（請求未着のため判定保留）".into(),
             format!("{waiting}件"),
         ),
-        ("照合待ち".into(), format!("{review}件")),
+        ("照合待ち".into(), format!("{}件", dash.open_review)),
     ]));
     if waiting > 0 {
         page.notice("warn", vec![format!("{waiting}件は対象月のレセプトが未取込のため、受診判定を保留しています。再勧奨は取込後に判定します。")]);
     }
     page.push(Block::Heading("事業別・状態別の件数".into()));
     let mut rows = Vec::new();
-    for ((programme, state_code), n) in &counts {
+    for ((programme, case_state), n) in counts {
         rows.push(vec![
             Cell::Text(format!("{} {}", programme.letter(), programme.label())),
-            if state_code == "waiting_for_claims" {
-                Cell::Badge(state_label(state_code), "warn")
+            if *case_state == CaseState::WaitingForClaims {
+                Cell::Badge(case_state.label().to_owned(), "warn")
             } else {
-                Cell::Text(state_label(state_code))
+                Cell::Text(case_state.label().to_owned())
             },
             Cell::Num(n.to_string()),
         ]);
@@ -95,36 +73,72 @@ pub async fn review(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let items = state.store.review_items(true).await?;
+    let queue = state
+        .app
+        .review_queue(
+            &who.actor(),
+            &ReviewFilter {
+                limit: 200,
+                ..ReviewFilter::default()
+            },
+        )
+        .await?;
     let mut page = Page::new("照合待ち", &who);
     page.push(Block::Para("資格情報と一致しなかった提出行です。該当する加入者の記号番号（保険者番号:記号:番号:枝番）を入力して確定するか、該当なしとして却下してください。".into()));
-    let rows = items
+    if queue.total > queue.entries.len() as i64 {
+        page.notice(
+            "warn",
+            vec![format!(
+                "全{}件のうち先頭の{}件を表示しています。",
+                queue.total,
+                queue.entries.len()
+            )],
+        );
+    }
+    let rows = queue
+        .entries
         .iter()
-        .map(|i| {
-            let payload: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
-            let get = |k: &str| {
-                payload
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
+        .map(|e| {
+            let i = &e.item;
+            let (who_text, birth) = match (&i.payload, &e.member) {
+                (Some(ReviewPayload::Address { .. }), Some(m)) => (
+                    format!(
+                        "{}-{}-{} {}",
+                        m.key.symbol, m.key.number, m.key.branch, m.name_kanji
+                    ),
+                    wareki(m.birth_date),
+                ),
+                (Some(p), _) => match p.person() {
+                    Some(person) => (
+                        format!(
+                            "{}-{}{} {}",
+                            person.symbol,
+                            person.number,
+                            person
+                                .branch
+                                .as_ref()
+                                .map(|b| format!("-{b}"))
+                                .unwrap_or_default(),
+                            person.name
+                        ),
+                        wareki(person.birth_date),
+                    ),
+                    None => (i.subject.clone(), String::new()),
+                },
+                (None, _) => (i.subject.clone(), String::new()),
             };
             vec![
                 Cell::Num(i.id.to_string()),
-                Cell::Text(if i.kind == "referrals" {
-                    "要精密検査".into()
-                } else {
-                    "健診".into()
-                }),
-                Cell::Text(i.employer_code.clone().unwrap_or_default()),
-                Cell::Text(format!(
-                    "{}-{} {}",
-                    get("symbol"),
-                    get("number"),
-                    get("name")
-                )),
-                Cell::Text(wareki_text(&get("birth_date"))),
-                Cell::Text(i.reason.clone()),
+                Cell::Text(i.kind.label().to_owned()),
+                Cell::Text(
+                    i.employer
+                        .as_ref()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                ),
+                Cell::Text(who_text),
+                Cell::Text(birth),
+                Cell::Text(i.reason.label().to_owned()),
                 Cell::Button(crate::view::Button {
                     action: format!("/staff/review/{}/resolve", i.id),
                     label: "確定".into(),
@@ -152,15 +166,6 @@ pub async fn review(
         rows,
         empty: "照合待ちはありません。".into(),
     }));
-    audit(
-        &state,
-        &who,
-        "review.view",
-        None,
-        None,
-        format!("{} open items", items.len()),
-    )
-    .await?;
     Ok(page.html()?.into_response())
 }
 
@@ -179,15 +184,7 @@ pub async fn resolve(
 ) -> WebResult<Response> {
     let key = MemberKey::parse_key_string(form.member.trim())
         .map_err(|e| WebError::BadRequest(format!("記号番号の形式が正しくありません: {e}")))?;
-    match state
-        .store
-        .resolve_review(id, &key, &who.actor(), state.now(), state.today())
-        .await
-    {
-        Ok(()) => {}
-        Err(collabo_store::StoreError::Conflict(m)) => return Err(WebError::BadRequest(m)),
-        Err(e) => return Err(e.into()),
-    }
+    state.app.resolve_review(&who.actor(), id, &key).await?;
     Ok(axum::response::Redirect::to("/staff/review").into_response())
 }
 
@@ -197,10 +194,7 @@ pub async fn reject(
     Extension(who): Extension<Identity>,
     Path(id): Path<i64>,
 ) -> WebResult<Response> {
-    state
-        .store
-        .reject_review(id, &who.actor(), state.now())
-        .await?;
+    state.app.reject_review(&who.actor(), id).await?;
     Ok(axum::response::Redirect::to("/staff/review").into_response())
 }
 
@@ -298,10 +292,7 @@ pub async fn record_consent(
             .ok_or_else(|| bad("受付方法が正しくありません。"))?,
         recorded_by: who.username.clone(),
     };
-    let report = state
-        .store
-        .record_consent(&record, &who.actor(), state.today(), state.now())
-        .await?;
+    let report = state.app.record_consent(&who.actor(), &record).await?;
     let mut page = Page::new("同意・停止を登録しました", &who);
     page.notice(
         "ok",
@@ -319,6 +310,14 @@ pub async fn record_consent(
         (
             "削除した要精密検査者リストの行".into(),
             format!("{}件", report.referrals),
+        ),
+        (
+            "削除した照合待ちの行".into(),
+            format!("{}件", report.review_rows),
+        ),
+        (
+            "案件の経過から削除した健診値".into(),
+            format!("{}件", report.case_values),
         ),
         ("停止した案件".into(), format!("{}件", report.cases_stopped)),
         (
@@ -343,8 +342,9 @@ pub async fn letters(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let batches = state.store.batches().await?;
-    let due = state.store.letters_due().await?.len();
+    let actor = who.actor();
+    let batches = state.app.batches(&actor).await?;
+    let due = state.app.letters_due_count(&actor).await?;
     let mut page = Page::new("通知バッチ", &who);
     page.push(Block::Facts(vec![("通知待ち".into(), format!("{due}件"))]));
     page.push(Block::Form(Form {
@@ -360,21 +360,13 @@ pub async fn letters(
         .map(|b| {
             let mut row = vec![
                 Cell::Text(b.id.clone()),
-                Cell::Text(wareki_text(&b.prepared_on)),
+                Cell::Text(wareki(b.prepared_on)),
                 Cell::Badge(
-                    match b.status.as_str() {
-                        "prepared" => "印刷待ち",
-                        "mailed" => "発送済",
-                        "cancelled" => "取消",
-                        other => other,
-                    }
-                    .to_owned(),
-                    if b.status == "mailed" {
-                        "ok"
-                    } else if b.status == "cancelled" {
-                        "muted"
-                    } else {
-                        "warn"
+                    b.status.label().to_owned(),
+                    match b.status {
+                        BatchStatus::Mailed => "ok",
+                        BatchStatus::Cancelled => "muted",
+                        BatchStatus::Prepared => "warn",
                     },
                 ),
                 Cell::Num(b.letters.to_string()),
@@ -387,7 +379,7 @@ pub async fn letters(
                     "発送リスト（委託先用）".into(),
                 ),
             ];
-            if b.status == "prepared" {
+            if b.status == BatchStatus::Prepared {
                 row.push(confirm_button(
                     format!("/staff/letters/{}/mailed", encode_segment(&b.id)),
                     "発送済にする",
@@ -428,7 +420,7 @@ pub async fn letters(
 
 /// Builds the letter renderer (font scan, templates with the admin's overrides) off the
 /// async runtime.
-pub async fn renderer(state: &AppState) -> WebResult<collabo_letters::Renderer> {
+pub async fn renderer(state: &AppState) -> WebResult<Arc<collabo_letters::Renderer>> {
     let templates = state.config.templates_dir.clone();
     tokio::task::spawn_blocking(move || {
         let dir = templates.is_dir().then_some(templates.as_path());
@@ -436,17 +428,8 @@ pub async fn renderer(state: &AppState) -> WebResult<collabo_letters::Renderer> 
     })
     .await
     .map_err(|e| WebError::Internal(format!("join: {e}")))?
+    .map(Arc::new)
     .map_err(|e| WebError::BadRequest(format!("通知の作成準備に失敗しました: {e}")))
-}
-
-fn letters_error(e: collabo_app::letters::LetterServiceError) -> WebError {
-    match e {
-        collabo_app::letters::LetterServiceError::Store(inner) => inner.into(),
-        collabo_app::letters::LetterServiceError::Letters(inner) => WebError::BadRequest(format!(
-            "通知テンプレートにエラーがあるため、バッチを作成しませんでした: {inner}"
-        )),
-        other => WebError::Internal(other.to_string()),
-    }
 }
 
 /// POST /staff/letters/prepare: one batch of every notice due (collabo_app::letters).
@@ -455,16 +438,10 @@ pub async fn prepare_batch(
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
     let renderer = renderer(&state).await?;
-    let prepared = collabo_app::letters::prepare(
-        &state.store,
-        &renderer,
-        &state.config.batches_dir,
-        &who.actor(),
-        state.today(),
-        state.now(),
-    )
-    .await
-    .map_err(letters_error)?;
+    let prepared = state
+        .app
+        .prepare_letters(&who.actor(), &renderer, &state.config.batches_dir)
+        .await?;
     let mut page = Page::new("通知バッチ", &who);
     match prepared {
         None => page.notice(
@@ -501,9 +478,8 @@ pub async fn batch_mailed(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    collabo_app::letters::mailed(&state.store, &id, &who.actor(), state.today(), state.now())
-        .await
-        .map_err(letters_error)?;
+    let actor = who.actor();
+    state.app.mark_mailed(&actor, &id, actor.today()).await?;
     Ok(axum::response::Redirect::to("/staff/letters").into_response())
 }
 
@@ -513,9 +489,7 @@ pub async fn batch_cancel(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    collabo_app::letters::cancel(&state.store, &id, &who.actor(), state.today(), state.now())
-        .await
-        .map_err(letters_error)?;
+    state.app.cancel_batch(&who.actor(), &id).await?;
     Ok(axum::response::Redirect::to("/staff/letters").into_response())
 }
 
@@ -526,35 +500,14 @@ pub struct PartQuery {
     part: usize,
 }
 
-/// The PDF parts of a batch: the stored path is the batch folder (PDF parts at its top
-/// level, sorted) or, for older batches, one PDF file.
-async fn batch_parts(path: &str) -> WebResult<Vec<std::path::PathBuf>> {
-    let p = std::path::PathBuf::from(path);
-    if !p.is_dir() {
-        return Ok(vec![p]);
-    }
-    let mut parts = Vec::new();
-    let mut dir = tokio::fs::read_dir(&p)
+async fn download(
+    file: &collabo_app::letters::BatchFile,
+    content_type: &str,
+) -> WebResult<Response> {
+    let bytes = tokio::fs::read(&file.path)
         .await
-        .map_err(|e| WebError::Internal(format!("{path}: {e}")))?;
-    while let Ok(Some(entry)) = dir.next_entry().await {
-        let f = entry.path();
-        if f.is_file() && f.extension().is_some_and(|e| e == "pdf") {
-            parts.push(f);
-        }
-    }
-    parts.sort();
-    Ok(parts)
-}
-
-async fn download(path: &std::path::Path, content_type: &str) -> WebResult<Response> {
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| WebError::Internal(format!("{}: {e}", path.display())))?;
-    let name = path.file_name().map_or_else(
-        || "download".to_owned(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+        .map_err(|e| WebError::Internal(format!("{}: {e}", file.path.display())))?;
+    let name = file.name.clone();
     // RFC 6266: a UTF-8 file name (the mailing list is named in Japanese).
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
@@ -581,25 +534,11 @@ pub async fn batch_pdf(
     Path(id): Path<String>,
     Query(q): Query<PartQuery>,
 ) -> WebResult<Response> {
-    let batch = state
-        .store
-        .batches()
-        .await?
-        .into_iter()
-        .find(|b| b.id == id)
-        .ok_or(WebError::NotFound)?;
-    let parts = batch_parts(&batch.pdf_path.ok_or(WebError::NotFound)?).await?;
-    let part = parts.get(q.part).ok_or(WebError::NotFound)?;
-    audit(
-        &state,
-        &who,
-        "letters.download",
-        None,
-        None,
-        format!("batch {id} PDF part {}", q.part + 1),
-    )
-    .await?;
-    download(part, "application/pdf").await
+    let file = state
+        .app
+        .download_batch_part(&who.actor(), &id, q.part)
+        .await?;
+    download(&file, "application/pdf").await
 }
 
 /// GET /staff/letters/{id}/csv: the mailing list for the print and mail vendor.
@@ -608,24 +547,8 @@ pub async fn batch_csv(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let batch = state
-        .store
-        .batches()
-        .await?
-        .into_iter()
-        .find(|b| b.id == id)
-        .ok_or(WebError::NotFound)?;
-    let path = std::path::PathBuf::from(batch.csv_path.ok_or(WebError::NotFound)?);
-    audit(
-        &state,
-        &who,
-        "letters.download",
-        None,
-        None,
-        format!("batch {id} mailing list"),
-    )
-    .await?;
-    download(&path, "text/csv; charset=utf-8").await
+    let file = state.app.download_mailing_list(&who.actor(), &id).await?;
+    download(&file, "text/csv; charset=utf-8").await
 }
 
 /// Member search query.
@@ -651,7 +574,7 @@ pub async fn member_search(
         get: true,
     }));
     if q.q.trim().chars().count() >= 2 {
-        let found = state.store.search_members(&q.q, 100).await?;
+        let found = state.app.search_members(&who.actor(), &q.q, 100).await?;
         let rows = found
             .iter()
             .map(|m| {
@@ -678,17 +601,6 @@ pub async fn member_search(
             rows,
             empty: "該当する加入者はいません。".into(),
         }));
-        for m in &found {
-            audit(
-                &state,
-                &who,
-                "member.search",
-                Some(&m.key.to_key_string()),
-                Some(m.employer.as_str()),
-                "search result".into(),
-            )
-            .await?;
-        }
     } else if !q.q.is_empty() {
         page.notice("warn", vec!["2文字以上で検索してください。".into()]);
     }
@@ -701,18 +613,9 @@ pub async fn member_page(
     Extension(who): Extension<Identity>,
     Path(key): Path<String>,
 ) -> WebResult<Response> {
-    let member = state.store.member(&key).await?.ok_or(WebError::NotFound)?;
-    let cases = state.store.cases(None, None, Some(&key), 100).await?;
-    let consents = state.store.consents_of(&key).await?;
-    audit(
-        &state,
-        &who,
-        "member.view",
-        Some(&key),
-        Some(member.employer.as_str()),
-        "member page".into(),
-    )
-    .await?;
+    let key = MemberKey::parse_key_string(&key).map_err(|_| WebError::NotFound)?;
+    let view = state.app.member_page(&who.actor(), &key).await?;
+    let member = &view.member;
     let mut page = Page::new(
         &format!("{}（{}）", member.name_kanji, member.name_kana),
         &who,
@@ -726,6 +629,7 @@ pub async fn member_page(
             ),
         ),
         ("保険者番号".into(), member.key.insurer.to_string()),
+        ("本人・家族".into(), member.relationship.label().into()),
         ("性別".into(), member.sex.label().into()),
         ("生年月日".into(), wareki(member.birth_date)),
         (
@@ -750,31 +654,32 @@ pub async fn member_page(
         ),
     ]));
     page.push(Block::Links(vec![(
-        format!("/staff/consents?member={}", encode_segment(&key)),
+        format!(
+            "/staff/consents?member={}",
+            encode_segment(&key.to_key_string())
+        ),
         "同意・停止を登録".into(),
     )]));
     page.push(Block::Heading("案件と経過".into()));
-    for c in &cases {
+    for (row, case) in &view.cases {
         page.push(Block::Para(format!(
             "{} {} ／ 契機 {} ／ 状態 {}",
-            c.programme.letter(),
-            c.programme.label(),
-            wareki_text(&c.trigger_date),
-            state_label(&c.state)
+            row.key.programme.letter(),
+            row.key.programme.label(),
+            wareki(row.key.trigger.date()),
+            row.state.label()
         )));
-        if let Some(case) = state.store.case(&c.case_key).await? {
-            page.push(Block::Table(Table {
-                headers: ["日付", "経過"].map(String::from).to_vec(),
-                rows: case
-                    .events
-                    .iter()
-                    .map(|e| vec![Cell::Text(wareki(e.on)), Cell::Text(event_label(&e.event))])
-                    .collect(),
-                empty: String::new(),
-            }));
-        }
+        page.push(Block::Table(Table {
+            headers: ["日付", "経過"].map(String::from).to_vec(),
+            rows: case
+                .events
+                .iter()
+                .map(|e| vec![Cell::Text(wareki(e.on)), Cell::Text(event_label(&e.event))])
+                .collect(),
+            empty: String::new(),
+        }));
     }
-    if cases.is_empty() {
+    if view.cases.is_empty() {
         page.push(Block::Para("案件はありません。".into()));
     }
     page.push(Block::Heading("同意・停止の記録".into()));
@@ -782,23 +687,23 @@ pub async fn member_page(
         headers: ["内容", "範囲", "効力発生日", "受付方法", "登録者"]
             .map(String::from)
             .to_vec(),
-        rows: consents
+        rows: view
+            .consents
             .iter()
-            .map(|(kind, scope, effective, channel, by)| {
+            .map(|c| {
+                let r = &c.record;
                 vec![
-                    Cell::Text(if kind == "opt_out" {
-                        "停止".into()
-                    } else {
-                        "同意".into()
+                    Cell::Text(match r.kind {
+                        ConsentKind::OptOut => "停止".into(),
+                        ConsentKind::OptIn => "同意".into(),
                     }),
-                    Cell::Text(if scope == "all" {
-                        "すべて".into()
-                    } else {
-                        scope.clone()
+                    Cell::Text(match r.scope {
+                        ConsentScope::All => "すべて".into(),
+                        ConsentScope::Programme(p) => p.letter().to_owned(),
                     }),
-                    Cell::Text(wareki_text(effective)),
-                    Cell::Text(channel.clone()),
-                    Cell::Text(by.clone()),
+                    Cell::Text(wareki(r.effective)),
+                    Cell::Text(r.channel.code().to_owned()),
+                    Cell::Text(r.recorded_by.clone()),
                 ]
             })
             .collect(),
@@ -843,7 +748,8 @@ pub async fn reports(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let figures = state.store.programme_figures(None).await?;
+    let actor = who.actor();
+    let figures = state.app.programme_figures(&actor, None).await?;
     let mut page = Page::new("実績レポート", &who);
     let rate_data: Vec<(String, f64, String)> = figures
         .iter()
@@ -925,22 +831,21 @@ pub async fn reports(
         empty: String::new(),
     }));
     page.push(Block::Heading("事業所別".into()));
-    let employers = state.store.employers().await?;
-    let cases = state.store.cases(None, None, None, 100_000).await?;
+    let employers = state.app.employers(&actor).await?;
+    let by_employer = state.app.cases_by_employer(&actor).await?;
     let rows = employers
         .iter()
         .map(|e| {
-            let mine: Vec<_> = cases
-                .iter()
-                .filter(|c| c.employer_code == e.code.as_str())
-                .collect();
-            let count = |p: ProgrammeCode| mine.iter().filter(|c| c.programme == p).count();
+            let mine = by_employer.get(e.code.as_str());
             let mut row = vec![Cell::Text(e.code.to_string()), Cell::Text(e.name.clone())];
-            row.extend(
-                ProgrammeCode::ALL
-                    .into_iter()
-                    .map(|p| Cell::Num(count(p).to_string())),
-            );
+            row.extend(ProgrammeCode::ALL.into_iter().map(|p| {
+                Cell::Num(
+                    mine.and_then(|m| m.get(&p))
+                        .copied()
+                        .unwrap_or(0)
+                        .to_string(),
+                )
+            }));
             row
         })
         .collect();
@@ -958,6 +863,22 @@ pub async fn reports(
         rows,
         empty: "事業所が登録されていません。".into(),
     }));
+    page.push(Block::Heading("事業所集計の公表".into()));
+    page.push(Block::Para("事業所向けの集計（少数秘匿つき）を年度ごとに公表します。事業所には公表した内容だけが、次の公表まで変わらずに表示されます。".into()));
+    page.push(Block::Form(Form {
+        action: "/staff/aggregates/publish".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: vec![
+            Field::new("年度（西暦）", "fy", "number").value(
+                collabo_domain::calendar::FiscalYear::of(state.today())
+                    .year()
+                    .to_string(),
+            ),
+        ],
+        submit: "この年度の集計を公表".into(),
+        get: false,
+    }));
     page.push(Block::Links(vec![(
         "/staff/exports/cases.csv".into(),
         "案件一覧をCSVでダウンロード".into(),
@@ -970,7 +891,7 @@ pub async fn cases_csv(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let cases = state.store.cases(None, None, None, 1_000_000).await?;
+    let cases = state.app.export_cases(&who.actor()).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let io = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
     w.write_record([
@@ -985,13 +906,13 @@ pub async fn cases_csv(
     .map_err(io)?;
     for c in &cases {
         w.write_record([
-            c.programme.letter(),
-            &c.member_key,
-            &c.employer_code,
-            &c.trigger_date,
-            &state_label(&c.state),
-            &c.opened_on,
-            &c.updated_on,
+            c.key.programme.letter().to_owned(),
+            c.key.member.to_key_string(),
+            c.employer.to_string(),
+            c.key.trigger.date().to_string(),
+            c.state.label().to_owned(),
+            c.opened_on.to_string(),
+            c.updated_on.to_string(),
         ])
         .map_err(io)?;
     }
@@ -1000,14 +921,35 @@ pub async fn cases_csv(
             .map_err(|e| WebError::Internal(e.to_string()))?,
     )
     .map_err(|e| WebError::Internal(e.to_string()))?;
-    audit(
-        &state,
-        &who,
-        "export.cases",
-        None,
-        None,
-        format!("{} cases", cases.len()),
-    )
-    .await?;
     Ok(csv_response("cases.csv", body))
+}
+
+/// The publish form.
+#[derive(Deserialize)]
+pub struct PublishForm {
+    fy: i16,
+}
+
+/// POST /staff/aggregates/publish.
+pub async fn publish_aggregates(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<PublishForm>,
+) -> WebResult<Response> {
+    let fy = collabo_domain::calendar::FiscalYear::new(form.fy);
+    let n = state.app.publish_aggregates(&who.actor(), fy).await?;
+    let mut page = Page::new("事業所集計を公表しました", &who);
+    page.notice(
+        "ok",
+        vec![format!(
+            "{}の集計を{}事業所について公表しました。",
+            crate::view::nendo(fy),
+            n
+        )],
+    );
+    page.push(Block::Links(vec![(
+        "/staff/reports".into(),
+        "実績レポートへ".into(),
+    )]));
+    Ok(page.html()?.into_response())
 }

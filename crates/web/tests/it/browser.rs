@@ -267,16 +267,7 @@ async fn login(d: &Driver, base: &str, user: &str) {
 async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     let app = TestApp::spawn().await;
     // Some history so the staff pages have content.
-    app.store()
-        .add_agreement(&collabo_domain::employer::Agreement {
-            employer: collabo_domain::ids::EmployerCode::parse("E1").unwrap(),
-            programme: collabo_domain::programme::ProgrammeCode::C,
-            status: collabo_domain::employer::AgreementStatus::Signed,
-            signed_on: Some("2026-04-01".parse().unwrap()),
-            ended_on: None,
-        })
-        .await
-        .unwrap();
+    app.sign_c("E1").await;
     let staff_api = app.login("staff1").await;
     let seeded = app
         .post_file(
@@ -293,11 +284,9 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
             ),
         )
         .await;
-    assert_eq!(seeded.status, axum::http::StatusCode::OK);
-    app.store()
-        .run_engine("2026-11-24".parse().unwrap(), |_| {})
-        .await
-        .unwrap();
+    assert_eq!(seeded.status, axum::http::StatusCode::OK, "{}", seeded.body);
+    app.run_engine().await;
+    app.publish(&staff_api).await;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -337,6 +326,11 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     );
     d.screenshot("employer-upload-error").await;
     d.goto(&format!("{base}/employer/E1/aggregates")).await;
+    let aggregates = d.source().await;
+    assert!(
+        aggregates.contains("公表日時") && aggregates.contains("—（秘匿）"),
+        "{aggregates}"
+    );
     d.screenshot("employer-aggregates").await;
     d.goto(&format!("{base}/employer/E1/risk-holders")).await;
     d.screenshot("employer-risk-holders").await;
@@ -380,7 +374,7 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     let list = d.source().await;
     assert!(list.contains("印刷待ち") && list.contains("発送リスト（委託先用）"));
     d.screenshot("staff-letters-batch").await;
-    let key = crate::helpers::member("E1", 11).key.to_key_string();
+    let key = crate::helpers::key_text("E1", 11);
     d.goto(&format!("{base}/staff/members/{key}")).await;
     assert!(d.source().await.contains("試験 太郎11"));
     d.screenshot("staff-member").await;

@@ -1,26 +1,38 @@
-//! A test app: a fresh SQLite store with a synthetic society (two employers, one with
-//! 60 members, one with 12), one user per role with a known TOTP secret, a fixed clock,
-//! and helpers to log in and call routes in process.
+//! A test portal: a fresh database (SQLite file, or a PostgreSQL database) with a
+//! synthetic society set up only through `collabo_app::App` (two employers, E1 with 60
+//! 本人 and 2 家族, E2 with 12 本人), one user per role with a known TOTP secret, a
+//! fixed clock, and helpers to log in, call routes in process, write checkup archives
+//! and inspect the database with raw SQL.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use collabo_app::accounts::NewUser;
+use collabo_app::{Actor, App, Society};
+use collabo_checkup::{ArchiveHeader, ArchiveWriter, CheckupRecord};
+use collabo_domain::authz::Role;
+use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer};
+use collabo_domain::employer::{AgreementStatus, Employer};
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
-use collabo_domain::member::{Address, Member, Sex};
-use collabo_store::imports::Actor;
-use collabo_store::portal::UserRow;
-use collabo_store::{ImportKind, Society, Store};
-use collabo_web::{AppState, FixedClock, ServeConfig, auth};
+use collabo_domain::member::Sex;
+use collabo_domain::programme::ProgrammeCode;
+use collabo_web::{AppState, Clock, FixedClock, ServeConfig, auth};
+use std::io::Write;
 use std::sync::Arc;
 use tower::ServiceExt;
 
 pub const INSURER: &str = "06130012";
 pub const TOTP: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 pub const PASSWORD: &str = "correct horse battery";
+/// The fiscal year of [`now`] (April 2026 – March 2027).
+pub const FY: &str = "2026";
 
 pub struct TestApp {
     pub state: AppState,
     pub clock: Arc<FixedClock>,
-    pub _dir: tempfile::TempDir,
+    /// The database URL (for raw SQL).
+    pub url: String,
+    /// Database (SQLite), audit key and anchor file, templates, batches, archives.
+    pub dir: tempfile::TempDir,
 }
 
 pub struct Response {
@@ -37,96 +49,81 @@ pub struct Client {
     pub bearer: Option<String>,
 }
 
-pub fn member(employer: &str, n: u32) -> Member {
-    Member {
-        key: MemberKey {
-            insurer: InsurerNumber::parse(INSURER).unwrap(),
-            symbol: Symbol::parse(employer).unwrap(),
-            number: CardNumber::parse(&n.to_string()).unwrap(),
-            branch: Branch::parse("00").unwrap(),
-        },
-        name_kanji: format!("試験 太郎{n}"),
-        name_kana: format!("シケン タロウ{n}"),
-        sex: if n.is_multiple_of(2) {
-            Sex::Female
-        } else {
-            Sex::Male
-        },
-        birth_date: "1980-04-01".parse().unwrap(),
-        address: Address {
-            postal_code: "1000001".into(),
-            line1: "東京都千代田区千代田1-1".into(),
-            line2: String::new(),
-        },
-        employer: EmployerCode::parse(employer).unwrap(),
-        qualified_from: "2015-04-01".parse().unwrap(),
-        qualified_until: None,
-    }
-}
-
 pub fn now() -> jiff::Timestamp {
     "2026-11-24T01:00:00Z".parse().unwrap()
 }
 
-pub async fn seed(store: &Store) {
-    for (code, name) in [("E1", "株式会社テスト一"), ("E2", "株式会社テスト二")] {
-        store
-            .upsert_employer(&collabo_domain::employer::Employer {
-                code: EmployerCode::parse(code).unwrap(),
-                name: name.into(),
-                contact: "担当".into(),
-            })
-            .await
-            .unwrap();
+pub fn code(c: &str) -> EmployerCode {
+    EmployerCode::parse(c).unwrap()
+}
+
+/// The key of register member `n` (枝番 00) of an employer.
+pub fn key(employer: &str, n: u32) -> MemberKey {
+    MemberKey {
+        insurer: InsurerNumber::parse(INSURER).unwrap(),
+        symbol: Symbol::parse(employer).unwrap(),
+        number: CardNumber::parse(&n.to_string()).unwrap(),
+        branch: Branch::parse("00").unwrap(),
     }
-    let mut members: Vec<Member> = (1..=60).map(|n| member("E1", n)).collect();
-    members.extend((1..=12).map(|n| member("E2", n)));
-    let actor = Actor {
-        name: "setup".into(),
-        role: "staff".into(),
-        origin: "test".into(),
-    };
-    let today = "2026-11-24".parse().unwrap();
-    let mut session = store
-        .begin_import(
-            ImportKind::Members,
-            "members.csv",
-            "seed",
-            None,
-            &actor,
-            today,
-            now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    session.add_members(&members).await.unwrap();
-    session.finish().await.unwrap();
-    let hash = auth::hash_password(PASSWORD.into()).await.unwrap();
-    for (name, role, employers, totp) in [
-        ("admin1", "admin", vec![], true),
-        ("staff1", "staff", vec![], true),
-        ("auditor1", "auditor", vec![], true),
-        ("emp1", "employer", vec!["E1".to_owned()], false),
-        ("emp2", "employer", vec!["E2".to_owned()], false),
-    ] {
-        store
-            .put_user(
-                &UserRow {
-                    username: name.into(),
-                    display_name: name.into(),
-                    password_hash: hash.clone(),
-                    role: role.into(),
-                    employers,
-                    totp_secret: totp.then(|| TOTP.to_owned()),
-                    totp_enrolled: totp,
-                    failed_logins: 0,
-                    locked_until: None,
-                },
-                now(),
-            )
-            .await
-            .unwrap();
+}
+
+/// The key text of register member `n` of an employer.
+pub fn key_text(employer: &str, n: u32) -> String {
+    key(employer, n).to_key_string()
+}
+
+pub fn kanji(n: u32) -> String {
+    format!("試験 太郎{n}")
+}
+
+fn kana(n: u32) -> String {
+    format!("シケン タロウ{n}")
+}
+
+fn sex(n: u32) -> Sex {
+    if n.is_multiple_of(2) {
+        Sex::Female
+    } else {
+        Sex::Male
+    }
+}
+
+const BIRTH: &str = "1980-04-01";
+
+/// The register (layout of `collabo_app::imports::parse_members`): E1 本人 1–60 and
+/// 家族 61–62 (枝番 01), E2 本人 1–12.
+pub fn register_csv() -> Vec<u8> {
+    let mut s = String::from(
+        "保険者番号,記号,番号,枝番,氏名,氏名カナ,性別,生年月日,郵便番号,住所,住所2,事業所記号,本人家族,資格取得日,資格喪失日\n",
+    );
+    let mut rows: Vec<(&str, u32, &str, &str)> =
+        (1..=60).map(|n| ("E1", n, "00", "本人")).collect();
+    rows.extend((61..=62).map(|n| ("E1", n, "01", "家族")));
+    rows.extend((1..=12).map(|n| ("E2", n, "00", "本人")));
+    for (employer, n, branch, relationship) in rows {
+        s.push_str(&format!(
+            "{INSURER},{employer},{n},{branch},{},{},{},{BIRTH},1000001,東京都千代田区千代田1-1,,{employer},{relationship},2015-04-01,\n",
+            kanji(n),
+            kana(n),
+            sex(n).code(),
+        ));
+    }
+    s.into_bytes()
+}
+
+/// One checkup to write: member number, HbA1c, smokes.
+#[derive(Debug, Clone, Copy)]
+pub struct Exam {
+    pub number: u32,
+    pub hba1c: f64,
+    pub smokes: bool,
+}
+
+pub fn exam(number: u32, hba1c: f64, smokes: bool) -> Exam {
+    Exam {
+        number,
+        hba1c,
+        smokes,
     }
 }
 
@@ -145,26 +142,229 @@ impl TestApp {
             address: "東京都".into(),
             phone: "03-0000-0000".into(),
         };
-        let store = Store::init(url, &society).await.unwrap();
-        seed(&store).await;
+        let data = dir.path().join("data");
+        let app = App::init(url, &society, &data).await.unwrap();
         let clock = Arc::new(FixedClock::new(now()));
         let config = ServeConfig {
             database_url: url.into(),
             secure_cookies: false,
+            data_dir: data,
             templates_dir: dir.path().join("templates"),
             batches_dir: dir.path().join("batches"),
             ..ServeConfig::default()
         };
-        let state = AppState::new(store, clock.clone(), config);
-        TestApp {
+        let state = AppState::new(app, clock.clone(), config);
+        let t = TestApp {
             state,
             clock,
-            _dir: dir,
+            url: url.to_owned(),
+            dir,
+        };
+        t.seed().await;
+        t
+    }
+
+    pub fn app(&self) -> &App {
+        &self.state.app
+    }
+
+    fn actor(&self, user: &str, role: Role) -> Actor {
+        Actor::new(user, role, "test", self.clock.now())
+    }
+    pub fn admin(&self) -> Actor {
+        self.actor("admin1", Role::Admin)
+    }
+    pub fn staff(&self) -> Actor {
+        self.actor("staff1", Role::Staff)
+    }
+    pub fn auditor(&self) -> Actor {
+        self.actor("auditor1", Role::Auditor)
+    }
+    pub fn employer(&self, c: &str) -> Actor {
+        let user = match c {
+            "E1" => "emp1",
+            "E2" => "emp2",
+            other => other,
+        };
+        self.actor(user, Role::Employer(vec![code(c)]))
+    }
+
+    async fn seed(&self) {
+        let admin = self.admin();
+        for (c, name) in [("E1", "株式会社テスト一"), ("E2", "株式会社テスト二")] {
+            self.app()
+                .upsert_employer(
+                    &admin,
+                    &Employer {
+                        code: code(c),
+                        name: name.into(),
+                        contact: "担当".into(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let report = self
+            .app()
+            .import_members(&self.staff(), "members.csv", &register_csv())
+            .await
+            .unwrap();
+        assert_eq!(report.summary.stored, 74, "{:?}", report.summary);
+        for (name, role, totp) in [
+            ("admin1", Role::Admin, true),
+            ("staff1", Role::Staff, true),
+            ("auditor1", Role::Auditor, true),
+            ("emp1", Role::Employer(vec![code("E1")]), false),
+            ("emp2", Role::Employer(vec![code("E2")]), false),
+        ] {
+            self.app()
+                .put_user_with_totp(
+                    &admin,
+                    NewUser {
+                        username: name.into(),
+                        display_name: name.into(),
+                        password: PASSWORD.into(),
+                        role,
+                    },
+                    totp.then_some(TOTP),
+                )
+                .await
+                .unwrap();
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.state.store
+    /// Signs a programme C memorandum of an employer, in force from 2026-04-01.
+    pub async fn sign_c(&self, employer: &str) {
+        let admin = self.admin();
+        let id = self
+            .app()
+            .apply_agreement(&admin, &code(employer), ProgrammeCode::C)
+            .await
+            .unwrap();
+        self.app()
+            .set_agreement(
+                &admin,
+                id,
+                AgreementStatus::Signed,
+                "2026-04-01".parse().unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Runs the programme engine as staff today.
+    pub async fn run_engine(&self) {
+        self.app().run_engine(&self.staff(), |_| {}).await.unwrap();
+    }
+
+    /// Writes an MHLW 特定健診 archive (exam date 2026-06-01) for members of an
+    /// employer and imports it as that employer (`submitter` Some) or as the society's
+    /// own 人間ドック (None); every checkup must be stored.
+    pub async fn add_checkups(&self, employer: &str, submitter: Option<&str>, exams: &[Exam]) {
+        let folder = self.dir.path().join(format!(
+            "checkups-{employer}-{}",
+            submitter.unwrap_or("dock")
+        ));
+        std::fs::create_dir_all(&folder).unwrap();
+        let insurer = InsurerNumber::parse(INSURER).unwrap();
+        // Employers submit under the common 事業主 number; the dock has its own.
+        let sender = if submitter.is_some() {
+            "6631111116"
+        } else {
+            "1310000017"
+        };
+        let header = ArchiveHeader::new(sender, insurer.clone(), "2026-11-24".parse().unwrap());
+        let path = folder.join(header.file_name());
+        let mut writer = ArchiveWriter::create(&path, header).unwrap();
+        for e in exams {
+            let k = key(employer, e.number);
+            let mut record = CheckupRecord::new(
+                Default::default(),
+                insurer.clone(),
+                k.symbol.clone(),
+                k.number.clone(),
+                Some(k.branch.clone()),
+                kana(e.number),
+                sex(e.number),
+                BIRTH.parse().unwrap(),
+                "2026-06-01".parse().unwrap(),
+            );
+            record.push(Item::HbA1c, ObservedValue::Number(e.hba1c), None, None);
+            record.questionnaire.smoking = Some(if e.smokes {
+                SmokingAnswer::Smokes
+            } else {
+                SmokingAnswer::DoesNotSmoke
+            });
+            writer.write(&record).unwrap();
+        }
+        writer.finish().unwrap().flush().unwrap();
+        let (actor, submitted_by) = match submitter {
+            Some(c) => (self.employer(c), Some(code(c))),
+            None => (self.staff(), None),
+        };
+        let report = self
+            .app()
+            .import_checkups(&actor, submitted_by.as_ref(), &path)
+            .await
+            .unwrap();
+        assert_eq!(
+            report.summary.stored,
+            exams.len() as u64,
+            "{:?}",
+            report.summary
+        );
+    }
+
+    /// Runs one SQL statement directly on the database; returns the rows affected.
+    pub async fn sql(&self, sql: &str) -> u64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+            let n = sqlx::query(sql)
+                .execute(&pool)
+                .await
+                .unwrap()
+                .rows_affected();
+            pool.close().await;
+            n
+        }
+    }
+
+    /// The one number a `SELECT COUNT(*) …` returns, read directly from the database.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        } else {
+            let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
+            let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            n
+        }
+    }
+
+    /// Audit records read by the auditor (newest first).
+    pub async fn audit(
+        &self,
+        filter: collabo_app::audit::AuditFilter,
+    ) -> Vec<collabo_app::audit::AuditRecord> {
+        self.app()
+            .audit_log(&self.auditor(), &filter)
+            .await
+            .unwrap()
+            .0
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {
@@ -289,12 +489,13 @@ impl TestApp {
             .unwrap()
             .trim_start_matches("collabo_session=")
             .to_owned();
-        let session = self
-            .store()
-            .session(&auth::sha256_hex(&id), self.clock.now_for_tests())
+        let (session, user) = self
+            .app()
+            .session(&id, self.clock.now())
             .await
             .unwrap()
             .unwrap();
+        assert_eq!(user.username, username);
         let client = Client {
             cookie: Some(id),
             csrf: session.csrf,
@@ -308,7 +509,7 @@ impl TestApp {
             .unwrap()
             .to_owned();
         if location == "/totp" {
-            let code = auth::totp_code(TOTP, self.clock.now_for_tests()).unwrap();
+            let code = auth::totp_code(TOTP, self.clock.now()).unwrap();
             let r = self.post_form("/totp", &client, &[("code", &code)]).await;
             assert_eq!(
                 r.status,
@@ -320,11 +521,12 @@ impl TestApp {
         client
     }
 
-    /// An API client for a user (token issued directly in the store).
-    pub async fn api_client(&self, username: &str, employer: Option<&str>) -> Client {
-        let token = format!("tok-{username}");
-        self.store()
-            .create_api_token(&auth::sha256_hex(&token), username, employer, "test", now())
+    /// An API client for a user: a token issued by the admin (an employer user's token
+    /// is narrowed to its first employer).
+    pub async fn api_client(&self, username: &str) -> Client {
+        let token = self
+            .app()
+            .issue_token(&self.admin(), username)
             .await
             .unwrap();
         Client {
@@ -333,15 +535,14 @@ impl TestApp {
             bearer: Some(token),
         }
     }
-}
 
-pub trait NowForTests {
-    fn now_for_tests(&self) -> jiff::Timestamp;
-}
-
-impl NowForTests for FixedClock {
-    fn now_for_tests(&self) -> jiff::Timestamp {
-        collabo_web::Clock::now(self)
+    /// Publishes the aggregates of [`FY`] through the staff page.
+    pub async fn publish(&self, staff: &Client) {
+        let r = self
+            .post_form("/staff/aggregates/publish", staff, &[("fy", FY)])
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.contains("公表しました"), "{}", r.body);
     }
 }
 
@@ -362,7 +563,8 @@ pub fn referral_csv(employer: &str, rows: &[(u32, &str, &str)]) -> Vec<u8> {
     let mut s = String::from("記号,番号,氏名,生年月日,がん検診の種類,検診実施年月日,同意\n");
     for (n, cancer, date) in rows {
         s.push_str(&format!(
-            "{employer},{n},試験 太郎{n},1980-04-01,{cancer},{date},1\n"
+            "{employer},{n},{},{BIRTH},{cancer},{date},1\n",
+            kanji(*n)
         ));
     }
     s.into_bytes()

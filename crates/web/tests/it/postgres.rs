@@ -1,25 +1,31 @@
-//! PostgreSQL smoke test on a fresh database created on the local server. An
-//! unreachable server fails the test (it is not skipped).
+//! PostgreSQL smoke test on a fresh database created on the local server
+//! (`COLLABO_TEST_PG`, default postgres://postgres@127.0.0.1:5432/test). An unreachable
+//! server fails the test (it is not skipped).
 
-use crate::helpers::{TestApp, referral_csv};
+use crate::helpers::{FY, TestApp, exam, referral_csv};
 use axum::http::StatusCode;
 use sqlx::Connection;
 
 #[tokio::test]
 async fn the_portal_runs_on_postgresql() {
-    let admin_url = "postgres://postgres@127.0.0.1:5432/test";
-    let mut conn = sqlx::PgConnection::connect(admin_url)
+    let admin_url = std::env::var("COLLABO_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut conn = sqlx::PgConnection::connect(&admin_url)
         .await
         .unwrap_or_else(|e| {
             panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it with scripts/setup.sh")
         });
-    let name = format!("collabo_web_{}", collabo_web::auth::random_hex(6));
+    let name = format!("collabo_web_{}", collabo_app::accounts::random_hex(6));
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .unwrap();
-    let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b);
+    let url = format!("{base}/{name}");
     let app = TestApp::on(&url, tempfile::tempdir().unwrap()).await;
+    assert_eq!(app.app().backend(), collabo_app::Backend::Postgres);
     let emp1 = app.login("emp1").await;
     let up = app
         .post_file(
@@ -30,12 +36,36 @@ async fn the_portal_runs_on_postgresql() {
         )
         .await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM referrals").await, 1);
+    app.add_checkups(
+        "E1",
+        Some("E1"),
+        &(1..=20).map(|n| exam(n, 7.0, false)).collect::<Vec<_>>(),
+    )
+    .await;
+    let holders = app.get("/employer/E1/risk-holders", &emp1).await;
+    assert_eq!(holders.body.matches("<tr>").count(), 1 + 20);
     let staff = app.login("staff1").await;
     assert_eq!(app.get("/staff", &staff).await.status, StatusCode::OK);
-    let csv = app.get("/employer/E1/aggregates.csv", &emp1).await;
-    assert!(csv.body.contains("秘匿"));
-    assert_eq!(app.store().verify_audit().await.unwrap().first_broken, None);
-    app.store().close().await;
+    app.publish(&staff).await;
+    let csv = app
+        .get(&format!("/employer/E1/aggregates.csv?fy={FY}"), &emp1)
+        .await;
+    assert!(csv.body.contains(",健診受診者数,20,"), "{}", csv.body);
+    assert!(
+        csv.body.contains(",リスク保有者数（いずれかの項目）,秘匿,"),
+        "20 of 20: {}",
+        csv.body
+    );
+    assert!(
+        app.app()
+            .verify_audit(&app.auditor())
+            .await
+            .unwrap()
+            .is_intact()
+    );
+    app.app().close().await;
+    drop(app);
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
         .execute(&mut conn)
         .await

@@ -1,0 +1,381 @@
+//! What an employer contact (and staff on their behalf) sees of an establishment: its
+//! submissions and deadlines, its programme R risk-holder list for 事後指導, and its
+//! published aggregates. Every checkup shown or counted passes
+//! `collabo_domain::visibility::checkup_visible`, and risk holders are chosen by
+//! `collabo_domain::risk::risk_holder_flags` — the same rule as the engine's.
+//!
+//! Deliberately absent: anything derived from claims (visits), letters, cases or
+//! outcomes.
+
+use crate::{App, AppError, Result, write};
+use collabo_domain::Date;
+use collabo_domain::actor::Actor;
+use collabo_domain::aggregates::{AggregateCell, Examined, SuppressionRule, employer_table};
+use collabo_domain::audit::{AuditAction, AuditEntry};
+use collabo_domain::authz::{Access, Action, Scope};
+use collabo_domain::calendar::{FiscalYear, yokuyokugetsumatsu};
+use collabo_domain::checkup::Checkup;
+use collabo_domain::employer::Employer;
+use collabo_domain::ids::EmployerCode;
+use collabo_domain::member::Member;
+use collabo_domain::programme::{ProgrammeBook, ProgrammeCode};
+use collabo_domain::referral::CancerType;
+use collabo_domain::risk::{RiskFlag, risk_holder_flags};
+use collabo_domain::visibility::{EmployerScope, checkup_visible, in_population};
+use collabo_store::Reader;
+use std::collections::BTreeMap;
+
+pub use collabo_store::imports::ImportRecord;
+
+/// A person on an employer's page: what the employer may know to identify them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EmployeeRef {
+    /// Member key text.
+    pub member_key: String,
+    /// 氏名.
+    pub name: String,
+    /// 氏名カナ.
+    pub name_kana: String,
+    /// 記号.
+    pub symbol: String,
+    /// 番号.
+    pub number: String,
+    /// 枝番.
+    pub branch: String,
+}
+
+impl EmployeeRef {
+    fn of(m: &Member) -> EmployeeRef {
+        EmployeeRef {
+            member_key: m.key.to_key_string(),
+            name: m.name_kanji.clone(),
+            name_kana: m.name_kana.clone(),
+            symbol: m.key.symbol.as_str().to_owned(),
+            number: m.key.number.as_str().to_owned(),
+            branch: m.key.branch.as_str().to_owned(),
+        }
+    }
+}
+
+/// A 要精密検査 row with its deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralDeadline {
+    /// Who.
+    pub person: EmployeeRef,
+    /// Cancer type.
+    pub cancer: CancerType,
+    /// 検診実施年月日.
+    pub screening_date: Date,
+    /// 翌々月末.
+    pub due: Option<Date>,
+    /// Received on.
+    pub received_on: Date,
+    /// Received after the deadline.
+    pub late: bool,
+}
+
+/// An employer's overview page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    /// The employer.
+    pub employer: Employer,
+    /// Its uploads, newest first.
+    pub submissions: Vec<ImportRecord>,
+    /// Its 要精密検査 rows with deadlines.
+    pub referrals: Vec<ReferralDeadline>,
+}
+
+/// One risk holder of programme R.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RiskHolder {
+    /// Who.
+    pub person: EmployeeRef,
+    /// 健診日.
+    pub exam_date: Date,
+    /// Flagged items at the sharing level.
+    pub flags: Vec<RiskFlag>,
+}
+
+/// The risk-holder list of one fiscal year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RiskHolderList {
+    /// Fiscal year.
+    pub fiscal_year: FiscalYear,
+    /// The people.
+    pub holders: Vec<RiskHolder>,
+}
+
+/// A cell as the viewer may see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShownCell {
+    /// Which cell.
+    pub cell: AggregateCell,
+    /// The count, `None` when suppressed for this viewer.
+    pub count: Option<u64>,
+    /// Suppressed for employers.
+    pub suppressed: bool,
+}
+
+/// Published aggregates as the viewer may see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateView {
+    /// Fiscal year.
+    pub fiscal_year: FiscalYear,
+    /// The publication, if any: when, and its cells.
+    pub published: Option<(jiff::Timestamp, Vec<ShownCell>)>,
+    /// The rule applied.
+    pub rule: SuppressionRule,
+    /// Fiscal years with a publication, newest first.
+    pub years: Vec<i64>,
+}
+
+/// Latest visible checkup per person of one fiscal year, with the person.
+async fn visible_checkups(
+    r: &mut Reader,
+    employer: &EmployerCode,
+    fy: FiscalYear,
+    today: Date,
+    book: &ProgrammeBook,
+) -> Result<Vec<(Member, Checkup)>> {
+    let scope = EmployerScope {
+        employer,
+        today,
+        book,
+    };
+    let mut latest: BTreeMap<String, (Member, Checkup)> = BTreeMap::new();
+    for c in r
+        .employer_candidate_checkups(employer, fy.first_day(), fy.last_day())
+        .await?
+    {
+        if checkup_visible(&scope, &c.member, &c.periods, &c.checkup, &c.consents).is_err() {
+            continue;
+        }
+        let key = c.member.key.to_key_string();
+        match latest.get(&key) {
+            Some((_, existing)) if existing.exam_date >= c.checkup.exam_date => {}
+            _ => {
+                latest.insert(key, (c.member, c.checkup));
+            }
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+impl App {
+    async fn own_employer(&self, r: &mut Reader, code: &EmployerCode) -> Result<Employer> {
+        r.employer(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("employer {code}")))
+    }
+
+    /// Submissions and 要精密検査 deadlines of an employer; audited, naming the people
+    /// listed.
+    pub async fn employer_overview(&self, actor: &Actor, code: &EmployerCode) -> Result<Overview> {
+        actor.may(Action::ViewSubmissions, Scope::Employer(code))?;
+        let mut r = self.store().read().await?;
+        let employer = self.own_employer(&mut r, code).await?;
+        let submissions = r.imports_of_employer(code, 100).await?;
+        let referrals: Vec<ReferralDeadline> = r
+            .referrals_of_employer(code, 200)
+            .await?
+            .into_iter()
+            .map(|row| ReferralDeadline {
+                person: EmployeeRef::of(&row.member),
+                cancer: row.cancer,
+                due: yokuyokugetsumatsu(row.screening_date).ok(),
+                screening_date: row.screening_date,
+                received_on: row.received_on,
+                late: row.late,
+            })
+            .collect();
+        drop(r);
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::EmployerOverview)
+                .employer(code)
+                .subjects(referrals.iter().map(|p| p.person.member_key.clone()))
+                .detail("submissions and deadlines"),
+        )
+        .await?;
+        Ok(Overview {
+            employer,
+            submissions,
+            referrals,
+        })
+    }
+
+    /// An employer's uploads, newest first (file names and counts; no personal data).
+    pub async fn submissions(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        limit: i64,
+    ) -> Result<Vec<ImportRecord>> {
+        actor.may(Action::ViewSubmissions, Scope::Employer(code))?;
+        let mut r = self.store().read().await?;
+        self.own_employer(&mut r, code).await?;
+        Ok(r.imports_of_employer(code, limit).await?)
+    }
+
+    /// One upload of an employer (a foreign id is not found).
+    pub async fn upload_report(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        id: i64,
+    ) -> Result<ImportRecord> {
+        actor.may(Action::ViewSubmissions, Scope::Employer(code))?;
+        self.store()
+            .read()
+            .await?
+            .import_of_employer(code, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("upload {id}")))
+    }
+
+    /// The programme R risk holders of an employer for a fiscal year (the actor's
+    /// current one when `None`); audited, naming every person listed.
+    pub async fn risk_holders(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        fiscal_year: Option<FiscalYear>,
+    ) -> Result<RiskHolderList> {
+        actor.may(Action::ViewRiskHolders, Scope::Employer(code))?;
+        let today = actor.today();
+        let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(today));
+        let mut r = self.store().read().await?;
+        self.own_employer(&mut r, code).await?;
+        let book = r.programme_book().await?;
+        let mut holders = Vec::new();
+        for (member, checkup) in visible_checkups(&mut r, code, fy, today, &book).await? {
+            let Some(settings) = book.for_year(ProgrammeCode::R, FiscalYear::of(checkup.exam_date))
+            else {
+                continue;
+            };
+            let flags = risk_holder_flags(&checkup, member.sex, settings);
+            if flags.is_empty() {
+                continue;
+            }
+            holders.push(RiskHolder {
+                person: EmployeeRef::of(&member),
+                exam_date: checkup.exam_date,
+                flags,
+            });
+        }
+        drop(r);
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::RiskHoldersView)
+                .employer(code)
+                .subjects(holders.iter().map(|h| h.person.member_key.clone()))
+                .detail(format!("FY{}: {} people", fy.year(), holders.len())),
+        )
+        .await?;
+        Ok(RiskHolderList {
+            fiscal_year: fy,
+            holders,
+        })
+    }
+
+    /// Computes and publishes every employer's aggregates for a fiscal year, with the
+    /// society's small-cell rule; employers see this publication unchanged until the
+    /// next one. Returns how many employers were published.
+    pub async fn publish_aggregates(&self, actor: &Actor, fy: FiscalYear) -> Result<usize> {
+        actor.may(Action::PublishAggregates, Scope::Society)?;
+        let today = actor.today();
+        let rule = self.suppression_rule().await?;
+        let mut r = self.store().read().await?;
+        let book = r.programme_book().await?;
+        let settings = book
+            .for_year(ProgrammeCode::R, fy)
+            .cloned()
+            .unwrap_or_else(|| {
+                collabo_domain::programme::ProgrammeSettings::default_for(ProgrammeCode::R)
+            });
+        let employers = r.employers().await?;
+        let mut tables = Vec::new();
+        for e in &employers {
+            let population = r
+                .members_of_employer(&e.code)
+                .await?
+                .iter()
+                .filter(|m| in_population(&e.code, m, today))
+                .count() as u64;
+            let visible = visible_checkups(&mut r, &e.code, fy, today, &book).await?;
+            let examined: Vec<Examined<'_>> = visible
+                .iter()
+                .map(|(m, c)| Examined {
+                    checkup: c,
+                    sex: m.sex,
+                })
+                .collect();
+            tables.push((
+                e.code.clone(),
+                employer_table(population, &examined, &settings, rule),
+            ));
+        }
+        drop(r);
+        let mut tx = write(self).await?;
+        for (code, table) in &tables {
+            tx.publish_aggregates(code, i64::from(fy.year()), actor.now, &actor.user, table)
+                .await?;
+        }
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::AggregatesPublish).detail(format!(
+                "FY{}: {} employers, min_population {}, min_cell {}",
+                fy.year(),
+                tables.len(),
+                rule.min_population,
+                rule.min_cell
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(tables.len())
+    }
+
+    /// The published aggregates of an employer for a fiscal year: an employer contact
+    /// sees only the cells the rule lets it see; staff see every count, marked.
+    pub async fn aggregates(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        fiscal_year: Option<FiscalYear>,
+    ) -> Result<AggregateView> {
+        let access = actor.may(Action::ViewAggregates, Scope::Employer(code))?;
+        let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(actor.today()));
+        let mut r = self.store().read().await?;
+        self.own_employer(&mut r, code).await?;
+        let publication = r.publication(code, i64::from(fy.year())).await?;
+        let years = r.published_years(code).await?;
+        drop(r);
+        let rule = match &publication {
+            Some(p) => p.table.rule,
+            None => self.suppression_rule().await?,
+        };
+        let published = publication.map(|p| {
+            let cells = p
+                .table
+                .cells
+                .iter()
+                .map(|c| ShownCell {
+                    cell: c.cell,
+                    count: (c.shown || access == Access::Allow).then_some(c.count),
+                    suppressed: !c.shown,
+                })
+                .collect();
+            (p.published_at, cells)
+        });
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::AggregatesView)
+                .employer(code)
+                .detail(format!("FY{}", fy.year())),
+        )
+        .await?;
+        Ok(AggregateView {
+            fiscal_year: fy,
+            published,
+            rule,
+            years,
+        })
+    }
+}

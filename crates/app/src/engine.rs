@@ -1,0 +1,127 @@
+//! The programme run: walks the register in member-key order a chunk at a time, hands
+//! each member's facts to the pure engine (`collabo_domain::engine::run_member`) with
+//! the actor's today, and writes each chunk's changes in one transaction with an audit
+//! record of what it changed. Memory is bounded by the chunk, whatever the society's
+//! size; the run is idempotent, so a run cut short is finished by running again.
+//!
+//! The engine's records name no one: it is processing, not a person looking at data.
+
+use crate::{App, Result, write};
+use collabo_domain::actor::Actor;
+use collabo_domain::audit::{AuditAction, AuditEntry};
+use collabo_domain::authz::{Action, Scope};
+use collabo_domain::engine::{CaseChange, Context, MemberFile, SkipReason, run_member};
+use collabo_domain::programme::ProgrammeCode;
+use std::collections::BTreeMap;
+
+/// Members per chunk of a run.
+const RUN_CHUNK: i64 = 2000;
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Members looked at.
+    pub members: u64,
+    /// Cases opened, by programme.
+    pub opened: BTreeMap<ProgrammeCode, u64>,
+    /// Events appended to existing cases.
+    pub events_appended: u64,
+    /// Triggers that opened no case, by programme and reason.
+    pub skipped: BTreeMap<(ProgrammeCode, SkipReason), u64>,
+}
+
+impl RunSummary {
+    /// The run changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.opened.values().all(|n| *n == 0) && self.events_appended == 0
+    }
+}
+
+impl App {
+    /// Members in the register (for a progress bar).
+    pub async fn register_size(&self, actor: &Actor) -> Result<i64> {
+        actor.may(Action::RunEngine, Scope::Society)?;
+        Ok(self
+            .store()
+            .read()
+            .await?
+            .count(collabo_store::Table::Members)
+            .await?)
+    }
+
+    /// Runs the programme engine for everyone on the actor's today. `progress` is told
+    /// how many members are done.
+    pub async fn run_engine(
+        &self,
+        actor: &Actor,
+        mut progress: impl FnMut(u64),
+    ) -> Result<RunSummary> {
+        actor.may(Action::RunEngine, Scope::Society)?;
+        let today = actor.today();
+        let mut r = self.store().read().await?;
+        let book = r.programme_book().await?;
+        let agreements = r.agreements().await?;
+        let coverage = r.claims_coverage().await?;
+        let ctx = Context {
+            today,
+            book: &book,
+            agreements: &agreements,
+            coverage: &coverage,
+        };
+        let mut summary = RunSummary::default();
+        let mut after: Option<String> = None;
+        loop {
+            let members = r.members_page(after.as_deref(), RUN_CHUNK).await?;
+            let (Some(first), Some(last)) = (members.first(), members.last()) else {
+                break;
+            };
+            let (first, last) = (first.key.to_key_string(), last.key.to_key_string());
+            let facts = r.chunk_facts(&first, &last).await?;
+            let mut changes = Vec::new();
+            let (mut opened, mut appended) = (0u64, 0u64);
+            for member in &members {
+                let key = member.key.to_key_string();
+                let file = MemberFile {
+                    member,
+                    consents: facts.consents.get(&key).map_or(&[][..], |v| v),
+                    checkups: facts.checkups.get(&key).map_or(&[][..], |v| v),
+                    referrals: facts.referrals.get(&key).map_or(&[][..], |v| v),
+                    visits: facts.visits.get(&key).map_or(&[][..], |v| v),
+                    cases: facts.cases.get(&key).map_or(&[][..], |v| v),
+                };
+                let outcome = run_member(&file, &ctx);
+                for (programme, reason) in outcome.skipped {
+                    *summary.skipped.entry((programme, reason)).or_default() += 1;
+                }
+                for change in outcome.changes {
+                    let existing = match &change {
+                        CaseChange::Open(case) => {
+                            *summary.opened.entry(case.key.programme).or_default() += 1;
+                            opened += 1;
+                            None
+                        }
+                        CaseChange::Append { key, events } => {
+                            summary.events_appended += events.len() as u64;
+                            appended += events.len() as u64;
+                            file.cases.iter().find(|c| &c.key == key).cloned()
+                        }
+                    };
+                    changes.push((member.employer.clone(), change, existing));
+                }
+            }
+            summary.members += members.len() as u64;
+            if !changes.is_empty() {
+                let mut tx = write(self).await?;
+                tx.write_case_changes(today, &changes).await?;
+                tx.audit(&AuditEntry::new(actor, AuditAction::EngineRun).detail(format!(
+                    "{today}: members {first} … {last}: {opened} cases opened, {appended} events"
+                )))
+                .await?;
+                tx.commit().await?;
+            }
+            progress(summary.members);
+            after = Some(last);
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,199 @@
+//! The review queue: rows that did not match the register cleanly, and notices that
+//! cannot be mailed. Listing it names every person shown in the audit log; resolving a
+//! row admits it through the same domain rule as an import (a person who opted out is
+//! excluded, not stored), in one transaction with its audit record.
+
+use crate::{App, AppError, Result, write};
+use collabo_domain::actor::Actor;
+use collabo_domain::admission::{
+    Admission, Intake, ReviewPayload, ReviewStatus, SubmittedCheckup, SubmittedReferral,
+};
+use collabo_domain::audit::{AuditAction, AuditEntry};
+use collabo_domain::authz::{Action, Scope};
+use collabo_domain::ids::{InsurerNumber, MemberKey};
+use collabo_domain::member::Member;
+use std::collections::HashMap;
+
+pub use collabo_store::review::{ReviewFilter, ReviewItem};
+
+/// An item as the queue shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewEntry {
+    /// The item.
+    pub item: ReviewItem,
+    /// The member an address item is about.
+    pub member: Option<Member>,
+}
+
+/// A page of the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewPage {
+    /// The items.
+    pub entries: Vec<ReviewEntry>,
+    /// Items matching the filter in all.
+    pub total: i64,
+}
+
+/// What a resolution did with the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The row was stored as the member's.
+    Admitted,
+    /// The member opted out: the row was dropped, nothing stored.
+    Excluded,
+    /// An address item was closed.
+    Closed,
+}
+
+impl App {
+    /// A page of the queue (open items unless the filter says otherwise); audited,
+    /// naming every person shown.
+    pub async fn review_queue(&self, actor: &Actor, filter: &ReviewFilter) -> Result<ReviewPage> {
+        actor.may(Action::ResolveReview, Scope::Society)?;
+        let mut r = self.store().read().await?;
+        let (items, total) = r.review_items(filter).await?;
+        let keys: Vec<String> = items
+            .iter()
+            .filter_map(|i| match &i.payload {
+                Some(ReviewPayload::Address { member, .. }) => Some(member.to_key_string()),
+                _ => None,
+            })
+            .collect();
+        let members: HashMap<String, Member> = r
+            .members_by_keys(&keys)
+            .await?
+            .into_iter()
+            .map(|m| (m.key.to_key_string(), m))
+            .collect();
+        drop(r);
+        let entries: Vec<ReviewEntry> = items
+            .into_iter()
+            .map(|item| {
+                let member = match &item.payload {
+                    Some(ReviewPayload::Address { member, .. }) => {
+                        members.get(&member.to_key_string()).cloned()
+                    }
+                    _ => None,
+                };
+                ReviewEntry { item, member }
+            })
+            .collect();
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::ReviewView)
+                .subjects(entries.iter().map(|e| e.item.subject.clone()))
+                .detail(format!("{} of {total} items", entries.len())),
+        )
+        .await?;
+        Ok(ReviewPage { entries, total })
+    }
+
+    /// Resolves an open item by naming the member it is about.
+    pub async fn resolve_review(
+        &self,
+        actor: &Actor,
+        id: i64,
+        member: &MemberKey,
+    ) -> Result<Resolution> {
+        actor.may(Action::ResolveReview, Scope::Society)?;
+        let mut tx = write(self).await?;
+        let item = tx
+            .review_item(id)
+            .await?
+            .filter(|i| i.status == ReviewStatus::Open)
+            .ok_or_else(|| AppError::NotFound(format!("open review item {id}")))?;
+        let m = tx
+            .member(member)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("member {member}")))?;
+        let insurer =
+            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let opt_outs = tx.opt_out_register().await?;
+        let intake = Intake {
+            insurer: &insurer,
+            submitter: item.employer.as_ref(),
+            opt_outs: &opt_outs,
+        };
+        let refused =
+            |e: collabo_domain::admission::ResolveRefused| AppError::Conflict(format!("{e}"));
+        let resolution = match item.payload.clone() {
+            Some(ReviewPayload::Checkup(row)) => {
+                match intake
+                    .admit_resolved::<SubmittedCheckup>(row, &m)
+                    .map_err(refused)?
+                {
+                    Admission::Admitted(a) => {
+                        tx.insert_checkups(item.import_id, item.employer.as_ref(), &[a])
+                            .await?;
+                        Resolution::Admitted
+                    }
+                    _ => Resolution::Excluded,
+                }
+            }
+            Some(ReviewPayload::Referral(row)) => {
+                let employer = item.employer.clone().ok_or_else(|| {
+                    AppError::Conflict(format!("review item {id} has no submitting employer"))
+                })?;
+                match intake
+                    .admit_resolved::<SubmittedReferral>(row, &m)
+                    .map_err(refused)?
+                {
+                    Admission::Admitted(a) => {
+                        // The list was received on its import's day, not on the day staff
+                        // resolved the row: the 翌々月末 flag follows the employer's date.
+                        let received = tx
+                            .import_of_employer(&employer, item.import_id)
+                            .await?
+                            .map_or(actor.today(), |i| {
+                                collabo_domain::calendar::japan_date(i.imported_at)
+                            });
+                        tx.insert_referrals(item.import_id, &employer, received, &[a])
+                            .await?;
+                        Resolution::Admitted
+                    }
+                    _ => Resolution::Excluded,
+                }
+            }
+            Some(ReviewPayload::Address { .. }) => Resolution::Closed,
+            None => return Err(AppError::Conflict(format!("review item {id} holds no row"))),
+        };
+        tx.close_review_item(
+            id,
+            ReviewStatus::Resolved,
+            Some(member),
+            &actor.user,
+            actor.now,
+        )
+        .await?;
+        let mut entry = AuditEntry::new(actor, AuditAction::ReviewResolve)
+            .subjects([member.to_key_string(), item.subject.clone()])
+            .detail(format!("review item {id}: {resolution:?}"));
+        if let Some(e) = &item.employer {
+            entry = entry.employer(e);
+        }
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        Ok(resolution)
+    }
+
+    /// Rejects an open item: it is about no member of ours. The row is dropped.
+    pub async fn reject_review(&self, actor: &Actor, id: i64) -> Result<()> {
+        actor.may(Action::ResolveReview, Scope::Society)?;
+        let mut tx = write(self).await?;
+        let item = tx
+            .review_item(id)
+            .await?
+            .filter(|i| i.status == ReviewStatus::Open)
+            .ok_or_else(|| AppError::NotFound(format!("open review item {id}")))?;
+        tx.close_review_item(id, ReviewStatus::Rejected, None, &actor.user, actor.now)
+            .await?;
+        let mut entry = AuditEntry::new(actor, AuditAction::ReviewReject)
+            .subjects([item.subject.clone()])
+            .detail(format!("review item {id}"));
+        if let Some(e) = &item.employer {
+            entry = entry.employer(e);
+        }
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

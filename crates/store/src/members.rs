@@ -1,0 +1,272 @@
+//! The member register: members, the employers they worked for (periods), and the
+//! lookups imports and pages need.
+
+use crate::rows::{self, MEMBER_COLUMNS, MemberRow, placeholders};
+use crate::{Reader, Result, Tx, on_conn};
+use collabo_domain::ids::{EmployerCode, MemberKey};
+use collabo_domain::matching::SubmittedPerson;
+use collabo_domain::member::{EmployerPeriod, Member};
+use std::collections::HashMap;
+
+/// Rows per multi-row statement (well under SQLite's 32766 bound parameters).
+const CHUNK: usize = 400;
+
+/// A change of employer periods for one member, as the domain decided it.
+#[derive(Debug, Clone)]
+pub struct PeriodChange {
+    /// Whose.
+    pub member: MemberKey,
+    /// Open periods to end (employer, new end).
+    pub close: Vec<EmployerPeriod>,
+    /// A period to open.
+    pub open: Option<EmployerPeriod>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PeriodRow {
+    member_key: String,
+    employer_code: String,
+    since: String,
+    until: Option<String>,
+}
+
+impl Tx {
+    /// Adds or updates register rows.
+    pub async fn upsert_members(&mut self, members: &[Member]) -> Result<()> {
+        let insurer = self.insurer.clone();
+        for chunk in members.chunks(CHUNK / 2) {
+            on_conn!(self.conn(), c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO members (member_key, insurer, symbol, number, branch, name_kanji, name_kana, sex, birth_date,
+                     postal_code, address1, address2, employer_code, relationship, qualified_from, qualified_until) ",
+                );
+                qb.push_values(chunk, |mut b, m| {
+                    b.push_bind(m.key.to_key_string())
+                        .push_bind(insurer.clone())
+                        .push_bind(m.key.symbol.as_str().to_owned())
+                        .push_bind(m.key.number.as_str().to_owned())
+                        .push_bind(m.key.branch.as_str().to_owned())
+                        .push_bind(m.name_kanji.clone())
+                        .push_bind(m.name_kana.clone())
+                        .push_bind(m.sex.code())
+                        .push_bind(m.birth_date.to_string())
+                        .push_bind(m.address.postal_code.clone())
+                        .push_bind(m.address.line1.clone())
+                        .push_bind(m.address.line2.clone())
+                        .push_bind(m.employer.as_str().to_owned())
+                        .push_bind(m.relationship.code())
+                        .push_bind(m.qualified_from.to_string())
+                        .push_bind(m.qualified_until.map(|d| d.to_string()));
+                });
+                qb.push(
+                    " ON CONFLICT (member_key) DO UPDATE SET name_kanji = excluded.name_kanji, name_kana = excluded.name_kana,
+                     sex = excluded.sex, birth_date = excluded.birth_date, postal_code = excluded.postal_code,
+                     address1 = excluded.address1, address2 = excluded.address2, employer_code = excluded.employer_code,
+                     relationship = excluded.relationship,
+                     qualified_from = excluded.qualified_from, qualified_until = excluded.qualified_until",
+                );
+                qb.build().execute(&mut *c).await?;
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes employer period changes.
+    pub async fn record_periods(&mut self, changes: &[PeriodChange]) -> Result<()> {
+        let insurer = self.insurer.clone();
+        for change in changes {
+            let key = change.member.to_key_string();
+            for p in &change.close {
+                on_conn!(self.conn(), c => {
+                    sqlx::query(
+                        "UPDATE employer_periods SET until = $1 WHERE insurer = $2 AND member_key = $3 AND employer_code = $4 AND until IS NULL",
+                    )
+                    .bind(p.until.map(|d| d.to_string())).bind(&insurer).bind(&key).bind(p.employer.as_str())
+                    .execute(&mut *c).await?;
+                });
+            }
+        }
+        let opens: Vec<(String, &EmployerPeriod)> = changes
+            .iter()
+            .filter_map(|c| c.open.as_ref().map(|p| (c.member.to_key_string(), p)))
+            .collect();
+        for chunk in opens.chunks(CHUNK) {
+            on_conn!(self.conn(), c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO employer_periods (insurer, member_key, employer_code, since, until) ",
+                );
+                qb.push_values(chunk, |mut b, (key, p)| {
+                    b.push_bind(insurer.clone()).push_bind(key.clone()).push_bind(p.employer.as_str().to_owned())
+                        .push_bind(p.since.to_string()).push_bind(p.until.map(|d| d.to_string()));
+                });
+                qb.build().execute(&mut *c).await?;
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Reader {
+    /// A member by key.
+    pub async fn member(&mut self, key: &MemberKey) -> Result<Option<Member>> {
+        Ok(self
+            .members_by_keys(&[key.to_key_string()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Members by key text (missing keys are skipped).
+    pub async fn members_by_keys(&mut self, keys: &[String]) -> Result<Vec<Member>> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND member_key IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let insurer = self.insurer.clone();
+            let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for k in chunk {
+                    q = q.bind(k.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for row in found {
+                out.push(row.into_member()?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The members a submitted row could be: the exact member when the row names a
+    /// 枝番, else every member with the 記号番号 (a family shares it).
+    pub async fn candidates(&mut self, people: &[&SubmittedPerson]) -> Result<Vec<Member>> {
+        let insurer = self.insurer.clone();
+        let mut keys: Vec<String> = Vec::new();
+        let mut cards: Vec<(String, String)> = Vec::new();
+        for p in people {
+            match &p.branch {
+                Some(b) => keys.push(format!("{insurer}:{}:{}:{b}", p.symbol, p.number)),
+                None => cards.push((p.symbol.as_str().to_owned(), p.number.as_str().to_owned())),
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        cards.sort();
+        cards.dedup();
+        let mut found = self.members_by_keys(&keys).await?;
+        found.extend(self.members_with_cards(&cards).await?);
+        Ok(found)
+    }
+
+    /// Every member with one of these 記号番号 (symbol, number).
+    pub async fn members_with_cards(&mut self, cards: &[(String, String)]) -> Result<Vec<Member>> {
+        let mut out = Vec::new();
+        let insurer = self.insurer.clone();
+        for chunk in cards.chunks(CHUNK) {
+            let mut sql = format!("SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND (");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!(
+                    "(symbol = ${} AND number = ${})",
+                    2 * i + 2,
+                    2 * i + 3
+                ));
+            }
+            sql.push(')');
+            let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for (symbol, number) in chunk {
+                    q = q.bind(symbol.clone()).bind(number.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for row in found {
+                out.push(row.into_member()?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of the register in member-key order, after `after` (exclusive).
+    /// Member keys start with the 保険者番号 and ':', so this society's members are the
+    /// primary-key range ("insurer:", "insurer;"): a pure index range scan.
+    pub async fn members_page(&mut self, after: Option<&str>, limit: i64) -> Result<Vec<Member>> {
+        let start = after.map_or_else(|| format!("{}:", self.insurer), str::to_owned);
+        let end = format!("{};", self.insurer);
+        let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE member_key > $1 AND member_key < $2 ORDER BY member_key LIMIT $3"
+            )))
+            .bind(&start).bind(&end).bind(limit)
+            .fetch_all(&mut *c).await?
+        });
+        found.into_iter().map(MemberRow::into_member).collect()
+    }
+
+    /// Members whose name (kanji or kana) contains `text`, or whose 記号-番号 is `text`.
+    pub async fn search_members(&mut self, text: &str, limit: i64) -> Result<Vec<Member>> {
+        let like = format!("%{}%", text.trim());
+        let insurer = self.insurer.clone();
+        let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND (name_kanji LIKE $2 OR name_kana LIKE $2 OR symbol || '-' || number = $3)
+                 ORDER BY member_key LIMIT $4"
+            )))
+            .bind(&insurer).bind(like).bind(text.trim()).bind(limit)
+            .fetch_all(&mut *c).await?
+        });
+        found.into_iter().map(MemberRow::into_member).collect()
+    }
+
+    /// Every member registered with an employer now.
+    pub async fn members_of_employer(&mut self, employer: &EmployerCode) -> Result<Vec<Member>> {
+        let insurer = self.insurer.clone();
+        let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND employer_code = $2 ORDER BY member_key"
+            )))
+            .bind(&insurer).bind(employer.as_str())
+            .fetch_all(&mut *c).await?
+        });
+        found.into_iter().map(MemberRow::into_member).collect()
+    }
+
+    /// The employer periods of these members, by member key text.
+    pub async fn employer_periods(
+        &mut self,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<EmployerPeriod>>> {
+        let mut out: HashMap<String, Vec<EmployerPeriod>> = HashMap::new();
+        let insurer = self.insurer.clone();
+        for chunk in keys.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT member_key, employer_code, since, until FROM employer_periods
+                 WHERE insurer = $1 AND member_key IN ({}) ORDER BY member_key, since",
+                placeholders(2, chunk.len())
+            );
+            let found: Vec<PeriodRow> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for k in chunk {
+                    q = q.bind(k.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for row in found {
+                out.entry(row.member_key).or_default().push(EmployerPeriod {
+                    employer: rows::employer(
+                        "employer_periods",
+                        "employer_code",
+                        &row.employer_code,
+                    )?,
+                    since: rows::date("employer_periods", "since", &row.since)?,
+                    until: rows::opt_date("employer_periods", "until", row.until.as_deref())?,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
