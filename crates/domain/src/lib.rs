@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod case;
 pub mod checkup;
 pub mod consent;
+pub mod coverage;
 pub mod employer;
 pub mod engine;
 pub mod ids;
