@@ -698,6 +698,7 @@ impl Society {
                 billing_month,
                 examiner: 1,
                 eof_mark: true,
+                ..WriterOptions::medical(billing_month)
             };
             let mut writer = UkeWriter::new(std::io::BufWriter::new(file), map, options);
             for c in list {

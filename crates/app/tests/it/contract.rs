@@ -408,6 +408,7 @@ fn uke(t: &TestApp, name: &str, claims: &[ClaimSpec], billing: YearMonth) -> std
             billing_month: billing,
             examiner: 1,
             eof_mark: true,
+            ..WriterOptions::medical(billing)
         },
     );
     for c in claims {
