@@ -10,6 +10,7 @@ pub mod admission;
 pub mod aggregates;
 pub mod audit;
 pub mod authz;
+pub mod batch;
 pub mod calendar;
 pub mod case;
 pub mod checkup;
