@@ -1,6 +1,7 @@
-//! The mailing list for the print and mail vendor: one row per letter with 郵便番号,
-//! 住所, 氏名, the letter kind code, batch, sequence and where the letter lies in the
-//! part files.
+//! The mailing list for the print and mail vendor: one row per envelope with 郵便番号,
+//! 住所, 氏名, the letter kind codes and how many notices it holds, batch, envelope
+//! number, where it lies in the part files (first page, pages), and 差止 for an
+//! envelope withdrawn after the PDF was handed out (take it out before mailing).
 //!
 //! Encoding: UTF-8 with a BOM by default, because it holds every name in the register
 //! (𠮷, 髙 …) and Excel opens it correctly. Vendors whose systems only read Shift_JIS
@@ -34,8 +35,10 @@ pub struct MailingRow {
     pub address_lines: Vec<String>,
     /// 氏名.
     pub name: String,
-    /// Letter kind code: R, S, D, C, C2.
-    pub kind: &'static str,
+    /// Letter kind codes of the envelope: `C2`, or `C2+C2` for two notices.
+    pub kind: String,
+    /// Notices in the envelope.
+    pub notices: usize,
     /// Batch id.
     pub batch_id: String,
     /// Sequence in the batch.
@@ -48,6 +51,8 @@ pub struct MailingRow {
     pub first_page: usize,
     /// Pages of the letter (0 when unknown).
     pub pages: usize,
+    /// 差止: withdrawn after printing; the envelope must not be mailed.
+    pub stopped: bool,
 }
 
 impl MailingRow {
@@ -63,14 +68,35 @@ impl MailingRow {
             postal_code,
             address_lines: letter.recipient.address_lines.clone(),
             name: letter.recipient.name.clone(),
-            kind: letter.kind.code(),
+            kind: letter.kind.code().to_owned(),
+            notices: 1,
             batch_id: letter.batch_id.clone(),
             sequence: letter.sequence,
             reference: letter.reference.clone(),
             part_file: String::new(),
             first_page: 0,
             pages: 0,
+            stopped: false,
         }
+    }
+
+    /// The row for an envelope (its letters, in order) written by
+    /// [`crate::Renderer::write_batch`]; `None` for an empty envelope.
+    pub fn envelope(
+        letters: &[&LetterData],
+        placement: &LetterPlacement,
+        part_file: &str,
+    ) -> Option<Self> {
+        let first = letters.first()?;
+        Some(MailingRow {
+            kind: letters
+                .iter()
+                .map(|l| l.kind.code())
+                .collect::<Vec<_>>()
+                .join("+"),
+            notices: letters.len(),
+            ..Self::placed(first, placement, part_file)
+        })
     }
 
     /// The row for a letter written by [`crate::Renderer::write_batch`].
@@ -85,19 +111,21 @@ impl MailingRow {
 }
 
 /// Column headers, in order.
-pub const HEADERS: [&str; 13] = [
+pub const HEADERS: [&str; 15] = [
     "郵便番号",
     "住所1",
     "住所2",
     "住所3",
     "氏名",
     "通知種別",
+    "通知数",
     "バッチ",
-    "連番",
+    "封筒番号",
     "整理番号",
     "ファイル",
     "開始頁",
     "頁数",
+    "差止",
     "敬称",
 ];
 
@@ -123,6 +151,7 @@ where
     for row in rows {
         let address = |i: usize| row.address_lines.get(i).map(String::as_str).unwrap_or("");
         let sequence = row.sequence.to_string();
+        let notices = row.notices.to_string();
         let first_page = row.first_page.to_string();
         let pages = row.pages.to_string();
         let fields = [
@@ -131,13 +160,15 @@ where
             address(1),
             address(2),
             &row.name,
-            row.kind,
+            &row.kind,
+            &notices,
             &row.batch_id,
             &sequence,
             &row.reference,
             &row.part_file,
             &first_page,
             &pages,
+            if row.stopped { "差止" } else { "" },
             "様",
         ];
         if encoding == CsvEncoding::Cp932 {
@@ -216,9 +247,9 @@ mod tests {
         assert!(out.starts_with(&[0xef, 0xbb, 0xbf]));
         let text = String::from_utf8(out).unwrap_or_default();
         let lines: Vec<&str> = text.split("\r\n").collect();
-        assert!(lines[0].ends_with("郵便番号,住所1,住所2,住所3,氏名,通知種別,バッチ,連番,整理番号,ファイル,開始頁,頁数,敬称"));
+        assert!(lines[0].ends_with("郵便番号,住所1,住所2,住所3,氏名,通知種別,通知数,バッチ,封筒番号,整理番号,ファイル,開始頁,頁数,差止,敬称"));
         assert!(lines[1].starts_with(
-            "100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,"
+            "100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,1,"
         ));
         assert!(
             !text.contains("精密"),
