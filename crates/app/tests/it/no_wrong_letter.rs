@@ -730,6 +730,14 @@ async fn a_renotice_printed_but_not_mailed_is_stopped_on_the_print_list(t: TestA
         "the stopped letter is not recorded as mailed"
     );
     assert_eq!(case(&t, &people[1]).await.state(), CaseState::Notified);
+    assert!(
+        t.app
+            .prepare_letters(&staff(d(2026, 1, 20)), &renderer(), &out)
+            .await
+            .unwrap()
+            .is_none(),
+        "the stopped re-notice is never batched again"
+    );
 }
 
 both!(an_opt_out_withdraws_a_letter_from_its_batch);
@@ -837,4 +845,78 @@ async fn one_persons_notices_of_a_batch_share_one_envelope(t: TestApp) {
     );
     assert!(text.contains("同封の通知（2/2）"));
     assert!(text.contains(reference), "one 整理番号 for the envelope");
+}
+
+both!(every_letter_says_where_its_data_came_from_and_prints_the_societys_contact_settings);
+async fn every_letter_says_where_its_data_came_from_and_prints_the_societys_contact_settings(
+    t: TestApp,
+) {
+    let people: Vec<Person> = (1..=2).map(|n| insured("1001", n)).collect();
+    t.seed(&people).await;
+    // Person 1 smokes per the employer's checkup, person 2 per the society's 人間ドック.
+    t.checkups(
+        Some("1001"),
+        &[exam(&people[0], "2025-06-01", 5.0, 120.0, true)],
+        d(2025, 7, 10),
+        "c.csv",
+    )
+    .await;
+    t.checkups(
+        None,
+        &[exam(&people[1], "2025-06-02", 5.0, 120.0, true)],
+        d(2025, 7, 10),
+        "dock.csv",
+    )
+    .await;
+    run(&t, d(2025, 7, 15)).await;
+    let admin = admin(d(2025, 7, 15));
+    let mut head = t.app.letterhead(&admin).await.unwrap();
+    assert_eq!(head.hours, "平日 9:00～17:00", "the default");
+    head.phone = "03-1111-2222".into();
+    head.hours = "平日 8:30～17:15（祝日を除く）".into();
+    t.app.save_letterhead(&admin, &head).await.unwrap();
+    assert!(matches!(
+        t.app.save_letterhead(&staff(d(2025, 7, 15)), &head).await,
+        Err(AppError::Denied(_))
+    ));
+    let b = t
+        .app
+        .prepare_letters(
+            &staff(d(2025, 7, 16)),
+            &renderer(),
+            &t.data.path().join("letters"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let view = t
+        .app
+        .batch_view(&staff(d(2025, 7, 16)), &renderer(), &b.id)
+        .await
+        .unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", view.parts[0].path.to_str().unwrap(), "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace([' ', '\u{3000}', '\n'], "");
+    let pages: Vec<&str> = text.split('\u{c}').filter(|p| !p.is_empty()).collect();
+    assert_eq!(pages.len(), 2, "{text}");
+    let of = |name: &str| *pages.iter().find(|p| p.contains(name)).unwrap();
+    assert!(
+        of("試験太郎1")
+            .contains("勤務先の事業所が、健診結果を当組合と共同で利用することをお知らせしたうえで"),
+        "{}",
+        of("試験太郎1")
+    );
+    assert!(of("試験太郎2").contains("当組合の人間ドックの結果をもとに"));
+    for page in &pages {
+        assert!(
+            page.contains("医療機関を受診されたかどうかを、勤務先にお知らせすることはありません。")
+        );
+        assert!(page.contains("希望されない場合は、下記のお問い合わせ先にお申し出ください。"));
+        assert!(
+            page.contains("03-1111-2222") && page.contains("平日8:30～17:15（祝日を除く）"),
+            "{page}"
+        );
+    }
 }

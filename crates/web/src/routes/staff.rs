@@ -56,9 +56,14 @@ pub async fn dashboard(
                 .collect(),
         );
     }
+    // The latest months, stream by stream and since when (all months: /staff/claims).
+    let recent: Vec<_> = dash.claims.table().into_iter().rev().take(4).collect();
+    if !recent.is_empty() {
+        page.push(Block::Table(claims_table(&recent)));
+    }
     page.push(Block::Links(vec![(
         "/staff/claims".into(),
-        "レセプト取込状況（診療月ごと）".into(),
+        "レセプト取込状況（すべての診療月・手動確定）".into(),
     )]));
     page.push(Block::Facts(vec![
         ("通知待ち（バッチ未作成）".into(), format!("{due}件")),
@@ -810,11 +815,44 @@ pub async fn claims(
         "診療月ごとに、受け取る請求の種類（{}）がすべて揃った月だけを受診判定に使います。分割ファイルは最終巻まで、月遅れ分だけのファイルはその月を揃えません。その月に請求がなかった種類は、理由を入れて手動で確定できます。",
         ClaimStream::join_labels(&ledger.expected)
     )));
+    let months: Vec<_> = ledger.table().into_iter().rev().collect();
+    page.push(Block::Table(claims_table(&months)));
+    let options: Vec<(String, String)> = ledger
+        .expected
+        .iter()
+        .map(|s| (s.code().to_owned(), s.label().to_owned()))
+        .collect();
+    let stream_field = |label: &str| {
+        let mut f = Field::new(label, "stream", "select");
+        f.options = options.clone();
+        f
+    };
+    for (action, heading, submit) in [
+        ("close", "請求なしとして手動で確定する", "確定する"),
+        ("reopen", "手動の確定を取り消す", "取り消す"),
+    ] {
+        page.push(Block::Heading(heading.into()));
+        page.push(Block::Form(Form {
+            action: format!("/staff/claims/{action}"),
+            multipart: false,
+            csrf: who.csrf().into(),
+            fields: vec![
+                Field::new("診療月（YYYY-MM）", "month", "text"),
+                stream_field("請求の種類"),
+                Field::new("理由", "reason", "text").hint("監査ログに残ります。"),
+            ],
+            submit: submit.into(),
+            get: false,
+        }));
+    }
+    Ok(page.html()?.into_response())
+}
+
+/// Months × streams: each stream's status and since when, and whether the month counts.
+fn claims_table(months: &[collabo_domain::coverage::MonthCoverage]) -> Table {
     let streams: Vec<ClaimStream> = ClaimStream::ALL.into_iter().collect();
-    let rows = ledger
-        .table()
-        .into_iter()
-        .rev()
+    let rows = months
+        .iter()
         .map(|m| {
             let mut row = vec![Cell::Text(format!(
                 "{}（{}）",
@@ -849,40 +887,11 @@ pub async fn claims(
     let mut headers = vec!["診療月".to_owned()];
     headers.extend(streams.iter().map(|s| s.label().to_owned()));
     headers.push("判定に使用".into());
-    page.push(Block::Table(Table {
+    Table {
         headers,
         rows,
         empty: "レセプトはまだ取り込まれていません。".into(),
-    }));
-    let options: Vec<(String, String)> = ledger
-        .expected
-        .iter()
-        .map(|s| (s.code().to_owned(), s.label().to_owned()))
-        .collect();
-    let stream_field = |label: &str| {
-        let mut f = Field::new(label, "stream", "select");
-        f.options = options.clone();
-        f
-    };
-    for (action, heading, submit) in [
-        ("close", "請求なしとして手動で確定する", "確定する"),
-        ("reopen", "手動の確定を取り消す", "取り消す"),
-    ] {
-        page.push(Block::Heading(heading.into()));
-        page.push(Block::Form(Form {
-            action: format!("/staff/claims/{action}"),
-            multipart: false,
-            csrf: who.csrf().into(),
-            fields: vec![
-                Field::new("診療月（YYYY-MM）", "month", "text"),
-                stream_field("請求の種類"),
-                Field::new("理由", "reason", "text").hint("監査ログに残ります。"),
-            ],
-            submit: submit.into(),
-            get: false,
-        }));
     }
-    Ok(page.html()?.into_response())
 }
 
 /// The close / reopen form.
