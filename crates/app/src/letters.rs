@@ -1122,7 +1122,10 @@ fn write_mailing_list(csv: &Path, batch: &str, letters: &[BatchLetter], parts: i
                     .iter()
                     .map(|l| usize::try_from(l.pages).unwrap_or(0))
                     .sum(),
-                stopped: list.iter().any(|l| l.status == LetterStatus::Stopped),
+                stopped: list
+                    .iter()
+                    .filter(|l| l.status == LetterStatus::Stopped)
+                    .count(),
             })
         })
         .collect();

@@ -51,8 +51,9 @@ pub struct MailingRow {
     pub first_page: usize,
     /// Pages of the letter (0 when unknown).
     pub pages: usize,
-    /// 差止: withdrawn after printing; the envelope must not be mailed.
-    pub stopped: bool,
+    /// Notices of the envelope withdrawn after printing (差止): all of them — the
+    /// envelope must not be mailed — or some, whose sheets must be taken out.
+    pub stopped: usize,
 }
 
 impl MailingRow {
@@ -76,7 +77,7 @@ impl MailingRow {
             part_file: String::new(),
             first_page: 0,
             pages: 0,
-            stopped: false,
+            stopped: 0,
         }
     }
 
@@ -154,6 +155,11 @@ where
         let notices = row.notices.to_string();
         let first_page = row.first_page.to_string();
         let pages = row.pages.to_string();
+        let stopped = match row.stopped {
+            0 => String::new(),
+            n if n >= row.notices => "差止".to_owned(),
+            n => format!("一部差止（{n}通）"),
+        };
         let fields = [
             row.postal_code.as_str(),
             address(0),
@@ -168,7 +174,7 @@ where
             &row.part_file,
             &first_page,
             &pages,
-            if row.stopped { "差止" } else { "" },
+            &stopped,
             "様",
         ];
         if encoding == CsvEncoding::Cp932 {
@@ -255,6 +261,29 @@ mod tests {
             !text.contains("精密"),
             "no letter title or health word in the vendor list"
         );
+    }
+
+    #[test]
+    fn a_stopped_envelope_and_a_partly_stopped_one_say_so() {
+        let mut all = row("架空 一郎");
+        all.stopped = 1;
+        let mut some = row("架空 二郎");
+        some.notices = 2;
+        some.stopped = 1;
+        let mut out = Vec::new();
+        write_mailing_csv(
+            &mut out,
+            &[all, some, row("架空 三郎")],
+            CsvEncoding::Utf8Bom,
+        )
+        .unwrap_or_default();
+        let text = String::from_utf8(out).unwrap_or_default();
+        let stopped: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(13).unwrap_or("?"))
+            .collect();
+        assert_eq!(stopped, ["差止", "一部差止（1通）", ""]);
     }
 
     #[test]
