@@ -920,3 +920,90 @@ async fn every_letter_says_where_its_data_came_from_and_prints_the_societys_cont
         );
     }
 }
+
+both!(a_withdrawn_notice_leaves_its_envelope_and_the_other_notice_goes_alone);
+async fn a_withdrawn_notice_leaves_its_envelope_and_the_other_notice_goes_alone(t: TestApp) {
+    let people: Vec<Person> = (1..=4).map(|n| insured("1001", n)).collect();
+    t.seed(&people).await;
+    // Person 2 (a woman): 胃 and 子宮頸 要精密検査; both notices mailed, no exam in claims.
+    t.app
+        .import_referrals(
+            &employer("1001", d(2025, 7, 10)),
+            &code("1001"),
+            "r.csv",
+            &referral_csv(&[
+                (&people[1], "試験 太郎2", "胃", "2025-06-05"),
+                (&people[1], "試験 太郎2", "子宮頸", "2025-06-05"),
+            ]),
+        )
+        .await
+        .unwrap();
+    run(&t, d(2025, 7, 15)).await;
+    let out = t.data.path().join("letters");
+    let first = t
+        .app
+        .prepare_letters(&staff(d(2025, 7, 16)), &renderer(), &out)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((first.letters, first.envelopes), (2, 1));
+    let shown = t
+        .app
+        .batch_view(&staff(d(2025, 7, 20)), &renderer(), &first.id)
+        .await
+        .unwrap()
+        .confirmation();
+    t.app
+        .mark_mailed(&staff(d(2025, 7, 20)), &first.id, d(2025, 7, 20), shown)
+        .await
+        .unwrap();
+    june_to_october(&t, &people[3]).await;
+    for (kind, _) in KINDS {
+        arrive(&t, kind, "2025-11", &people[3]).await;
+    }
+    run(&t, d(2026, 1, 15)).await;
+    let b = t
+        .app
+        .prepare_letters(&staff(d(2026, 1, 16)), &renderer(), &out)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (b.letters, b.envelopes, b.pages),
+        (2, 1, 2),
+        "two re-notices, one envelope"
+    );
+    gastroscopy_turns_up(&t, &people[1], d(2026, 1, 17)).await;
+    let view = t
+        .app
+        .batch_view(&staff(d(2026, 1, 17)), &renderer(), &b.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            view.batch.envelopes,
+            view.batch.active_letters,
+            view.batch.pages
+        ),
+        (1, 1, 1),
+        "the envelope stays, with the 子宮頸 re-notice alone"
+    );
+    let text = pdf_text(&view.parts[0].path);
+    assert!(
+        text.contains("子宮頸がん検診") && !text.contains("胃がん検診"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("同封の通知"),
+        "alone in its envelope now: {text}"
+    );
+    let cervical = t
+        .app
+        .case(
+            &staff(d(2026, 1, 17)),
+            &c_key(&people[1], CancerType::Cervical),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cervical.state(), CaseState::LetterPrepared);
+}
