@@ -1,8 +1,12 @@
-//! Claims imports: a UKE file is read and reduced to visit facts by `collabo-claims`
-//! (codes are dropped right after the group lookup), admitted by the domain
-//! (`Intake::admit_visit`: 記号番号, 枝番, 生年月日, 性別), and stored with its complete
-//! service months as claims coverage — all in one transaction with its audit record.
-//! A malformed file stores nothing.
+//! Claims imports and claims completeness: a UKE file is read and reduced to visit
+//! facts by `collabo-claims` (codes are dropped right after the group lookup), admitted
+//! by the domain (`Intake::admit_visit`: 記号番号, 枝番, 生年月日, 性別), and stored with
+//! its arrival (stream, regular service month, volume, claims of the month) — all in one
+//! transaction with its audit record. A malformed file, a file whose kind cannot be
+//! told, a volume without the ones before it or beyond its set's final volume stores
+//! nothing. Whether a month is complete is `collabo_domain::coverage::ClaimsLedger`'s
+//! decision; staff close a stream by hand for a month without claims of it, and reopen
+//! it, with a reason, each audited.
 
 use crate::imports::{by_card, file_name, import_entry};
 use crate::{App, AppError, ImportError, ImportReport, Result, write};
@@ -11,10 +15,16 @@ use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
     Admission, ClaimIdentity, ImportKind, ImportSummary, IncomingVisit, Intake,
 };
+use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
+use collabo_domain::calendar::YearMonth;
+use collabo_domain::coverage::{
+    ClaimStream, ClaimsLedger, MonthAction, StreamArrival, check_volume,
+};
 use collabo_domain::ids::InsurerNumber;
 use collabo_store::Tx;
 use collabo_store::imports::Begun;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 const CHUNK: usize = 4000;
@@ -169,21 +179,182 @@ impl App {
         }
         store_visits(&mut tx, &intake, import_id, chunk, &mut summary).await?;
         let file_summary = reader.into_summary();
-        let months: Vec<_> = file_summary.covered_months().into_iter().collect();
-        tx.add_coverage(import_id, &months).await?;
-        summary.months_covered = months.iter().map(|m| m.to_string()).collect();
+        let refuse = |line: u64, message: String| {
+            AppError::Import(ImportError::Malformed {
+                file: file.to_owned(),
+                line,
+                message,
+            })
+        };
+        let (Some(stream), Some(month)) = (file_summary.stream(), file_summary.month()) else {
+            return Err(refuse(
+                file_summary.header_line.max(1),
+                "the file names no service month (no header and no claim)".to_owned(),
+            ));
+        };
+        let arrival = StreamArrival {
+            stream,
+            month,
+            volume: file_summary.volume,
+            regular_claims: file_summary.regular_claims(),
+            arrived_on: actor.today(),
+            file: file.to_owned(),
+        };
+        let mut ledger = tx.claims_ledger().await?;
+        check_volume(&ledger.arrivals, &arrival)
+            .map_err(|p| refuse(file_summary.header_line.max(1), p.to_string()))?;
+        let was_complete = ledger.is_complete(month);
+        tx.add_arrival(import_id, &arrival).await?;
+        ledger.arrivals.push(arrival.clone());
+        summary.months_covered = if !was_complete && ledger.is_complete(month) {
+            vec![month.to_string()]
+        } else {
+            Vec::new()
+        };
+        summary.claims = Some(arrival);
         // Claims without 保険者番号, 記号 or 番号 cannot be matched to anyone: counted as unmatched.
         summary.unmatched += file_summary.claims_without_identity;
         tx.finish_import(import_id, &summary).await?;
-        tx.audit(&import_entry(
-            actor,
-            ImportKind::Claims,
-            file,
-            None,
-            &summary,
-        ))
-        .await?;
+        let mut entry = import_entry(actor, ImportKind::Claims, file, None, &summary);
+        if let Some(a) = &summary.claims {
+            entry.detail.push_str(&format!(
+                "; {} {} volume {}{}, {} claims of the month{}",
+                a.stream.code(),
+                a.month,
+                a.volume.number,
+                if a.volume.final_volume {
+                    " (final)"
+                } else {
+                    ""
+                },
+                a.regular_claims,
+                if summary.months_covered.is_empty() {
+                    ""
+                } else {
+                    "; month complete"
+                }
+            ));
+        }
+        tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(ImportReport { summary, sha256 })
+    }
+
+    /// What has arrived of the claims, month by month (no personal data).
+    pub async fn claims_ledger(&self, actor: &Actor) -> Result<ClaimsLedger> {
+        actor.may(Action::ImportSocietyData, Scope::Society)?;
+        Ok(self.store().read().await?.claims_ledger().await?)
+    }
+
+    /// Closes a claims stream for a service month by hand (the month had no claims of
+    /// that kind), with a reason; audited.
+    pub async fn close_claims_month(
+        &self,
+        actor: &Actor,
+        stream: ClaimStream,
+        month: YearMonth,
+        reason: &str,
+    ) -> Result<ClaimsLedger> {
+        self.month_action(actor, stream, month, reason, true).await
+    }
+
+    /// Reopens a claims stream closed by hand, with a reason; audited.
+    pub async fn reopen_claims_month(
+        &self,
+        actor: &Actor,
+        stream: ClaimStream,
+        month: YearMonth,
+        reason: &str,
+    ) -> Result<ClaimsLedger> {
+        self.month_action(actor, stream, month, reason, false).await
+    }
+
+    async fn month_action(
+        &self,
+        actor: &Actor,
+        stream: ClaimStream,
+        month: YearMonth,
+        reason: &str,
+        close: bool,
+    ) -> Result<ClaimsLedger> {
+        actor.may(Action::ImportSocietyData, Scope::Society)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid("理由を入力してください。".into()));
+        }
+        let mut tx = write(self).await?;
+        let mut ledger = tx.claims_ledger().await?;
+        let allowed = if close {
+            ledger.may_close(stream, month, actor.today())
+        } else {
+            ledger.may_reopen(stream, month)
+        };
+        allowed.map_err(|p| AppError::Conflict(p.to_string()))?;
+        let action = MonthAction {
+            stream,
+            month,
+            close,
+            reason: reason.to_owned(),
+            by: actor.user.clone(),
+            on: actor.today(),
+        };
+        tx.add_month_action(&action, actor.now).await?;
+        ledger.actions.push(action);
+        tx.audit(
+            &AuditEntry::new(
+                actor,
+                if close {
+                    AuditAction::ClaimsMonthClose
+                } else {
+                    AuditAction::ClaimsMonthReopen
+                },
+            )
+            .detail(format!(
+                "{} {month}: {reason}; month {}",
+                stream.code(),
+                if ledger.is_complete(month) {
+                    "complete"
+                } else {
+                    "not complete"
+                }
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ledger)
+    }
+
+    /// Sets which claims streams the society receives per service month (admin).
+    pub async fn set_expected_streams(
+        &self,
+        actor: &Actor,
+        streams: &BTreeSet<ClaimStream>,
+    ) -> Result<()> {
+        actor.may(Action::ManageSettings, Scope::Society)?;
+        if streams.is_empty() {
+            return Err(AppError::Invalid(
+                "受け取る請求の種類を1つ以上選んでください。".into(),
+            ));
+        }
+        let mut tx = write(self).await?;
+        tx.set_expected_streams(streams).await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
+                "claims streams expected: {}",
+                streams
+                    .iter()
+                    .map(|s| s.code())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The claims streams the society receives (anyone who runs the society's data).
+    pub async fn expected_streams(&self) -> Result<BTreeSet<ClaimStream>> {
+        Ok(self.store().read().await?.expected_streams().await?)
     }
 }

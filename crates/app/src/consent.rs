@@ -1,13 +1,14 @@
 //! Consent: a person's opt-out (本人の申出) or opt-in (同意), recorded by staff or in
 //! bulk. An opt-out purges what `collabo_domain::consent::PurgePlan` says, writes the
-//! tombstone, stops the open cases and writes its audit record — one transaction, so
-//! the purge is whole or not at all.
+//! tombstone, stops the open cases (withdrawing a letter due or in an unmailed batch)
+//! and writes its audit record — one transaction, so the purge is whole or not at all.
 
 use crate::{App, AppError, Result, write};
 use collabo_domain::actor::Actor;
 use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
-use collabo_domain::case::{CaseEvent, Outcome};
+use collabo_domain::batch::BatchWithdrawal;
+use collabo_domain::case::{CaseEvent, CaseKey, WithdrawalReason};
 use collabo_domain::consent::{ConsentRecord, PurgePlan};
 use collabo_domain::ids::MemberKey;
 use collabo_domain::member::Member;
@@ -35,19 +36,47 @@ pub(crate) async fn record_in(
                 ..CaseFilter::default()
             })
             .await?;
-        let stop: Vec<_> = cases
-            .into_iter()
+        let keys: Vec<String> = cases
+            .iter()
             .filter(|c| c.state.is_open() && plan.stop.contains(&c.key.programme))
-            .map(|c| (c.key, CaseEvent::Closed(Outcome::StoppedOptOut)))
+            .map(|c| c.key.to_string())
+            .collect();
+        // A letter due or waiting in an unmailed batch is withdrawn first, then the
+        // case closes; the withdrawn letters leave their batches here.
+        let timelines = tx.cases_by_keys(&keys).await?;
+        let stop: Vec<(CaseKey, CaseEvent)> = timelines
+            .iter()
+            .flat_map(|case| {
+                case.stop(WithdrawalReason::OptedOut)
+                    .into_iter()
+                    .map(|e| (case.key.clone(), e))
+            })
+            .collect();
+        let leaving: Vec<BatchWithdrawal> = stop
+            .iter()
+            .filter_map(|(key, event)| match event {
+                CaseEvent::LetterWithdrawn {
+                    batch: Some(batch),
+                    reason,
+                    ..
+                } => Some(BatchWithdrawal {
+                    batch: batch.clone(),
+                    case: key.clone(),
+                    reason: *reason,
+                }),
+                _ => None,
+            })
             .collect();
         report.cases_stopped = tx.append_case_events(today, &stop).await?;
+        report.letters_withdrawn =
+            crate::letters::withdraw_from_batches(tx, today, &leaving).await?;
     }
     tx.audit(
         &AuditEntry::new(actor, AuditAction::ConsentRecord)
             .subject(&member.key)
             .employer(&member.employer)
             .detail(format!(
-                "{} {} from {} via {}: deleted checkups {}, referrals {}, review rows {}, case values {}; stopped {} cases",
+                "{} {} from {} via {}: deleted checkups {}, referrals {}, review rows {}, case values {}; stopped {} cases, {} letters withdrawn from batches",
                 record.kind.code(),
                 record.scope.code(),
                 record.effective,
@@ -56,7 +85,8 @@ pub(crate) async fn record_in(
                 report.referrals,
                 report.review_rows,
                 report.case_values,
-                report.cases_stopped
+                report.cases_stopped,
+                report.letters_withdrawn
             )),
     )
     .await?;

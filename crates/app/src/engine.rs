@@ -5,6 +5,8 @@
 //! size; the run is idempotent, so a run cut short is finished by running again.
 //!
 //! The engine's records name no one: it is processing, not a person looking at data.
+//! Letters the engine withdraws leave their batches in the transaction of the change
+//! (`crate::letters::withdraw_from_batches`).
 
 use crate::{App, Result, write};
 use collabo_domain::actor::Actor;
@@ -28,6 +30,8 @@ pub struct RunSummary {
     pub events_appended: u64,
     /// Triggers that opened no case, by programme and reason.
     pub skipped: BTreeMap<(ProgrammeCode, SkipReason), u64>,
+    /// Letters taken out of unmailed batches (removed, or 差止 once printed).
+    pub withdrawn: u64,
 }
 
 impl RunSummary {
@@ -61,7 +65,8 @@ impl App {
         let mut r = self.store().read().await?;
         let book = r.programme_book().await?;
         let agreements = r.agreements().await?;
-        let coverage = r.claims_coverage().await?;
+        // Only complete months (every expected stream in) count for the claims-lag gate.
+        let coverage = r.claims_ledger().await?.coverage();
         let ctx = Context {
             today,
             book: &book,
@@ -111,10 +116,18 @@ impl App {
             }
             summary.members += members.len() as u64;
             if !changes.is_empty() {
+                let case_changes: Vec<CaseChange> =
+                    changes.iter().map(|(_, c, _)| c.clone()).collect();
+                let leaving = collabo_domain::batch::withdrawals(&case_changes);
                 let mut tx = write(self).await?;
                 tx.write_case_changes(today, &changes).await?;
+                // Letters withdrawn by these changes leave their batches in the same
+                // transaction: a letter for someone known to have visited is never mailed.
+                let withdrawn =
+                    crate::letters::withdraw_from_batches(&mut tx, today, &leaving).await?;
+                summary.withdrawn += withdrawn;
                 tx.audit(&AuditEntry::new(actor, AuditAction::EngineRun).detail(format!(
-                    "{today}: members {first} … {last}: {opened} cases opened, {appended} events"
+                    "{today}: members {first} … {last}: {opened} cases opened, {appended} events, {withdrawn} letters withdrawn from batches"
                 )))
                 .await?;
                 tx.commit().await?;

@@ -33,6 +33,8 @@ pub struct Dashboard {
     pub counts: BTreeMap<(ProgrammeCode, CaseState), i64>,
     /// Open review items.
     pub open_review: i64,
+    /// What has arrived of the claims (for the 「レセプト取込済」 line).
+    pub claims: collabo_domain::coverage::ClaimsLedger,
 }
 
 impl App {
@@ -146,6 +148,7 @@ impl App {
         Ok(Dashboard {
             counts: r.case_counts().await?,
             open_review: r.open_review_count().await?,
+            claims: r.claims_ledger().await?,
         })
     }
 

@@ -15,6 +15,22 @@ use collabo_domain::programme::{ProgrammeBook, ProgrammeCode, ProgrammeSettings}
 const MIN_POPULATION: &str = "aggregates.min_population";
 const MIN_CELL: &str = "aggregates.min_cell";
 
+/// The sender block of every letter: the society's name, section, address, phone and
+/// contact hours (the contact for questions and for refusing data sharing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letterhead {
+    /// 健康保険組合名.
+    pub name: String,
+    /// 担当部署.
+    pub section: String,
+    /// 〒 and address, one line.
+    pub address: String,
+    /// 電話番号.
+    pub phone: String,
+    /// 受付時間.
+    pub hours: String,
+}
+
 impl App {
     /// Registers or changes an employer.
     pub async fn upsert_employer(&self, actor: &Actor, employer: &Employer) -> Result<()> {
@@ -220,6 +236,60 @@ impl App {
             &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
                 "aggregates: min_population {} min_cell {}",
                 rule.min_population, rule.min_cell
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The letters' sender block (admin).
+    pub async fn letterhead(&self, actor: &Actor) -> Result<Letterhead> {
+        actor.may(Action::ManageSettings, Scope::Society)?;
+        let mut r = self.store().read().await?;
+        let society = r.society().await?;
+        let hours = r
+            .society_setting(crate::letters::CONTACT_HOURS)
+            .await?
+            .unwrap_or_else(|| crate::letters::DEFAULT_CONTACT_HOURS.to_owned());
+        Ok(Letterhead {
+            name: society.name,
+            section: society.section,
+            address: society.address,
+            phone: society.phone,
+            hours,
+        })
+    }
+
+    /// Changes the letters' sender block (admin); it applies from the next batch.
+    pub async fn save_letterhead(&self, actor: &Actor, head: &Letterhead) -> Result<()> {
+        actor.may(Action::ManageSettings, Scope::Society)?;
+        let required = [
+            (&head.name, "健康保険組合名"),
+            (&head.phone, "電話番号"),
+            (&head.hours, "受付時間"),
+        ];
+        if let Some((_, label)) = required.iter().find(|(v, _)| v.trim().is_empty()) {
+            return Err(AppError::Invalid(format!("{label}を入力してください。")));
+        }
+        let mut tx = write(self).await?;
+        tx.update_society(&collabo_store::Society {
+            insurer: self.insurer().to_owned(),
+            name: head.name.trim().to_owned(),
+            section: head.section.trim().to_owned(),
+            address: head.address.trim().to_owned(),
+            phone: head.phone.trim().to_owned(),
+        })
+        .await?;
+        tx.set_society_setting(crate::letters::CONTACT_HOURS, head.hours.trim())
+            .await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
+                "letterhead: {} / {} / {} / {}",
+                head.name.trim(),
+                head.section.trim(),
+                head.phone.trim(),
+                head.hours.trim()
             )),
         )
         .await?;

@@ -96,6 +96,7 @@ fn main() {
             billing_month: month.next(),
             examiner: 1,
             eof_mark: true,
+            ..WriterOptions::medical(month.next())
         },
     );
     // Per claim: RE, HO, SN, 4–7 SY, 9–11 SI, 3–4 IY, 3–4 CO (an outpatient month).

@@ -74,6 +74,27 @@ pub enum ClaimsError {
         /// What is wrong.
         detail: String,
     },
+    /// The file's kind (医科, DPC, 歯科, 調剤) cannot be told from its records and name,
+    /// or one file mixes kinds.
+    #[error("{file}:{line}: the kind of claims file cannot be told: {detail}")]
+    Kind {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line of the header that decided (1 when there is none).
+        line: u64,
+        /// What was seen.
+        detail: String,
+    },
+    /// The multi-volume information of the header and the `GO` record disagree.
+    #[error("{file}:{line}: multi-volume: {detail}")]
+    Volume {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What disagrees.
+        detail: String,
+    },
     /// A master or group-table file that cannot be read.
     #[error("{file}:{line}: master: {detail}")]
     Master {
@@ -97,6 +118,8 @@ impl ClaimsError {
             | ClaimsError::Truncated { line, .. }
             | ClaimsError::Field { line, .. }
             | ClaimsError::Structure { line, .. }
+            | ClaimsError::Kind { line, .. }
+            | ClaimsError::Volume { line, .. }
             | ClaimsError::Master { line, .. } => Some(*line),
             ClaimsError::Io { .. } | ClaimsError::Writer(_) => None,
         }

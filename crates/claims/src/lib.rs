@@ -5,8 +5,11 @@
 //! to a [`ReducedClaim`]: the identity the store matches to a member, the institution,
 //! the service day(s) or month, and the condition / procedure / drug *groups* it
 //! evidences, looked up in a [`GroupMap`] built from the 支払基金 masters. At the end,
-//! [`FileSummary`] tells which service months the file covers and which are 月遅れ.
-//! [`UkeWriter`] writes synthetic claims in the same format from a description in groups.
+//! [`FileSummary`] tells the file's kind (its claims stream: a file whose kind cannot be
+//! told is an error with its line), its regular service month and how many claims of it
+//! it holds (the others are 月遅れ), and its place in a multi-volume set.
+//! [`UkeWriter`] writes synthetic claims of any of the four kinds from a description in
+//! groups.
 //!
 //! Data minimisation is structural: codes are looked up while the line is read and
 //! dropped; no type in this crate's output can hold a diagnosis, procedure or drug code,

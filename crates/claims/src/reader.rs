@@ -35,6 +35,18 @@
 //!   accepted with a note.
 //! - A claim without 保険者番号, 記号 or 番号 cannot be matched: it is counted in
 //!   [`FileSummary::claims_without_identity`] and not yielded.
+//! - The kind (医科, DPC, 歯科, 調剤) comes from the records first: the 点数表 of the
+//!   IR/UK/YK headers (1 医科, 3 歯科, 4 調剤) and DPC-only records (BU, SB, CD, KK …).
+//!   The file name only decides what the records leave open: `RECEIPTD` makes a 医科
+//!   header DPC, and a file without any header is read by its name (`RECEIPTC` 医科,
+//!   `RECEIPTD` DPC, `RECEIPTS` 歯科, `RECEIPTY` 調剤 — the last two are uncertain in
+//!   the sources, so they never override a header). Another 点数表 (老健, 訪問看護),
+//!   two kinds in one file, or no header and no known name is refused with the line.
+//! - マルチボリューム: the header's 識別情報 is `00` for a single volume or the volume
+//!   number; a `GO` of `99` ends the set, `01`–`98` says more volumes follow (and is
+//!   the number of this one). A header and a `GO` that name different volumes are
+//!   refused. Whether the volumes of a set arrive in order is the caller's check
+//!   (`collabo_domain::coverage::check_volume`): one file cannot know.
 //!
 //! Not here: matching to members (the store), follow-up rules (the domain).
 
@@ -43,6 +55,7 @@ use crate::date::{DateStyle, parse_date, parse_month};
 use crate::error::ClaimsError;
 use crate::groups::{GroupMap, MapKind};
 use collabo_domain::calendar::YearMonth;
+use collabo_domain::coverage::{ClaimStream, Volume};
 use collabo_domain::ids::{Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
 use collabo_domain::visit::{Evidence, GroupKind, ServiceTime};
@@ -70,6 +83,33 @@ pub enum ClaimFileKind {
     Pharmacy,
     /// Another 点数表 (老健, 訪問看護 …) or no header seen.
     Other,
+}
+
+impl ClaimFileKind {
+    /// The claims stream of this kind (none for [`ClaimFileKind::Other`]).
+    pub fn stream(self) -> Option<ClaimStream> {
+        match self {
+            ClaimFileKind::Medical => Some(ClaimStream::Medical),
+            ClaimFileKind::Dpc => Some(ClaimStream::Dpc),
+            ClaimFileKind::Dental => Some(ClaimStream::Dental),
+            ClaimFileKind::Pharmacy => Some(ClaimStream::Pharmacy),
+            ClaimFileKind::Other => None,
+        }
+    }
+
+    /// The kind a file name says (`RECEIPTC.UKE` → 医科 …), if it says one.
+    pub fn from_file_name(name: &str) -> Option<ClaimFileKind> {
+        let upper = name.to_uppercase();
+        [
+            ("RECEIPTC", ClaimFileKind::Medical),
+            ("RECEIPTD", ClaimFileKind::Dpc),
+            ("RECEIPTS", ClaimFileKind::Dental),
+            ("RECEIPTY", ClaimFileKind::Pharmacy),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| upper.starts_with(prefix))
+        .map(|(_, kind)| kind)
+    }
 }
 
 /// An insurer-side shape detected in the file (NOTES.md §6).
@@ -129,6 +169,10 @@ pub struct FileSummary {
     pub volumes: Vec<String>,
     /// Sum of GO 総件数.
     pub declared_claims: u64,
+    /// The place of the file in its multi-volume set (from the header and `GO`).
+    pub volume: Volume,
+    /// 1-based line of the first header record (0 when there is none).
+    pub header_line: u64,
     /// Non-fatal observations (at most 100 kept).
     pub notes: Vec<Note>,
 }
@@ -152,6 +196,8 @@ impl FileSummary {
             date_styles: BTreeSet::new(),
             volumes: Vec::new(),
             declared_claims: 0,
+            volume: Volume::SINGLE,
+            header_line: 0,
             notes: Vec::new(),
         }
     }
@@ -181,6 +227,26 @@ impl FileSummary {
     /// The file ends a multi-volume set, or is a single volume (GO "99").
     pub fn is_final_volume(&self) -> bool {
         self.volumes.last().is_some_and(|v| v == "99")
+    }
+
+    /// The claims stream of the file (医科, DPC, 歯科, 調剤).
+    pub fn stream(&self) -> Option<ClaimStream> {
+        self.kind.stream()
+    }
+
+    /// The service month the file is for: its regular month, or without a header its
+    /// latest service month.
+    pub fn month(&self) -> Option<YearMonth> {
+        self.regular_month()
+            .or_else(|| self.service_months.keys().next_back().copied())
+    }
+
+    /// Claims of [`FileSummary::month`] itself (not 月遅れ). A file with none (only
+    /// late claims) cannot complete its month.
+    pub fn regular_claims(&self) -> u64 {
+        self.month()
+            .and_then(|m| self.service_months.get(&m).copied())
+            .unwrap_or(0)
     }
 
     fn note(&mut self, line: u64, message: String) {
@@ -272,6 +338,14 @@ pub struct ClaimReader<'m, R> {
     record_counts: Vec<u64>,
     saw_go: bool,
     finished: bool,
+    /// The kind the file name says.
+    name_kind: Option<ClaimFileKind>,
+    /// The kind of the first header's 点数表, and its line.
+    table_kind: Option<(ClaimFileKind, u64)>,
+    /// The first header's マルチボリューム識別情報, and its line.
+    header_volume: Option<(Vec<u8>, u64)>,
+    /// The first `GO` line.
+    go_line: u64,
     summary: FileSummary,
 }
 
@@ -279,21 +353,25 @@ impl<'m> ClaimReader<'m, BufReader<File>> {
     /// Opens a file.
     pub fn open(path: &Path, map: &'m GroupMap) -> Result<Self, ClaimsError> {
         let file = File::open(path).map_err(|e| ClaimsError::io(path, e))?;
-        let mut reader = ClaimReader::new(BufReader::with_capacity(1 << 20, file), path, map);
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_uppercase())
-            .unwrap_or_default();
-        if name.starts_with("RECEIPTD") {
-            reader.summary.kind = ClaimFileKind::Dpc;
-        }
-        Ok(reader)
+        Ok(ClaimReader::new(
+            BufReader::with_capacity(1 << 20, file),
+            path,
+            map,
+        ))
     }
 }
 
 impl<'m, R: BufRead> ClaimReader<'m, R> {
-    /// Reads from any buffered source; `name` is used in errors.
+    /// Reads from any buffered source; `name` is used in errors, and its file name
+    /// tells the kind where the records do not (see the module docs).
     pub fn new(input: R, name: &Path, map: &'m GroupMap) -> Self {
+        let name_kind = name
+            .file_name()
+            .and_then(|n| ClaimFileKind::from_file_name(&n.to_string_lossy()));
+        let mut summary = FileSummary::new(name.to_path_buf());
+        if name_kind == Some(ClaimFileKind::Dpc) {
+            summary.kind = ClaimFileKind::Dpc;
+        }
         ClaimReader {
             input,
             file: name.to_path_buf(),
@@ -308,7 +386,11 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             record_counts: vec![0; 26 * 26],
             saw_go: false,
             finished: false,
-            summary: FileSummary::new(name.to_path_buf()),
+            name_kind,
+            table_kind: None,
+            header_volume: None,
+            go_line: 0,
+            summary,
         }
     }
 
@@ -764,6 +846,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn header(
         &mut self,
         id: &[u8],
@@ -771,14 +854,47 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         table: usize,
         code: usize,
         billing: usize,
+        volume: usize,
     ) -> Result<(), ClaimsError> {
         let table_no = self.field(table).to_vec();
         let kind = match table_no.as_slice() {
             b"1" => ClaimFileKind::Medical,
             b"3" => ClaimFileKind::Dental,
             b"4" => ClaimFileKind::Pharmacy,
-            _ => ClaimFileKind::Other,
+            _ => {
+                return Err(ClaimsError::Kind {
+                    file: self.file.clone(),
+                    line: self.line,
+                    detail: format!(
+                        "{} 点数表 {:?} is not 医科 (1), 歯科 (3) or 調剤 (4)",
+                        String::from_utf8_lossy(id),
+                        String::from_utf8_lossy(&table_no)
+                    ),
+                });
+            }
         };
+        match self.table_kind {
+            None => {
+                self.table_kind = Some((kind, self.line));
+                self.summary.header_line = self.line;
+            }
+            Some((first, line)) if first != kind => {
+                return Err(ClaimsError::Kind {
+                    file: self.file.clone(),
+                    line: self.line,
+                    detail: format!(
+                        "点数表 {} after 点数表 {} on line {line}: one file holds one kind of claims",
+                        String::from_utf8_lossy(&table_no),
+                        match first {
+                            ClaimFileKind::Dental => "3",
+                            ClaimFileKind::Pharmacy => "4",
+                            _ => "1",
+                        }
+                    ),
+                });
+            }
+            Some(_) => {}
+        }
         if !(self.summary.kind == ClaimFileKind::Dpc && kind == ClaimFileKind::Medical) {
             self.summary.kind = kind;
         }
@@ -787,16 +903,92 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
             institution.push_str(&String::from_utf8_lossy(self.field(i).trim_ascii()));
         }
         self.institution = institution;
-        let month = if parse_month(self.field(billing)).is_err()
+        let old_dental = parse_month(self.field(billing)).is_err()
             && id == b"IR"
-            && parse_month(self.field(billing - 1)).is_ok()
-        {
+            && parse_month(self.field(billing - 1)).is_ok();
+        let month = if old_dental {
             self.summary.variants.insert(FileVariant::OldDentalHeader);
             self.month_field(id, billing - 1, "請求年月")?
         } else {
             self.month_field(id, billing, "請求年月")?
         };
         self.summary.billing_months.insert(month);
+        // The old dental IR has no マルチボリューム識別情報 (its UK carries it).
+        if !old_dental && self.header_volume.is_none() {
+            let raw = self.field(volume).trim_ascii().to_vec();
+            if !raw.is_empty() {
+                self.header_volume = Some((raw, self.line));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decides the file's kind and volume once every record has been read.
+    fn settle_kind_and_volume(&mut self) -> Result<(), ClaimsError> {
+        let kind = match (self.table_kind, self.name_kind) {
+            (Some((ClaimFileKind::Medical, _)), name) => {
+                if self.summary.kind == ClaimFileKind::Dpc || name == Some(ClaimFileKind::Dpc) {
+                    ClaimFileKind::Dpc
+                } else {
+                    ClaimFileKind::Medical
+                }
+            }
+            (Some((kind, _)), _) => kind,
+            (None, _) if self.summary.kind == ClaimFileKind::Dpc => ClaimFileKind::Dpc,
+            (None, Some(name)) => name,
+            (None, None) => {
+                return Err(ClaimsError::Kind {
+                    file: self.file.clone(),
+                    line: 1,
+                    detail: "no IR, UK or YK header record, and the file name is not \
+                             RECEIPTC (医科), RECEIPTD (DPC), RECEIPTS (歯科) or RECEIPTY (調剤)"
+                        .to_owned(),
+                });
+            }
+        };
+        self.summary.kind = kind;
+        let parse_two = |raw: &[u8]| -> Option<u16> {
+            (raw.len() == 2 && raw.iter().all(u8::is_ascii_digit))
+                .then(|| u16::from(raw[0] - b'0') * 10 + u16::from(raw[1] - b'0'))
+        };
+        let header = match &self.header_volume {
+            Some((raw, line)) => match parse_two(raw) {
+                Some(n) if n <= 98 => Some((n, *line)),
+                _ => {
+                    return Err(ClaimsError::Volume {
+                        file: self.file.clone(),
+                        line: *line,
+                        detail: format!(
+                            "header マルチボリューム識別情報 {:?} is not 00 (single) or a volume number 01–98",
+                            String::from_utf8_lossy(raw)
+                        ),
+                    });
+                }
+            },
+            None => None,
+        };
+        let first_go = self
+            .summary
+            .volumes
+            .first()
+            .and_then(|v| parse_two(v.as_bytes()));
+        let final_volume = self.summary.is_final_volume();
+        let number = match (header, first_go) {
+            (Some((n, _)), Some(g)) if n > 0 && g != 99 && g != n => {
+                return Err(ClaimsError::Volume {
+                    file: self.file.clone(),
+                    line: self.go_line,
+                    detail: format!("the header says volume {n} but GO says volume {g}"),
+                });
+            }
+            (Some((n, _)), _) if n > 0 => n,
+            (_, Some(g)) if g != 99 => g,
+            _ => 0,
+        };
+        self.summary.volume = Volume {
+            number,
+            final_volume,
+        };
         Ok(())
     }
 
@@ -832,15 +1024,15 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         match &id {
             b"IR" => {
                 done = self.finish_claim();
-                self.header(&id, 2, 3, 4, 7)?;
+                self.header(&id, 2, 3, 4, 7, 8)?;
             }
             b"UK" => {
                 done = self.finish_claim();
-                self.header(&id, 2, 3, 4, 7)?;
+                self.header(&id, 2, 3, 4, 7, 9)?;
             }
             b"YK" => {
                 done = self.finish_claim();
-                self.header(&id, 2, 3, 4, 6)?;
+                self.header(&id, 2, 3, 4, 6, 7)?;
             }
             b"MN" => {
                 self.summary.variants.insert(FileVariant::InsurerRecords);
@@ -1048,7 +1240,20 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
                 self.saw_go = true;
                 let declared = self.count_field(&id, 1, "総件数")?.unwrap_or(0);
                 self.summary.declared_claims += declared;
-                let volume = String::from_utf8_lossy(self.field(3)).into_owned();
+                let raw = self.field(3).trim_ascii();
+                let valid = raw.len() == 2 && raw.iter().all(u8::is_ascii_digit) && raw != b"00";
+                if !valid {
+                    return Err(self.field_error(
+                        &id,
+                        3,
+                        "マルチボリューム識別情報",
+                        "expected 99 (last volume) or 01–98 (more volumes follow)",
+                    ));
+                }
+                let volume = String::from_utf8_lossy(raw).into_owned();
+                if self.go_line == 0 {
+                    self.go_line = self.line;
+                }
                 if volume == "99" && declared != self.block_claims {
                     let message = format!(
                         "GO 総件数 {declared} but {} RE records since the header",
@@ -1101,6 +1306,7 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
                 detail: "no GO record at the end".to_owned(),
             });
         }
+        self.settle_kind_and_volume()?;
         let reference = self
             .summary
             .regular_month()

@@ -1,5 +1,8 @@
-//! The UKE writer: writes synthetic 医科 claims (RECEIPTC.UKE layout) one claim at a
-//! time, from a description in groups rather than codes. For every group asked for it
+//! The UKE writer: writes synthetic claims one claim at a time, from a description in
+//! groups rather than codes, as a 医科 (RECEIPTC), DPC (RECEIPTD: the 医科 records plus a
+//! `BU` 診断群分類 record per claim), 歯科 (IR 点数表 3; diagnoses as `HS`, procedures as
+//! `SS`) or 調剤 file (`YK` header; `CZ` 調剤年月日 and drugs in the 調剤 `IY` layout; no
+//! diagnoses), optionally as one volume of a multi-volume set. For every group asked for it
 //! picks a real code from the [`GroupMap`] whose groups are as few as possible (a code
 //! that evidences only `stomach_exam`), so reading the file back and reducing it gives
 //! the groups asked for. Where no code evidences a group alone (`diabetic_nephropathy`
@@ -16,14 +19,16 @@
 //! 0x1A end mark is optional. An `IR` is written whenever the institution changes; `GO`
 //! with the claim count ends the file.
 //!
-//! Not here: DPC, 歯科 and 調剤 files (the reader handles them; the synthetic society
-//! only needs 医科), amounts that add up (points are placeholders).
+//! Not here: the full DPC coding (`CD` records), 歯科 加算 pairs, amounts that add up
+//! (points are placeholders).
 
 use crate::claim::ClaimIdentity;
 use crate::date::{DateStyle, format_date, format_month};
 use crate::error::ClaimsError;
 use crate::groups::{GroupMap, MapKind};
+use crate::reader::ClaimFileKind;
 use collabo_domain::calendar::YearMonth;
+use collabo_domain::coverage::Volume;
 use collabo_domain::visit::GroupKind;
 use jiff::civil::Date;
 use std::collections::HashMap;
@@ -148,6 +153,38 @@ pub struct WriterOptions {
     pub examiner: u8,
     /// Write the 0x1A end mark after the last line.
     pub eof_mark: bool,
+    /// 医科, DPC, 歯科 or 調剤.
+    pub kind: ClaimFileKind,
+    /// Single volume, or which volume of a set (written in the header and `GO`).
+    pub volume: Volume,
+}
+
+impl WriterOptions {
+    /// A single-volume 医科 file in 和暦 from 支払基金, billed in `billing_month`.
+    pub fn medical(billing_month: YearMonth) -> Self {
+        WriterOptions {
+            style: DateStyle::Wareki,
+            billing_month,
+            examiner: 1,
+            eof_mark: true,
+            kind: ClaimFileKind::Medical,
+            volume: Volume::SINGLE,
+        }
+    }
+    /// The same options for another kind of file.
+    pub fn of_kind(self, kind: ClaimFileKind) -> Self {
+        WriterOptions { kind, ..self }
+    }
+    /// The same options for one volume of a set.
+    pub fn volume(self, number: u16, final_volume: bool) -> Self {
+        WriterOptions {
+            volume: Volume {
+                number,
+                final_volume,
+            },
+            ..self
+        }
+    }
 }
 
 const FILLER_DIAGNOSES: [&str; 3] = ["4659007", "3721002", "8830747"];
@@ -161,6 +198,10 @@ const FILLER_PROCEDURES: [&str; 5] = [
 const FILLER_DRUGS: [&str; 3] = ["620098801", "620160501", "611170005"];
 const FILLER_COMMENTS: [&str; 3] = ["１日３回毎食後", "疼痛時，頓用", "次回再診予定"];
 const REVISIT: &str = "112007410";
+/// 歯科 再診料 (unmapped: it only carries the service days).
+const DENTAL_REVISIT: &str = "301001610";
+/// A DPC 診断群分類 code (内分泌疾患, an unmapped placeholder).
+const DPC_CODE: &str = "100070xxxxxxxx";
 
 /// Streams synthetic claims into a UKE file.
 pub struct UkeWriter<W: Write> {
@@ -323,23 +364,63 @@ impl<W: Write> UkeWriter<W> {
                 claim.days, claim.month
             )));
         }
+        let kind = self.options.kind;
+        let table = match kind {
+            ClaimFileKind::Medical | ClaimFileKind::Dpc => "1",
+            ClaimFileKind::Dental => "3",
+            ClaimFileKind::Pharmacy => "4",
+            ClaimFileKind::Other => {
+                return Err(ClaimsError::Writer(
+                    "the writer writes 医科, DPC, 歯科 or 調剤 files".to_owned(),
+                ));
+            }
+        };
+        if &inst[2..3] != table {
+            return Err(ClaimsError::Writer(format!(
+                "institution {inst:?} has 点数表 {} but the file is {kind:?} (点数表 {table})",
+                &inst[2..3]
+            )));
+        }
+        if kind == ClaimFileKind::Pharmacy
+            && claim.groups.iter().any(|g| g.kind == GroupKind::Condition)
+        {
+            return Err(ClaimsError::Writer(
+                "a 調剤 claim has no diagnoses".to_owned(),
+            ));
+        }
         if self.institution.as_deref() != Some(inst.as_str()) {
-            let (pref, table, code) = (&inst[..2], &inst[2..3], &inst[3..]);
+            let (pref, code) = (&inst[..2], &inst[3..]);
             let examiner = self.options.examiner.to_string();
             let billing = format_month(self.options.billing_month, style);
-            let name = format!("合成医院{code}");
-            self.fields(&[
-                "IR",
-                &examiner,
-                pref,
-                table,
-                code,
-                "",
-                &name,
-                &billing,
-                "00",
-                "0300000000",
-            ]);
+            let volume = format!("{:02}", self.options.volume.number);
+            if kind == ClaimFileKind::Pharmacy {
+                let name = format!("合成薬局{code}");
+                self.fields(&[
+                    "YK",
+                    &examiner,
+                    pref,
+                    table,
+                    code,
+                    &name,
+                    &billing,
+                    &volume,
+                    "0300000000",
+                ]);
+            } else {
+                let name = format!("合成医院{code}");
+                self.fields(&[
+                    "IR",
+                    &examiner,
+                    pref,
+                    table,
+                    code,
+                    "",
+                    &name,
+                    &billing,
+                    &volume,
+                    "0300000000",
+                ]);
+            }
             self.emit()?;
             self.institution = Some(inst.clone());
         }
@@ -349,7 +430,17 @@ impl<W: Write> UkeWriter<W> {
         let mut re: Vec<String> = vec![String::new(); 38];
         re[0] = "RE".into();
         re[1] = (self.claims % 1_000_000).to_string();
-        re[2] = if family { "1116" } else { "1112" }.into();
+        // 4th digit: 2 本人 入院外, 6 家族 入院外 (1 / 5 入院 for DPC); 1st: 点数表.
+        let inpatient = kind == ClaimFileKind::Dpc;
+        re[2] = format!(
+            "{table}11{}",
+            match (inpatient, family) {
+                (false, false) => '2',
+                (false, true) => '6',
+                (true, false) => '1',
+                (true, true) => '5',
+            }
+        );
         re[3] = format_month(claim.month, style);
         re[4] = claim.name_kana.clone();
         re[5] = id.sex.code().into();
@@ -382,6 +473,34 @@ impl<W: Write> UkeWriter<W> {
             self.fields(&["SN", "1", "01", "", "", "", branch.as_str(), "", ""]);
             self.emit()?;
         }
+        match kind {
+            ClaimFileKind::Pharmacy => self.pharmacy_body(claim, &days)?,
+            ClaimFileKind::Dental => self.dental_body(claim, &days)?,
+            _ => {
+                if kind == ClaimFileKind::Dpc {
+                    let admitted = format_date(
+                        claim
+                            .month
+                            .first_day()
+                            .with()
+                            .day(days.first().copied().unwrap_or(1))
+                            .build()
+                            .unwrap_or(claim.month.first_day()),
+                        style,
+                    );
+                    self.fields(&["BU", DPC_CODE, &admitted, "", "", ""]);
+                    self.emit()?;
+                }
+                self.medical_body(claim, &days)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The 医科 (and DPC 出来高) lines of a claim: SY, 再診, SI/IY/CO, filler.
+    fn medical_body(&mut self, claim: &ClaimSpec, days: &[i8]) -> Result<(), ClaimsError> {
+        let style = self.options.style;
+        let days: Vec<i8> = days.to_vec();
         let first_day: Vec<i8> = days.first().copied().into_iter().collect();
         let default_start = claim
             .month
@@ -497,11 +616,97 @@ impl<W: Write> UkeWriter<W> {
         Ok(())
     }
 
+    /// A 歯科 claim: diagnoses as HS, procedures as SS (day columns 78–108), drugs as IY,
+    /// and a 歯科 再診 SS line on every service day.
+    fn dental_body(&mut self, claim: &ClaimSpec, days: &[i8]) -> Result<(), ClaimsError> {
+        let style = self.options.style;
+        let start = claim
+            .month
+            .first_day()
+            .with()
+            .day(days.first().copied().unwrap_or(1))
+            .build()
+            .unwrap_or(claim.month.first_day());
+        for spec in claim
+            .groups
+            .iter()
+            .filter(|g| g.kind == GroupKind::Condition)
+        {
+            let (_, code) = self.pick(spec)?;
+            let started = format_date(spec.started_on.unwrap_or(start), style);
+            self.fields(&["HS", "1", "", "", &code, &started, "1", ""]);
+            self.emit()?;
+        }
+        let ss = |w: &mut Self, code: &str, on: &[i8]| -> Result<(), ClaimsError> {
+            w.fields(&["SS", "12", "1", code]);
+            for _ in 4..78 {
+                w.line.push(b',');
+            }
+            w.day_columns(on);
+            w.points += 50 * on.len().max(1) as u64;
+            w.emit()
+        };
+        if !days.is_empty() {
+            ss(self, DENTAL_REVISIT, days)?;
+        }
+        let first: Vec<i8> = days.first().copied().into_iter().collect();
+        for spec in claim
+            .groups
+            .iter()
+            .filter(|g| g.kind != GroupKind::Condition)
+        {
+            let (kind, code) = self.pick(spec)?;
+            let on: Vec<i8> = spec.day.map_or_else(|| first.clone(), |d| vec![d]);
+            if kind == MapKind::Drug {
+                self.item("IY", "21", &code, None, &on);
+                self.emit()?;
+            } else {
+                ss(self, &code, &on)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A 調剤 claim: 処方 (SH), one CZ per dispensing day, the drugs (調剤 IY layout:
+    /// 負担区分, 医薬品コード, 使用量) after the first CZ.
+    fn pharmacy_body(&mut self, claim: &ClaimSpec, days: &[i8]) -> Result<(), ClaimsError> {
+        self.fields(&["SH", "1", "1", "", "", "", "", "", "", ""]);
+        self.emit()?;
+        let month = claim.month.month();
+        for (i, day) in days.iter().enumerate() {
+            let issued = format!("{month:02}{day:02}");
+            let dispensed = format!("{day:02}");
+            self.fields(&[
+                "CZ", "1", &issued, &dispensed, "1", "30", "1", "", "", "", "", "", "", "", "",
+            ]);
+            self.emit()?;
+            self.points += 30;
+            if i == 0 {
+                for spec in &claim.groups {
+                    let (_, code) = self.pick(spec)?;
+                    self.fields(&["IY", "1", &code, "3", "", "", "", "", ""]);
+                    self.emit()?;
+                }
+                for k in 0..usize::from(claim.filler.drugs) {
+                    let code = FILLER_DRUGS[(k + self.claims as usize) % FILLER_DRUGS.len()];
+                    self.fields(&["IY", "1", code, "3", "", "", "", "", ""]);
+                    self.emit()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `GO` (and the 0x1A mark when asked), flushes, and returns the output.
     pub fn finish(mut self) -> Result<W, ClaimsError> {
         let total = self.claims.to_string();
         let points = self.points.to_string();
-        self.fields(&["GO", &total, &points, "99"]);
+        let volume = if self.options.volume.final_volume {
+            "99".to_owned()
+        } else {
+            format!("{:02}", self.options.volume.number)
+        };
+        self.fields(&["GO", &total, &points, &volume]);
         self.emit()?;
         if self.options.eof_mark {
             self.out.write_all(&[0x1A]).map_err(Self::io)?;

@@ -85,8 +85,13 @@ async fn letters_step(
     else {
         return Ok((0, 0));
     };
+    // Staff look at the batch (every PDF part, envelopes, 差止) and confirm that.
+    let shown = app
+        .batch_view(&staff(mailed_on), renderer, &batch.id)
+        .await?
+        .confirmation();
     let n = app
-        .mark_mailed(&staff(mailed_on), &batch.id, mailed_on)
+        .mark_mailed(&staff(mailed_on), &batch.id, mailed_on, shown)
         .await?;
     Ok((1, n))
 }

@@ -18,6 +18,7 @@ use collabo_domain::authz::Role;
 use collabo_domain::calendar::{FiscalYear, japan_date};
 use collabo_domain::case::{CaseKey, CaseState};
 use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
+use collabo_domain::coverage::ClaimStream;
 use collabo_domain::employer::{AgreementStatus, Employer};
 use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::programme::ProgrammeCode;
@@ -107,10 +108,15 @@ enum Command {
     },
     /// 事業エンジンを実行する (抽出・通知予定・受診確認)。同じ日に二度実行しても変わらない。
     Run,
-    /// レター (通知) バッチ: 作成・郵送確認・取消・一覧。
+    /// レター (通知) バッチ: 作成・内容・郵送確認・取消・一覧。
     Letters {
         #[command(subcommand)]
         action: LettersAction,
+    },
+    /// レセプトの取込状況 (診療月・請求の種類ごと)、請求なしの月の手動確定と取消。
+    Claims {
+        #[command(subcommand)]
+        action: ClaimsAction,
     },
     /// ケース一覧。
     Cases {
@@ -255,12 +261,58 @@ enum AgreementAction {
 enum LettersAction {
     /// 通知予定のレターを1バッチにまとめ、PDF と発送リストを作る (郵送確認まで「送付済み」にしない)
     Prepare,
-    /// バッチを郵送済みにする (ここで初めて通知日として記録)
-    Mailed { batch: String },
-    /// 印刷前のバッチを取り消す (通知は再び予定に戻る)
+    /// バッチの内容: PDF の全ファイル、封筒数、取下げ・差止の一覧 (ファイルは最新にしてから表示)
+    Show { batch: String },
+    /// バッチを郵送済みにする (ここで初めて通知日として記録)。--yes なしでは内容を表示するだけ
+    Mailed {
+        batch: String,
+        /// 発送日 (省略時は処理日)
+        #[arg(long)]
+        on: Option<String>,
+        /// 表示した PDF・封筒数・差止の内容で発送済にする
+        #[arg(long)]
+        yes: bool,
+    },
+    /// 印刷前のバッチを取り消す (通知は再び予定に戻り、ファイルは削除される)
     Cancel { batch: String },
     /// バッチ一覧
     List,
+}
+
+#[derive(Subcommand)]
+enum ClaimsAction {
+    /// 診療月ごとの取込状況と「レセプト取込済: …まで」の一行
+    Coverage,
+    /// その月に請求がなかった種類を手動で確定する (理由は監査ログに残る)
+    Close {
+        /// 診療月 (YYYY-MM)
+        #[arg(long)]
+        month: String,
+        /// 請求の種類 (medical / dpc / dental / pharmacy, または 医科・DPC・歯科・調剤)
+        #[arg(long)]
+        stream: String,
+        /// 理由
+        #[arg(long)]
+        reason: String,
+    },
+    /// 手動の確定を取り消す
+    Reopen {
+        /// 診療月 (YYYY-MM)
+        #[arg(long)]
+        month: String,
+        /// 請求の種類
+        #[arg(long)]
+        stream: String,
+        /// 理由
+        #[arg(long)]
+        reason: String,
+    },
+    /// 受け取る請求の種類 (既定: 医科・DPC・歯科・調剤)。--set で変更 (管理者)
+    Streams {
+        /// 例: medical,dpc,dental,pharmacy
+        #[arg(long)]
+        set: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -440,6 +492,7 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     let (name, bytes) = file_bytes(file)?;
                     let n = app.import_consents(&actor, &name, &bytes).await?;
                     println!("本人の申出 {n} 件を記録しました。");
+                    refresh_stale_batches(&app, &actor, &cli.data).await?;
                     app.close().await;
                     return Ok(());
                 }
@@ -529,22 +582,25 @@ async fn dispatch(cli: Cli) -> Result<()> {
             };
             let purge = app.record_consent(&actor, &record).await?;
             println!(
-                "記録しました。削除: 健診 {} 件, 要精密検査 {} 件; 停止したケース {} 件{}",
+                "記録しました。削除: 健診 {} 件, 要精密検査 {} 件; 停止したケース {} 件, バッチから取り下げた通知 {} 件{}",
                 purge.checkups,
                 purge.referrals,
                 purge.cases_stopped,
+                purge.letters_withdrawn,
                 if purge.tombstone {
                     "; 今後の提出も除外します"
                 } else {
                     ""
                 }
             );
+            refresh_stale_batches(&app, &actor, &cli.data).await?;
         }
         Command::Run => {
             let app = open(&cli).await?;
             let actor = staff();
             let summary = run_with_progress(&app, &actor).await?;
             print::run(&summary, actor.today());
+            refresh_stale_batches(&app, &actor, &cli.data).await?;
             app.close().await;
         }
         Command::Letters { action } => {
@@ -558,36 +614,126 @@ async fn dispatch(cli: Cli) -> Result<()> {
                         .await?
                     {
                         Some(b) => println!(
-                            "バッチ {} を作成しました: {} 通 (住所不備でレビューへ {} 件)\n  PDF: {}\n  発送リスト: {}\n印刷・封入後に `collabo letters mailed {}` で郵送済みにしてください。",
+                            "バッチ {} を作成しました: {} 通 (封筒 {} 通・{} 頁・PDF {} ファイル、住所不備でレビューへ {} 件)\n  フォルダ: {}\n  発送リスト: {}\n印刷は `collabo letters show {}` で全ファイルを確かめてから。封入・発送後に `collabo letters mailed {} --on 発送日 --yes` で郵送済みにしてください。",
                             b.id,
                             b.letters,
+                            b.envelopes,
+                            b.pages,
+                            b.parts.len(),
                             b.unmailable,
                             b.dir.display(),
                             b.csv.display(),
+                            b.id,
                             b.id
                         ),
                         None => println!("通知予定のレターはありません。"),
                     }
                 }
-                LettersAction::Mailed { batch } => {
-                    let n = app.mark_mailed(&actor, batch, today).await?;
-                    println!("バッチ {batch}: {n} 通を {today} 郵送済みにしました。");
+                LettersAction::Show { batch } => {
+                    let renderer = Arc::new(renderer(&cli.data)?);
+                    print::batch(&app.batch_view(&actor, &renderer, batch).await?);
+                }
+                LettersAction::Mailed { batch, on, yes } => {
+                    let on = on
+                        .as_deref()
+                        .map(collabo_app::parse_date)
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--on: {e}"))?
+                        .unwrap_or(today);
+                    let renderer = Arc::new(renderer(&cli.data)?);
+                    let view = app.batch_view(&actor, &renderer, batch).await?;
+                    print::batch(&view);
+                    if *yes {
+                        let n = app
+                            .mark_mailed(&actor, batch, on, view.confirmation())
+                            .await?;
+                        println!("バッチ {batch}: {n} 通を {on} 郵送済みにしました。");
+                    } else {
+                        println!(
+                            "上の内容で発送済にするには `collabo letters mailed {batch} --on {on} --yes` を実行してください (まだ何も変えていません)。"
+                        );
+                    }
                 }
                 LettersAction::Cancel { batch } => {
                     let n = app.cancel_batch(&actor, batch).await?;
-                    println!("バッチ {batch} を取り消しました: {n} 通が通知予定に戻りました。");
+                    println!(
+                        "バッチ {batch} を取り消しました: {n} 通が通知予定に戻りました (ファイルは削除しました)。"
+                    );
                 }
                 LettersAction::List => {
                     for b in app.batches(&actor).await? {
                         println!(
-                            "{}  {}  {:<6} {:>6} 通  {}",
+                            "{}  {}  {:<6} 封筒 {:>5}  通知 {:>5}  {:>5} 頁  PDF {} ファイル  取下げ {}  差止 {}",
                             b.id,
                             b.prepared_on,
                             b.status.label(),
-                            b.letters,
-                            b.pdf_path.unwrap_or_default()
+                            b.envelopes,
+                            b.active_letters,
+                            b.pages,
+                            b.parts,
+                            b.removed,
+                            b.stopped
                         );
                     }
+                }
+            }
+            app.close().await;
+        }
+        Command::Claims { action } => {
+            let app = open(&cli).await?;
+            let actor = staff();
+            let parse_month = |m: &str| {
+                collabo_domain::calendar::YearMonth::parse(m.trim())
+                    .map_err(|e| anyhow::anyhow!("--month {m}: {e} (YYYY-MM)"))
+            };
+            let parse_stream = |s: &str| {
+                ClaimStream::parse(s).with_context(|| {
+                    format!("--stream {s}: medical, dpc, dental, pharmacy (医科・DPC・歯科・調剤)")
+                })
+            };
+            match action {
+                ClaimsAction::Coverage => print::coverage(&app.claims_ledger(&actor).await?),
+                ClaimsAction::Close {
+                    month,
+                    stream,
+                    reason,
+                } => {
+                    let ledger = app
+                        .close_claims_month(
+                            &actor,
+                            parse_stream(stream)?,
+                            parse_month(month)?,
+                            reason,
+                        )
+                        .await?;
+                    println!("確定しました。");
+                    print::coverage(&ledger);
+                }
+                ClaimsAction::Reopen {
+                    month,
+                    stream,
+                    reason,
+                } => {
+                    let ledger = app
+                        .reopen_claims_month(
+                            &actor,
+                            parse_stream(stream)?,
+                            parse_month(month)?,
+                            reason,
+                        )
+                        .await?;
+                    println!("確定を取り消しました。");
+                    print::coverage(&ledger);
+                }
+                ClaimsAction::Streams { set } => {
+                    if let Some(list) = set {
+                        let streams = ClaimStream::parse_list(list).map_err(anyhow::Error::msg)?;
+                        app.set_expected_streams(&admin(), &streams).await?;
+                    }
+                    println!(
+                        "受け取る請求の種類: {}",
+                        ClaimStream::join_labels(&app.expected_streams().await?)
+                    );
                 }
             }
             app.close().await;
@@ -809,6 +955,26 @@ async fn dispatch(cli: Cli) -> Result<()> {
             );
             collabo_web::serve(settings).await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes again the files of every batch a withdrawn letter left (the renderer is built
+/// only when there is one), and says which.
+pub(crate) async fn refresh_stale_batches(app: &App, actor: &Actor, data: &Path) -> Result<()> {
+    let stale = app
+        .batches(actor)
+        .await?
+        .into_iter()
+        .any(|b| b.status == collabo_domain::programme::BatchStatus::Prepared && b.files_stale);
+    if !stale {
+        return Ok(());
+    }
+    let renderer = Arc::new(renderer(data)?);
+    for id in app.refresh_batches(actor, &renderer).await? {
+        println!(
+            "バッチ {id}: 取り下げた通知を除いてファイルを作り直しました (印刷済みなら差止)。`collabo letters show {id}` で確認してください。"
+        );
     }
     Ok(())
 }

@@ -33,8 +33,29 @@ pub fn import(report: &ImportReport) {
         s.late,
         s.unmatched
     );
+    if let Some(a) = &s.claims {
+        println!(
+            "  レセプト: {} {}診療分 {}、当月分 {} 件{}",
+            a.stream.label(),
+            collabo_domain::calendar::format_wareki_month(a.month),
+            match (a.volume.number, a.volume.final_volume) {
+                (0, _) => "(単一ファイル)".to_owned(),
+                (n, true) => format!("(第{n}巻・最終巻)"),
+                (n, false) => format!("(第{n}巻・続きあり)"),
+            },
+            a.regular_claims,
+            if a.regular_claims == 0 {
+                " — 月遅れ分のみのため、この月は揃いません"
+            } else {
+                ""
+            }
+        );
+    }
     if !s.months_covered.is_empty() {
-        println!("  レセプト収載月: {}", s.months_covered.join(", "));
+        println!(
+            "  この取込で揃った診療月 (受診判定に使用): {}",
+            s.months_covered.join(", ")
+        );
     }
     for (code, n) in &s.unknown_items {
         println!("  未知の項目コード {code}: {n} 件 (保存し、集計に計上)");
@@ -206,4 +227,81 @@ pub fn audit_record(r: &AuditRecord) {
         subjects,
         r.detail
     );
+}
+
+/// The claims completeness table: one line per service month, then the headline.
+pub fn coverage(ledger: &collabo_domain::coverage::ClaimsLedger) {
+    use collabo_domain::coverage::ClaimStream;
+    println!(
+        "受け取る請求の種類: {}",
+        ClaimStream::join_labels(&ledger.expected)
+    );
+    for m in ledger.table() {
+        let cells: Vec<String> = m
+            .streams
+            .iter()
+            .map(|(s, status)| match status.since() {
+                Some(on) => format!("{} {} ({on})", s.label(), status.label()),
+                None => format!("{} {}", s.label(), status.label()),
+            })
+            .collect();
+        println!(
+            "{}  {:<6} {}",
+            m.month,
+            if m.complete { "完了" } else { "未完了" },
+            cells.join(" / ")
+        );
+    }
+    println!("{}", ledger.headline());
+}
+
+/// A batch: files, counts, withdrawn and 差止 letters.
+pub fn batch(view: &collabo_app::letters::BatchView) {
+    use collabo_domain::batch::LetterStatus;
+    let b = &view.batch;
+    println!(
+        "バッチ {}  {}  作成 {}{}",
+        b.id,
+        b.status.label(),
+        b.prepared_on,
+        b.mailed_on
+            .map(|d| format!("  発送日 {d}"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  封筒 {} 通 (通知 {} 件)、{} 頁、PDF {} ファイル",
+        b.envelopes,
+        b.active_letters,
+        b.pages,
+        view.parts.len()
+    );
+    for part in &view.parts {
+        println!("  {}  ({})", part.name, part.path.display());
+    }
+    if let Some(csv) = &view.csv {
+        println!("  {}  ({})", csv.name, csv.path.display());
+    }
+    for w in &view.withdrawn {
+        let l = &w.letter;
+        println!(
+            "  {} {}  {}  {}  {}{}",
+            if l.status == LetterStatus::Stopped {
+                "差止"
+            } else {
+                "取下げ"
+            },
+            w.reference,
+            l.member.name_kanji,
+            l.kind.title(),
+            l.withdrawn_reason.map(|r| r.label()).unwrap_or_default(),
+            if l.status == LetterStatus::Stopped {
+                format!(
+                    "  — {} の {} 頁目から: 封入しないでください",
+                    w.part_name, l.first_page
+                )
+            } else {
+                "  — PDF から除外済 (印刷済みなら封入しないでください)".to_owned()
+            }
+        );
+    }
 }

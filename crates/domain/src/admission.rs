@@ -92,8 +92,12 @@ pub struct ImportSummary {
     pub late: u64,
     /// Claims that matched no member (counted, never guessed).
     pub unmatched: u64,
-    /// Service months marked complete.
+    /// Service months this import made complete (every expected claims stream in).
     pub months_covered: Vec<String>,
+    /// A claims file: its stream, regular month, volume and claims of the month
+    /// (absent from every other import's summary, as employers see theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::coverage::StreamArrival>,
     /// Unknown checkup item codes and how often they were seen.
     pub unknown_items: std::collections::BTreeMap<String, u64>,
 }

@@ -77,6 +77,10 @@ actions! {
     ImportReferrals = "import.referrals", "要精密検査者リストの取込";
     /// A claims file was imported.
     ImportClaims = "import.claims", "レセプトの取込";
+    /// Staff closed a claims stream for a service month by hand (no claims of it).
+    ClaimsMonthClose = "claims.month.close", "レセプト診療月の手動確定";
+    /// Staff reopened a claims stream they had closed by hand.
+    ClaimsMonthReopen = "claims.month.reopen", "レセプト診療月の手動確定の取消";
     /// Consent records were imported in bulk.
     ImportConsents = "import.consents", "本人の申出の一括取込";
     /// An import was refused (bad rows); nothing was stored.
@@ -99,6 +103,11 @@ actions! {
     LettersCancel = "letters.cancel", "通知バッチの取消";
     /// A batch's print PDF was downloaded.
     LettersDownload = "letters.download", "通知PDFのダウンロード";
+    /// A batch's files were written again without letters withdrawn from it (or its
+    /// mailing list marked them 差止).
+    LettersRemake = "letters.remake", "通知バッチの作り直し（取下げ・差止）";
+    /// A batch's withdrawn letters were shown to staff.
+    LettersView = "letters.view", "通知バッチの取下げ・差止一覧の閲覧";
     /// A batch's mailing list was downloaded.
     MailingListExport = "export.mailing_list", "発送リストのダウンロード";
     /// A member's page was shown.

@@ -278,6 +278,15 @@ pub fn format_wareki(date: Date) -> Result<String, CalendarError> {
     ))
 }
 
+/// Formats a service month as staff read it: `令和8年1月` (the era of its first day).
+pub fn format_wareki_month(month: YearMonth) -> String {
+    match wareki_of(month.first_day()) {
+        Ok(w) if w.year == 1 => format!("{}元年{}月", w.era.name(), month.month()),
+        Ok(w) => format!("{}{}年{}月", w.era.name(), w.year, month.month()),
+        Err(_) => month.to_string(),
+    }
+}
+
 /// The date of an era year, month and day; rejects dates outside the era
 /// (平成31年5月1日 does not exist: it is 令和元年5月1日).
 pub fn from_wareki(era: Era, year: i16, month: i8, day: i8) -> Result<Date, CalendarError> {
@@ -448,6 +457,14 @@ mod tests {
         assert_eq!(FiscalYear::of(d(2027, 3, 31)), FiscalYear::new(2026));
         assert_eq!(FiscalYear::of(d(2026, 4, 1)), FiscalYear::new(2026));
         assert_eq!(FiscalYear::new(2026).last_day(), d(2027, 3, 31));
+    }
+
+    #[test]
+    fn a_service_month_reads_in_wareki() {
+        let ym = |y, m| YearMonth::new(y, m).unwrap();
+        assert_eq!(format_wareki_month(ym(2026, 1)), "令和8年1月");
+        assert_eq!(format_wareki_month(ym(2019, 5)), "令和元年5月");
+        assert_eq!(format_wareki_month(ym(2019, 4)), "平成31年4月");
     }
 
     #[test]

@@ -108,8 +108,18 @@ pub struct TriggerValue {
     pub value: String,
     /// Level reached.
     pub level: Option<RiskLevel>,
-    /// Threshold as displayed (`≥6.5`).
+    /// Threshold as displayed (`≥6.5`): the criterion the value met.
     pub threshold: String,
+    /// The value reached the 「すぐに受診を」 grade.
+    #[serde(default)]
+    pub urgent: bool,
+}
+
+impl TriggerValue {
+    /// What a letter prints as 判定: 「すぐに受診を」, 「要受診」 or 「要改善」.
+    pub fn judgement(&self) -> &'static str {
+        crate::risk::judgement(self.level.unwrap_or(RiskLevel::Referral), self.urgent)
+    }
 }
 
 /// Why a case was excluded before any notice.
@@ -175,6 +185,54 @@ impl Outcome {
     }
 }
 
+/// Why a letter that was due, or in a batch not yet mailed, was withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum WithdrawalReason {
+    /// Claims show the visit the letter asks for.
+    VisitFound,
+    /// The person refused data sharing.
+    OptedOut,
+    /// The person lost 資格.
+    LostCoverage,
+}
+
+impl WithdrawalReason {
+    /// Stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            WithdrawalReason::VisitFound => "visit_found",
+            WithdrawalReason::OptedOut => "opted_out",
+            WithdrawalReason::LostCoverage => "lost_coverage",
+        }
+    }
+    /// From the code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            WithdrawalReason::VisitFound,
+            WithdrawalReason::OptedOut,
+            WithdrawalReason::LostCoverage,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
+    }
+    /// Japanese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            WithdrawalReason::VisitFound => "受診を確認",
+            WithdrawalReason::OptedOut => "本人の申出（停止）",
+            WithdrawalReason::LostCoverage => "資格喪失",
+        }
+    }
+    /// The outcome a case withdrawn for this reason closes with.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            WithdrawalReason::VisitFound => Outcome::Visited,
+            WithdrawalReason::OptedOut => Outcome::StoppedOptOut,
+            WithdrawalReason::LostCoverage => Outcome::LostCoverage,
+        }
+    }
+}
+
 /// Which claims check is waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClaimsCheck {
@@ -197,6 +255,10 @@ pub enum CaseEvent {
         values: Vec<TriggerValue>,
         /// C: the list arrived after 翌々月末.
         late: bool,
+        /// Whose checkup (the employer's, shared under the joint-use notice, or the
+        /// society's own 人間ドック); none for a 要精密検査 list. Letters say so.
+        #[serde(default)]
+        source: Option<crate::checkup::CheckupSource>,
     },
     /// Excluded before any notice.
     Excluded(ExclusionReason),
@@ -235,6 +297,24 @@ pub enum CaseEvent {
     },
     /// A re-notice is due.
     RenoticeDue(LetterKind),
+    /// A letter that was due, or in a batch not yet confirmed mailed, will not go out:
+    /// it leaves its batch and is never batched again.
+    LetterWithdrawn {
+        /// Which letter.
+        letter: LetterKind,
+        /// The batch it was in, if any.
+        batch: Option<String>,
+        /// Why.
+        reason: WithdrawalReason,
+    },
+    /// Evidence of the visit arrived after the letter asking for it had been mailed:
+    /// it could not be withdrawn; the outcome is corrected.
+    MailedBeforeEvidence {
+        /// Which letter.
+        letter: LetterKind,
+        /// The day it was mailed.
+        mailed_on: Date,
+    },
     /// The case is closed.
     Closed(Outcome),
 }
@@ -245,11 +325,15 @@ impl CaseEvent {
     pub fn without_values(&self) -> CaseEvent {
         match self {
             CaseEvent::Identified {
-                fiscal_year, late, ..
+                fiscal_year,
+                late,
+                source,
+                ..
             } => CaseEvent::Identified {
                 fiscal_year: *fiscal_year,
                 values: Vec::new(),
                 late: *late,
+                source: *source,
             },
             other => other.clone(),
         }
@@ -267,6 +351,8 @@ impl CaseEvent {
             CaseEvent::VisitFound { .. } => "visit_found",
             CaseEvent::NoVisitFound { .. } => "no_visit_found",
             CaseEvent::RenoticeDue(_) => "renotice_due",
+            CaseEvent::LetterWithdrawn { .. } => "letter_withdrawn",
+            CaseEvent::MailedBeforeEvidence { .. } => "mailed_before_evidence",
             CaseEvent::Closed(_) => "closed",
         }
     }
@@ -379,6 +465,9 @@ impl Case {
                 (CaseEvent::WaitingForClaims { .. }, _) => CaseState::WaitingForClaims,
                 (CaseEvent::VisitFound { .. }, s) => s,
                 (CaseEvent::NoVisitFound { .. }, s) => s,
+                (CaseEvent::LetterWithdrawn { .. } | CaseEvent::MailedBeforeEvidence { .. }, s) => {
+                    s
+                }
                 (CaseEvent::Closed(o), _) => CaseState::Closed(*o),
             };
         }
@@ -408,6 +497,41 @@ impl Case {
             CaseEvent::VisitFound { time, .. } => Some(time),
             _ => None,
         })
+    }
+    /// The letter waiting to go out: due (no batch) or in a batch not yet confirmed
+    /// mailed (its batch id).
+    pub fn pending_letter(&self) -> Option<(LetterKind, Option<String>)> {
+        let state = self.state();
+        if !matches!(state, CaseState::LetterDue | CaseState::LetterPrepared) {
+            return None;
+        }
+        let kind = self.events.iter().rev().find_map(|e| match e.event {
+            CaseEvent::NoticeDue(k) | CaseEvent::RenoticeDue(k) => Some(k),
+            _ => None,
+        })?;
+        let batch = if state == CaseState::LetterPrepared {
+            self.events.iter().rev().find_map(|e| match &e.event {
+                CaseEvent::NoticePrepared { batch } => Some(batch.clone()),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        Some((kind, batch))
+    }
+    /// The events that end an open case for `reason`: a letter waiting to go out is
+    /// withdrawn first (and so leaves its batch), then the case closes.
+    pub fn stop(&self, reason: WithdrawalReason) -> Vec<CaseEvent> {
+        let mut events = Vec::new();
+        if let Some((letter, batch)) = self.pending_letter() {
+            events.push(CaseEvent::LetterWithdrawn {
+                letter,
+                batch,
+                reason,
+            });
+        }
+        events.push(CaseEvent::Closed(reason.outcome()));
+        events
     }
     /// The letter currently due (notice or re-notice), if the state is `LetterDue`.
     pub fn letter_due(&self) -> Option<LetterKind> {

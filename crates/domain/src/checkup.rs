@@ -119,6 +119,36 @@ impl Item {
         Item::ALL.into_iter().find(|i| i.code() == code)
     }
 
+    /// Decimal places the item is measured and reported with (the MHLW 特定健診
+    /// format's value formats: HbA1c N(2).N(1), クレアチニン N(2).N(2), 血圧 N(3) …), so
+    /// a letter prints 7.0, not 7.
+    pub fn decimals(self) -> usize {
+        match self {
+            Item::Height
+            | Item::Weight
+            | Item::Bmi
+            | Item::Waist
+            | Item::HbA1c
+            | Item::Egfr
+            | Item::Haemoglobin => 1,
+            Item::Creatinine => 2,
+            Item::SystolicBp
+            | Item::DiastolicBp
+            | Item::TriglyceridesFasting
+            | Item::TriglyceridesRandom
+            | Item::Hdl
+            | Item::Ldl
+            | Item::NonHdl
+            | Item::GlucoseFasting
+            | Item::GlucoseRandom
+            | Item::Ast
+            | Item::Alt
+            | Item::GammaGt
+            | Item::UrineProtein
+            | Item::UrineGlucose => 0,
+        }
+    }
+
     /// Japanese label for letters and pages.
     pub fn label(self) -> &'static str {
         match self {
@@ -251,6 +281,14 @@ impl ObservedValue {
             ObservedValue::NotMeasurable => "測定不能".to_owned(),
         }
     }
+
+    /// As measured for this item: `7.0` for an HbA1c of 7, `0.80` for a creatinine.
+    pub fn display_for(self, item: Item) -> String {
+        match self {
+            ObservedValue::Number(n) => format!("{n:.*}", item.decimals()),
+            other => other.display(),
+        }
+    }
 }
 
 /// One observation.
@@ -362,5 +400,27 @@ impl Checkup {
     /// The measured number of an item.
     pub fn number(&self, item: Item) -> Option<f64> {
         self.value(item).and_then(ObservedValue::number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_print_as_measured_with_the_items_decimals() {
+        assert_eq!(ObservedValue::Number(7.0).display_for(Item::HbA1c), "7.0");
+        assert_eq!(
+            ObservedValue::Number(0.8).display_for(Item::Creatinine),
+            "0.80"
+        );
+        assert_eq!(
+            ObservedValue::Number(142.0).display_for(Item::SystolicBp),
+            "142"
+        );
+        assert_eq!(
+            ObservedValue::Grade(UrineGrade::ONE_PLUS).display_for(Item::UrineProtein),
+            "+"
+        );
     }
 }

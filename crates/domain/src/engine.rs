@@ -7,14 +7,17 @@
 //! the same day over the same facts, the second run returns nothing.
 //!
 //! Letters move cases from "due" to "prepared" to "mailed"; that is the letters
-//! adapter's job, recorded as events the engine then reads.
+//! adapter's job, recorded as events the engine then reads. When evidence of the visit
+//! arrives (or the person opts out or loses 資格) while a letter is still due or in an
+//! unmailed batch, the engine withdraws it ([`CaseEvent::LetterWithdrawn`]); the
+//! letters adapter takes it out of its batch.
 
 use crate::calendar::{FiscalYear, add_months};
 use crate::case::{
     Case, CaseEvent, CaseKey, CaseState, ClaimsCheck, DatedEvent, ExclusionReason, Outcome,
-    Trigger, TriggerValue,
+    Trigger, TriggerValue, WithdrawalReason,
 };
-use crate::checkup::{Checkup, Item, SmokingAnswer};
+use crate::checkup::{Checkup, Item, SmokingAnswer, UrineGrade};
 use crate::consent::{ConsentDecision, ConsentRecord, decide};
 use crate::employer::Agreement;
 use crate::member::Member;
@@ -22,7 +25,7 @@ use crate::programme::{
     LetterKind, ProgrammeBook, ProgrammeCode, ProgrammeRules, ProgrammeSettings, VisitCriteria,
 };
 use crate::referral::Referral;
-use crate::risk::risk_holder_flags;
+use crate::risk::{RiskFlag, RiskLevel, flag_checkup, risk_holder_flags};
 use crate::visit::{ClaimsCoverage, VisitFact};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
@@ -116,6 +119,7 @@ pub fn run_member(file: &MemberFile<'_>, ctx: &Context<'_>) -> MemberOutcome {
                     fiscal_year: candidate.fiscal_year,
                     values: candidate.values,
                     late: candidate.late,
+                    source: candidate.source,
                 },
             }],
         };
@@ -142,6 +146,7 @@ struct Candidate {
     values: Vec<TriggerValue>,
     late: bool,
     referral: Option<Referral>,
+    source: Option<crate::checkup::CheckupSource>,
 }
 
 fn settings<'a>(
@@ -157,14 +162,39 @@ fn recent_enough(ctx: &Context<'_>, settings: &ProgrammeSettings, date: Date) ->
         && add_months(date, settings.max_trigger_age_months).is_ok_and(|limit| limit >= ctx.today)
 }
 
-fn value(checkup: &Checkup, item: Item, threshold: String) -> Option<TriggerValue> {
-    checkup.value(item).map(|v| TriggerValue {
-        item,
-        value: v.display(),
-        level: None,
-        threshold,
+/// A value as a letter shows it: as measured, with the criterion it met.
+fn flagged_value(checkup: &Checkup, flag: &RiskFlag) -> Option<TriggerValue> {
+    let shown = |n: f64| {
+        if matches!(flag.item, Item::UrineProtein | Item::UrineGlucose) {
+            // Urine grades are judged by rank (± = 1, + = 2, …).
+            UrineGrade::from_mhlw_code(n as u8 + 1)
+                .map(|g| g.label().to_owned())
+                .unwrap_or_else(|| n.to_string())
+        } else {
+            format!("{n:.*}", flag.item.decimals())
+        }
+    };
+    checkup.value(flag.item).map(|v| TriggerValue {
+        item: flag.item,
+        value: v.display_for(flag.item),
+        level: Some(flag.level),
+        threshold: format!(
+            "{}{}",
+            flag.direction.symbol(),
+            shown(flag.urgent.unwrap_or(flag.threshold))
+        ),
+        urgent: flag.urgent.is_some(),
     })
 }
+
+/// D's other diabetes-related items, shown only when they met a 受診勧奨判定値.
+const DIABETES_ITEMS: [Item; 5] = [
+    Item::GlucoseFasting,
+    Item::GlucoseRandom,
+    Item::Egfr,
+    Item::UrineProtein,
+    Item::UrineGlucose,
+];
 
 fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
     let mut found = Vec::new();
@@ -181,14 +211,8 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             let values = match &s.rules {
                 ProgrammeRules::Risk { .. } => {
                     let flags: Vec<TriggerValue> = risk_holder_flags(checkup, file.member.sex, s)
-                        .into_iter()
-                        .filter_map(|f| {
-                            let threshold = format!("{}{}", f.direction.symbol(), f.threshold);
-                            value(checkup, f.item, threshold).map(|mut v| {
-                                v.level = Some(f.level);
-                                v
-                            })
-                        })
+                        .iter()
+                        .filter_map(|f| flagged_value(checkup, f))
                         .collect();
                     if flags.is_empty() {
                         continue;
@@ -204,29 +228,45 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 ProgrammeRules::Diabetes {
                     hba1c_threshold, ..
                 } => {
-                    if checkup
+                    let Some(hba1c) = checkup
                         .number(Item::HbA1c)
-                        .is_none_or(|v| v < *hba1c_threshold)
-                    {
+                        .filter(|v| *v >= *hba1c_threshold)
+                    else {
                         continue;
-                    }
-                    [
-                        Item::HbA1c,
-                        Item::GlucoseFasting,
-                        Item::GlucoseRandom,
-                        Item::Egfr,
-                        Item::UrineProtein,
-                    ]
-                    .into_iter()
-                    .filter_map(|item| {
-                        let threshold = if item == Item::HbA1c {
-                            format!("≥{hba1c_threshold}")
-                        } else {
-                            String::new()
-                        };
-                        value(checkup, item, threshold)
-                    })
-                    .collect()
+                    };
+                    // The thresholds of R (the MHLW 受診勧奨判定値 by default) judge the
+                    // other items and the 「すぐに受診を」 grade of HbA1c.
+                    let rules = settings(ctx, ProgrammeCode::R, checkup.exam_date)
+                        .and_then(|r| match &r.rules {
+                            ProgrammeRules::Risk { thresholds, .. } => Some(thresholds.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_else(crate::risk::default_thresholds);
+                    let flags = flag_checkup(checkup, file.member.sex, &rules);
+                    let urgent = flags
+                        .iter()
+                        .find(|f| f.item == Item::HbA1c)
+                        .and_then(|f| f.urgent);
+                    let hba1c_flag = RiskFlag {
+                        item: Item::HbA1c,
+                        level: RiskLevel::Referral,
+                        value: hba1c,
+                        threshold: *hba1c_threshold,
+                        direction: crate::risk::Direction::AtOrAbove,
+                        urgent,
+                    };
+                    flagged_value(checkup, &hba1c_flag)
+                        .into_iter()
+                        .chain(
+                            flags
+                                .iter()
+                                .filter(|f| {
+                                    f.level == RiskLevel::Referral
+                                        && DIABETES_ITEMS.contains(&f.item)
+                                })
+                                .filter_map(|f| flagged_value(checkup, f)),
+                        )
+                        .collect()
                 }
                 ProgrammeRules::Cancer { .. } => continue,
             };
@@ -240,6 +280,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 values,
                 late: false,
                 referral: None,
+                source: Some(checkup.source),
             });
         }
     }
@@ -260,6 +301,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             values: Vec::new(),
             late: referral.is_late(),
             referral: Some(referral.clone()),
+            source: None,
         });
     }
     found
@@ -358,13 +400,19 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         return events;
     };
 
-    // 月遅れ claims: a visit that turns up after a 未受診 decision corrects the outcome,
-    // and a re-notice not yet in a batch is withdrawn.
+    // Evidence of a visit (often a 月遅れ claim) for a case whose letter asks for that
+    // visit: a D notice or C re-notice still due or in an unmailed batch is withdrawn;
+    // one already mailed is recorded as such; a 未受診 outcome is corrected.
     let decided_no_visit = case
         .events
         .iter()
         .any(|e| matches!(e.event, CaseEvent::NoVisitFound { .. }));
-    if decided_no_visit
+    let pending = case
+        .pending_letter()
+        .filter(|(kind, _)| withdrawn_by_a_visit(*kind));
+    let still_followed = state.is_open() || state == CaseState::Closed(Outcome::NotVisited);
+    if (decided_no_visit || pending.is_some())
+        && still_followed
         && case.visit_found().is_none()
         && let Some(criteria) = follow_up_criteria(s, &case.key)
         && let ClaimsAnswer::Visit(time) = search_claims(
@@ -378,10 +426,23 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
     {
         push(CaseEvent::VisitFound {
             time,
-            late_claim: true,
+            late_claim: decided_no_visit,
         });
-        if state == CaseState::LetterDue {
+        if let Some((letter, batch)) = pending {
+            push(CaseEvent::LetterWithdrawn {
+                letter,
+                batch,
+                reason: WithdrawalReason::VisitFound,
+            });
             push(CaseEvent::Closed(Outcome::Visited));
+        } else if let Some(mailed_on) = case.renotice_mailed_on() {
+            push(CaseEvent::MailedBeforeEvidence {
+                letter: LetterKind::CancerRenotice,
+                mailed_on,
+            });
+            if state.is_open() {
+                push(CaseEvent::Closed(Outcome::Visited));
+            }
         }
         return events;
     }
@@ -393,11 +454,15 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         decide(file.consents, code, s.consent_mode, today, true),
         ConsentDecision::Refused(_)
     ) {
-        push(CaseEvent::Closed(Outcome::StoppedOptOut));
+        for event in case.stop(WithdrawalReason::OptedOut) {
+            push(event);
+        }
         return events;
     }
     if !file.member.is_insured_on(today) {
-        push(CaseEvent::Closed(Outcome::LostCoverage));
+        for event in case.stop(WithdrawalReason::LostCoverage) {
+            push(event);
+        }
         return events;
     }
 
@@ -505,6 +570,17 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         }
     }
     events
+}
+
+/// The letters a visit makes pointless: the D 受診勧奨 (the person is seeing a doctor)
+/// and the C re-notice (the detailed exam was done). The C first notice goes to
+/// everyone listed, whether or not they went (SPEC, programme C); R and S have no
+/// claims follow-up.
+fn withdrawn_by_a_visit(kind: LetterKind) -> bool {
+    matches!(
+        kind,
+        LetterKind::DiabetesReferral | LetterKind::CancerRenotice
+    )
 }
 
 /// The criteria a follow-up visit must meet.

@@ -2,7 +2,9 @@
 //! letters "mailed" by appending the events the letters adapter would append.
 
 use crate::calendar::{FiscalYear, YearMonth};
-use crate::case::{Case, CaseEvent, CaseState, ClaimsCheck, Outcome, Trigger};
+use crate::case::{
+    Case, CaseEvent, CaseState, ClaimsCheck, DatedEvent, Outcome, Trigger, WithdrawalReason,
+};
 use crate::checkup::{
     Checkup, CheckupSource, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
 };
@@ -530,4 +532,252 @@ fn settings_are_versioned_by_fiscal_year() {
         "6.7 is a target under FY2025 settings, not under FY2026's 7.0"
     );
     assert_eq!(d_cases[0].key.trigger, Trigger::Checkup(d(2025, 5, 10)));
+}
+
+impl World {
+    /// What preparing a batch does: every due letter moves into `batch` (not mailed).
+    fn prepare_due_letters(&mut self, batch: &str, on: Date) -> usize {
+        let mut n = 0;
+        for case in &mut self.cases {
+            if case.letter_due().is_some() {
+                case.events.push(DatedEvent {
+                    on,
+                    event: CaseEvent::NoticePrepared {
+                        batch: batch.into(),
+                    },
+                });
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// A C case whose re-notice is due on 2026-01-15 (screening 2025-06-05, notice
+    /// mailed 2025-07-20, no exam in claims through November).
+    fn renotice_due() -> World {
+        let mut w = cancer_world(d(2025, 4, 1));
+        w.referrals.push(referral(d(2025, 6, 5), d(2025, 7, 10)));
+        w.run(d(2025, 7, 15));
+        w.mail_due_letters(d(2025, 7, 20));
+        w.coverage = coverage("2025-01", "2025-11");
+        w.run(d(2026, 1, 15));
+        assert_eq!(
+            w.case(ProgrammeCode::C).letter_due(),
+            Some(LetterKind::CancerRenotice)
+        );
+        w
+    }
+
+    fn endoscopy_in_october(&mut self) {
+        self.visits.push(visit(
+            ServiceTime::Day(d(2025, 10, 8)),
+            &[(GroupKind::Procedure, "stomach_exam")],
+        ));
+    }
+
+    fn withdrawals(&self, programme: ProgrammeCode) -> Vec<(Option<String>, WithdrawalReason)> {
+        self.case(programme)
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                CaseEvent::LetterWithdrawn { batch, reason, .. } => Some((batch.clone(), *reason)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn a_due_renotice_is_withdrawn_when_the_exam_turns_up() {
+    let mut w = World::renotice_due();
+    w.endoscopy_in_october();
+    w.run(d(2026, 2, 5));
+    assert_eq!(
+        w.withdrawals(ProgrammeCode::C),
+        [(None, WithdrawalReason::VisitFound)]
+    );
+    assert_eq!(
+        w.case(ProgrammeCode::C).state(),
+        CaseState::Closed(Outcome::Visited)
+    );
+    assert_eq!(w.prepare_due_letters("B9", d(2026, 2, 16)), 0);
+}
+
+#[test]
+fn a_renotice_in_an_unmailed_batch_is_withdrawn_naming_the_batch_and_never_due_again() {
+    let mut w = World::renotice_due();
+    assert_eq!(w.prepare_due_letters("B20260116-01", d(2026, 1, 16)), 1);
+    w.endoscopy_in_october();
+    w.run(d(2026, 1, 18));
+    assert_eq!(
+        w.withdrawals(ProgrammeCode::C),
+        [(Some("B20260116-01".into()), WithdrawalReason::VisitFound)]
+    );
+    let case = w.case(ProgrammeCode::C);
+    assert_eq!(case.state(), CaseState::Closed(Outcome::Visited));
+    assert_eq!(case.pending_letter(), None);
+    // Cancelling the batch afterwards puts nothing back: the case is closed.
+    assert_eq!(w.run(d(2026, 1, 19)), 0);
+    assert_eq!(w.prepare_due_letters("B20260120-01", d(2026, 1, 20)), 0);
+}
+
+#[test]
+fn a_renotice_already_mailed_is_recorded_as_such_and_the_outcome_corrected() {
+    let mut w = World::renotice_due();
+    w.mail_due_letters(d(2026, 1, 20));
+    // Closed as 未受診 after the re-notice's own check (2026-05-20, claims to April).
+    w.coverage = coverage("2025-01", "2026-05");
+    w.run(d(2026, 6, 15));
+    assert_eq!(
+        w.case(ProgrammeCode::C).state(),
+        CaseState::Closed(Outcome::NotVisited)
+    );
+    w.endoscopy_in_october();
+    w.run(d(2026, 7, 15));
+    let case = w.case(ProgrammeCode::C);
+    assert_eq!(case.state(), CaseState::Closed(Outcome::Visited));
+    assert!(case.events.iter().any(|e| e.event
+        == CaseEvent::MailedBeforeEvidence {
+            letter: LetterKind::CancerRenotice,
+            mailed_on: d(2026, 1, 20)
+        }));
+    assert!(w.withdrawals(ProgrammeCode::C).is_empty());
+}
+
+#[test]
+fn an_opt_out_withdraws_a_letter_waiting_in_a_batch() {
+    let mut w = World::renotice_due();
+    w.prepare_due_letters("B20260116-01", d(2026, 1, 16));
+    w.consents.push(ConsentRecord {
+        member: member().key,
+        kind: ConsentKind::OptOut,
+        scope: ConsentScope::All,
+        effective: d(2026, 1, 17),
+        channel: ConsentChannel::Phone,
+        recorded_by: "staff".into(),
+    });
+    w.run(d(2026, 1, 17));
+    assert_eq!(
+        w.withdrawals(ProgrammeCode::C),
+        [(Some("B20260116-01".into()), WithdrawalReason::OptedOut)]
+    );
+    assert_eq!(
+        w.case(ProgrammeCode::C).state(),
+        CaseState::Closed(Outcome::StoppedOptOut)
+    );
+}
+
+#[test]
+fn a_diabetes_notice_not_yet_mailed_is_withdrawn_when_the_person_is_seen_for_diabetes() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.2, true));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert_eq!(w.prepare_due_letters("B20250616-01", d(2025, 6, 16)), 2);
+    w.visits.push(visit(
+        ServiceTime::Day(d(2025, 6, 2)),
+        &[
+            (GroupKind::Condition, "diabetes"),
+            (GroupKind::Procedure, "diabetes_care"),
+        ],
+    ));
+    w.run(d(2025, 6, 18));
+    assert_eq!(
+        w.withdrawals(ProgrammeCode::D),
+        [(Some("B20250616-01".into()), WithdrawalReason::VisitFound)]
+    );
+    // The smoking notice of the same checkup is not about a visit: it stays.
+    assert_eq!(w.case(ProgrammeCode::S).state(), CaseState::LetterPrepared);
+}
+
+#[test]
+fn claims_months_count_only_when_every_expected_stream_is_in() {
+    use crate::coverage::{ClaimStream, ClaimsLedger, StreamArrival, Volume};
+    let mut w = cancer_world(d(2025, 4, 1));
+    w.referrals.push(referral(d(2025, 6, 5), d(2025, 7, 10)));
+    w.run(d(2025, 7, 15));
+    w.mail_due_letters(d(2025, 7, 20));
+    let mut ledger = ClaimsLedger::new(ClaimStream::ALL.into_iter().collect());
+    let arrive = |ledger: &mut ClaimsLedger, stream, month: &str| {
+        ledger.arrivals.push(StreamArrival {
+            stream,
+            month: YearMonth::parse(month).unwrap(),
+            volume: Volume::SINGLE,
+            regular_claims: 1,
+            arrived_on: d(2026, 1, 5),
+            file: String::new(),
+        })
+    };
+    for month in YearMonth::parse("2025-01")
+        .unwrap()
+        .through(YearMonth::parse("2025-10").unwrap())
+    {
+        for stream in ClaimStream::ALL {
+            arrive(&mut ledger, stream, &month.to_string());
+        }
+    }
+    // November: only the DPC file.
+    arrive(&mut ledger, ClaimStream::Dpc, "2025-11");
+    w.coverage = ledger.coverage();
+    w.run(d(2026, 1, 15));
+    let case = w.case(ProgrammeCode::C);
+    assert_eq!(case.state(), CaseState::WaitingForClaims);
+    assert!(!case.renotice_scheduled());
+    for stream in [
+        ClaimStream::Medical,
+        ClaimStream::Dental,
+        ClaimStream::Pharmacy,
+    ] {
+        arrive(&mut ledger, stream, "2025-11");
+    }
+    w.coverage = ledger.coverage();
+    w.run(d(2026, 1, 16));
+    assert_eq!(
+        w.case(ProgrammeCode::C).letter_due(),
+        Some(LetterKind::CancerRenotice)
+    );
+}
+
+#[test]
+fn a_diabetes_case_keeps_only_the_values_that_met_a_criterion_as_measured() {
+    let mut w = World::new();
+    let mut c = checkup(d(2025, 5, 10), 7.0, false);
+    for (item, value) in [
+        (Item::GlucoseFasting, 131.0),
+        (Item::Egfr, 72.4),
+        (Item::UrineProtein, 1.0),
+    ] {
+        c.observations.push(Observation {
+            item,
+            value: if item == Item::UrineProtein {
+                ObservedValue::Grade(crate::checkup::UrineGrade::TRACE)
+            } else {
+                ObservedValue::Number(value)
+            },
+        });
+    }
+    w.checkups.push(c);
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    let rows: Vec<(Item, String, String, &str)> = w
+        .case(ProgrammeCode::D)
+        .trigger_values()
+        .iter()
+        .map(|v| (v.item, v.value.clone(), v.threshold.clone(), v.judgement()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Item::HbA1c, "7.0".into(), "≥6.5".into(), "要受診"),
+            (Item::GlucoseFasting, "131".into(), "≥126".into(), "要受診"),
+        ],
+        "eGFR 72.4 and urine protein ± met no criterion; blood pressure is not D's"
+    );
+    assert!(matches!(
+        w.case(ProgrammeCode::D).events[0].event,
+        CaseEvent::Identified {
+            source: Some(CheckupSource::Employer),
+            ..
+        }
+    ));
 }

@@ -84,6 +84,10 @@ pub struct ThresholdRule {
     pub guidance: Option<f64>,
     /// 受診勧奨判定値.
     pub referral: Option<f64>,
+    /// The value from which a letter says 「すぐに受診を」 rather than 「要受診」 (the
+    /// feedback grades of the MHLW programme; absent for items without one).
+    #[serde(default)]
+    pub urgent: Option<f64>,
 }
 
 fn rule(item: Item, direction: Direction, guidance: f64, referral: f64) -> ThresholdRule {
@@ -93,22 +97,30 @@ fn rule(item: Item, direction: Direction, guidance: f64, referral: f64) -> Thres
         direction,
         guidance: Some(guidance),
         referral: Some(referral),
+        urgent: None,
     }
 }
 
-/// The defaults of 標準的な健診・保健指導プログラム 令和6年度版.
+fn with_urgent(mut rule: ThresholdRule, urgent: f64) -> ThresholdRule {
+    rule.urgent = Some(urgent);
+    rule
+}
+
+/// The defaults of 標準的な健診・保健指導プログラム 令和6年度版. The 「すぐに受診を」 values
+/// (blood pressure 160/100, LDL 180, HbA1c 8.0) follow the grades of its feedback
+/// examples as we read them [inference]; they are settings the society may change.
 pub fn default_thresholds() -> Vec<ThresholdRule> {
     use Direction::*;
     let mut rules = vec![
-        rule(Item::SystolicBp, AtOrAbove, 130.0, 140.0),
-        rule(Item::DiastolicBp, AtOrAbove, 85.0, 90.0),
+        with_urgent(rule(Item::SystolicBp, AtOrAbove, 130.0, 140.0), 160.0),
+        with_urgent(rule(Item::DiastolicBp, AtOrAbove, 85.0, 90.0), 100.0),
         rule(Item::TriglyceridesFasting, AtOrAbove, 150.0, 300.0),
         rule(Item::TriglyceridesRandom, AtOrAbove, 175.0, 300.0),
-        rule(Item::Ldl, AtOrAbove, 120.0, 140.0),
+        with_urgent(rule(Item::Ldl, AtOrAbove, 120.0, 140.0), 180.0),
         rule(Item::NonHdl, AtOrAbove, 150.0, 170.0),
         rule(Item::GlucoseFasting, AtOrAbove, 100.0, 126.0),
         rule(Item::GlucoseRandom, AtOrAbove, 100.0, 126.0),
-        rule(Item::HbA1c, AtOrAbove, 5.6, 6.5),
+        with_urgent(rule(Item::HbA1c, AtOrAbove, 5.6, 6.5), 8.0),
         rule(Item::Ast, AtOrAbove, 31.0, 51.0),
         rule(Item::Alt, AtOrAbove, 31.0, 51.0),
         rule(Item::GammaGt, AtOrAbove, 51.0, 101.0),
@@ -126,6 +138,7 @@ pub fn default_thresholds() -> Vec<ThresholdRule> {
         direction: Below,
         guidance: Some(40.0),
         referral: None,
+        urgent: None,
     });
     rules.push(ThresholdRule {
         item: Item::Haemoglobin,
@@ -133,6 +146,7 @@ pub fn default_thresholds() -> Vec<ThresholdRule> {
         direction: AtOrBelow,
         guidance: Some(13.0),
         referral: Some(12.0),
+        urgent: None,
     });
     rules.push(ThresholdRule {
         item: Item::Haemoglobin,
@@ -140,6 +154,7 @@ pub fn default_thresholds() -> Vec<ThresholdRule> {
         direction: AtOrBelow,
         guidance: Some(12.0),
         referral: Some(11.0),
+        urgent: None,
     });
     rules
 }
@@ -157,6 +172,25 @@ pub struct RiskFlag {
     pub threshold: f64,
     /// How it was compared.
     pub direction: Direction,
+    /// The 「すぐに受診を」 value, when the value reached it.
+    #[serde(default)]
+    pub urgent: Option<f64>,
+}
+
+impl RiskFlag {
+    /// What a letter says of it: 「すぐに受診を」, 「要受診」 or 「要改善」.
+    pub fn judgement(&self) -> &'static str {
+        judgement(self.level, self.urgent.is_some())
+    }
+}
+
+/// The 判定 a letter prints for a level reached (and whether the 「すぐに」 value was).
+pub fn judgement(level: RiskLevel, urgent: bool) -> &'static str {
+    match (level, urgent) {
+        (_, true) => "すぐに受診を",
+        (RiskLevel::Referral, false) => "要受診",
+        (RiskLevel::Guidance, false) => "要改善",
+    }
 }
 
 fn judged_number(value: ObservedValue) -> Option<f64> {
@@ -186,12 +220,16 @@ pub fn flag_checkup(checkup: &Checkup, sex: Sex, rules: &[ThresholdRule]) -> Vec
                 .map(|t| (level, t))
         });
         if let Some((level, threshold)) = level {
+            let urgent = rule
+                .urgent
+                .filter(|u| level == RiskLevel::Referral && rule.direction.beyond(value, *u));
             flags.push(RiskFlag {
                 item: rule.item,
                 level,
                 value,
                 threshold,
                 direction: rule.direction,
+                urgent,
             });
         }
     }
@@ -263,6 +301,21 @@ mod tests {
         );
         let c = checkup(&[(Item::HbA1c, ObservedValue::Number(5.5))]);
         assert!(flag_checkup(&c, Sex::Male, &default_thresholds()).is_empty());
+    }
+
+    #[test]
+    fn a_value_past_the_urgent_grade_says_see_a_doctor_now() {
+        let c = checkup(&[
+            (Item::SystolicBp, ObservedValue::Number(172.0)),
+            (Item::DiastolicBp, ObservedValue::Number(92.0)),
+            (Item::HbA1c, ObservedValue::Number(7.0)),
+        ]);
+        let flags = flag_checkup(&c, Sex::Male, &default_thresholds());
+        let of = |item| flags.iter().find(|f| f.item == item).unwrap();
+        assert_eq!(of(Item::SystolicBp).urgent, Some(160.0));
+        assert_eq!(of(Item::SystolicBp).judgement(), "すぐに受診を");
+        assert_eq!(of(Item::DiastolicBp).judgement(), "要受診");
+        assert_eq!(of(Item::HbA1c).judgement(), "要受診");
     }
 
     #[test]

@@ -17,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     let samples: Vec<LetterData> = LetterKind::ALL
         .into_iter()
-        .map(LetterData::sample)
+        .zip(1..)
+        .map(|(kind, sequence)| LetterData {
+            sequence,
+            ..LetterData::sample(kind)
+        })
         .collect();
     for sample in &samples {
         std::fs::write(

@@ -38,12 +38,49 @@ pub struct LetterData {
     pub values: Vec<ValueRow>,
     /// Pamphlets enclosed (from the programme settings).
     pub pamphlets: Vec<String>,
+    /// Where the values came from: `employer` (the employer's checkup, shared under the
+    /// joint-use notice), `dock` (the society's own 人間ドック) or `screening` (the
+    /// employer's cancer screening, shared with the person's consent). Every letter
+    /// says so, and says how to refuse data sharing.
+    pub data_source: DataSource,
     /// The letter batch this letter belongs to.
     pub batch_id: String,
-    /// Position in the batch, from 1; printed in the footer for the mail vendor.
+    /// The envelope's position in the batch, from 1 (shared by the letters of one
+    /// envelope); printed in the footer for the mail vendor.
     pub sequence: u32,
-    /// 整理番号 the person can quote on the phone.
+    /// 整理番号 the person can quote on the phone (one per envelope).
     pub reference: String,
+    /// Where the letter lies in its envelope: the first carries the address block.
+    pub envelope: EnvelopePlace,
+}
+
+/// Where a letter lies in its envelope (one envelope per person per batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EnvelopePlace {
+    /// 1-based position; the letter at 1 carries the address block.
+    pub position: u32,
+    /// Letters in the envelope.
+    pub count: u32,
+}
+
+impl EnvelopePlace {
+    /// A letter alone in its envelope.
+    pub const ALONE: EnvelopePlace = EnvelopePlace {
+        position: 1,
+        count: 1,
+    };
+}
+
+/// Where a letter's data came from; the template says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataSource {
+    /// 事業主健診 results the employer shared with the society (joint use).
+    Employer,
+    /// The society's own 人間ドック.
+    Dock,
+    /// The employer's cancer screening (要精密検査), shared with consent.
+    Screening,
 }
 
 fn kind_code<S: Serializer>(kind: &LetterKind, serializer: S) -> Result<S::Ok, S::Error> {
@@ -107,16 +144,16 @@ pub struct ValueRow {
     pub value: String,
     /// 単位, e.g. 「%」.
     pub unit: String,
-    /// 判定基準, e.g. 「6.5以上」.
+    /// 判定基準: the criterion the value met, e.g. 「6.5以上」.
     pub threshold: String,
-    /// 判定, e.g. 「受診勧奨判定値」.
+    /// 判定, e.g. 「要受診」 or 「すぐに受診を」.
     pub level: String,
 }
 
 impl ValueRow {
     /// The row for a flagged checkup item: label and unit from the item, the value as
-    /// observed (urine grades as −, ±, +), the threshold with 以上 / 未満 / 以下, and the
-    /// level reached.
+    /// measured (7.0; urine grades as −, ±, +), the criterion it met with 以上 / 未満 /
+    /// 以下, and the 判定 (要受診, すぐに受診を …).
     pub fn from_flag(flag: &RiskFlag) -> Self {
         let urine = matches!(flag.item, Item::UrineProtein | Item::UrineGlucose);
         let shown = |n: f64| {
@@ -126,7 +163,7 @@ impl ValueRow {
                     .map(|g| g.label().to_owned())
                     .unwrap_or_else(|| n.to_string())
             } else {
-                ObservedValue::Number(n).display()
+                ObservedValue::Number(n).display_for(flag.item)
             }
         };
         let relation = match flag.direction {
@@ -142,8 +179,8 @@ impl ValueRow {
             } else {
                 flag.item.unit().to_owned()
             },
-            threshold: format!("{}{relation}", shown(flag.threshold)),
-            level: flag.level.label().to_owned(),
+            threshold: format!("{}{relation}", shown(flag.urgent.unwrap_or(flag.threshold))),
+            level: flag.judgement().to_owned(),
         }
     }
 }
@@ -286,7 +323,7 @@ impl LetterData {
             value: value.to_owned(),
             unit: unit.to_owned(),
             threshold: threshold.to_owned(),
-            level: "受診勧奨判定値".to_owned(),
+            level: "要受診".to_owned(),
         };
         let (values, pamphlets, cancer, previous): (Vec<ValueRow>, &[&str], _, _) = match kind {
             LetterKind::RiskReferral => (
@@ -311,7 +348,7 @@ impl LetterData {
             ),
             LetterKind::DiabetesReferral => (
                 vec![
-                    row("HbA1c（NGSP値）", "7.4", "%", "6.5以上"),
+                    row("HbA1c（NGSP値）", "7.0", "%", "6.5以上"),
                     row("空腹時血糖", "142", "mg/dL", "126以上"),
                 ],
                 &["糖尿病と腎臓の話"],
@@ -354,9 +391,14 @@ impl LetterData {
             cancer_type: cancer,
             values,
             pamphlets: pamphlets.iter().map(|p| (*p).to_owned()).collect(),
+            data_source: match kind {
+                LetterKind::CancerReferral | LetterKind::CancerRenotice => DataSource::Screening,
+                _ => DataSource::Employer,
+            },
             batch_id: "B20261124-01".to_owned(),
             sequence: 1,
             reference: format!("{}-2026-000001", kind.code()),
+            envelope: EnvelopePlace::ALONE,
         }
     }
 }
@@ -404,6 +446,7 @@ mod tests {
             value,
             threshold,
             direction,
+            urgent: None,
         };
         let hba1c = ValueRow::from_flag(&flag(Item::HbA1c, 7.2, 6.5, Direction::AtOrAbove));
         assert_eq!(
@@ -414,11 +457,18 @@ mod tests {
             ),
             ("HbA1c", "7.2", "6.5以上")
         );
-        assert_eq!(hba1c.level, "受診勧奨判定値");
+        assert_eq!(hba1c.level, "要受診");
         let egfr = ValueRow::from_flag(&flag(Item::Egfr, 41.0, 45.0, Direction::Below));
         assert_eq!(
             (egfr.value.as_str(), egfr.threshold.as_str()),
-            ("41", "45未満")
+            ("41.0", "45.0未満")
+        );
+        let mut bp = flag(Item::SystolicBp, 172.0, 140.0, Direction::AtOrAbove);
+        bp.urgent = Some(160.0);
+        let bp = ValueRow::from_flag(&bp);
+        assert_eq!(
+            (bp.value.as_str(), bp.threshold.as_str(), bp.level.as_str()),
+            ("172", "160以上", "すぐに受診を")
         );
         let urine = ValueRow::from_flag(&flag(Item::UrineProtein, 3.0, 2.0, Direction::AtOrAbove));
         assert_eq!(

@@ -19,7 +19,8 @@ pub mod render;
 mod world;
 
 pub use data::{
-    AddressProblem, LetterData, LetterDate, Recipient, Sender, ValueRow, cancer_screening_label,
+    AddressProblem, DataSource, EnvelopePlace, LetterData, LetterDate, Recipient, Sender, ValueRow,
+    cancer_screening_label,
 };
 pub use error::{FONT_INSTALL_HINT, LetterError, TemplateDiagnostic, TemplateOrigin};
 pub use mailing::{CsvEncoding, MailingRow, write_mailing_csv};

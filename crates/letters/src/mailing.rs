@@ -1,6 +1,7 @@
-//! The mailing list for the print and mail vendor: one row per letter with 郵便番号,
-//! 住所, 氏名, the letter kind code, batch, sequence and where the letter lies in the
-//! part files.
+//! The mailing list for the print and mail vendor: one row per envelope with 郵便番号,
+//! 住所, 氏名, the letter kind codes and how many notices it holds, batch, envelope
+//! number, where it lies in the part files (first page, pages), and 差止 for an
+//! envelope withdrawn after the PDF was handed out (take it out before mailing).
 //!
 //! Encoding: UTF-8 with a BOM by default, because it holds every name in the register
 //! (𠮷, 髙 …) and Excel opens it correctly. Vendors whose systems only read Shift_JIS
@@ -34,8 +35,10 @@ pub struct MailingRow {
     pub address_lines: Vec<String>,
     /// 氏名.
     pub name: String,
-    /// Letter kind code: R, S, D, C, C2.
-    pub kind: &'static str,
+    /// Letter kind codes of the envelope: `C2`, or `C2+C2` for two notices.
+    pub kind: String,
+    /// Notices in the envelope.
+    pub notices: usize,
     /// Batch id.
     pub batch_id: String,
     /// Sequence in the batch.
@@ -48,6 +51,9 @@ pub struct MailingRow {
     pub first_page: usize,
     /// Pages of the letter (0 when unknown).
     pub pages: usize,
+    /// Notices of the envelope withdrawn after printing (差止): all of them — the
+    /// envelope must not be mailed — or some, whose sheets must be taken out.
+    pub stopped: usize,
 }
 
 impl MailingRow {
@@ -63,14 +69,35 @@ impl MailingRow {
             postal_code,
             address_lines: letter.recipient.address_lines.clone(),
             name: letter.recipient.name.clone(),
-            kind: letter.kind.code(),
+            kind: letter.kind.code().to_owned(),
+            notices: 1,
             batch_id: letter.batch_id.clone(),
             sequence: letter.sequence,
             reference: letter.reference.clone(),
             part_file: String::new(),
             first_page: 0,
             pages: 0,
+            stopped: 0,
         }
+    }
+
+    /// The row for an envelope (its letters, in order) written by
+    /// [`crate::Renderer::write_batch`]; `None` for an empty envelope.
+    pub fn envelope(
+        letters: &[&LetterData],
+        placement: &LetterPlacement,
+        part_file: &str,
+    ) -> Option<Self> {
+        let first = letters.first()?;
+        Some(MailingRow {
+            kind: letters
+                .iter()
+                .map(|l| l.kind.code())
+                .collect::<Vec<_>>()
+                .join("+"),
+            notices: letters.len(),
+            ..Self::placed(first, placement, part_file)
+        })
     }
 
     /// The row for a letter written by [`crate::Renderer::write_batch`].
@@ -85,19 +112,21 @@ impl MailingRow {
 }
 
 /// Column headers, in order.
-pub const HEADERS: [&str; 13] = [
+pub const HEADERS: [&str; 15] = [
     "郵便番号",
     "住所1",
     "住所2",
     "住所3",
     "氏名",
     "通知種別",
+    "通知数",
     "バッチ",
-    "連番",
+    "封筒番号",
     "整理番号",
     "ファイル",
     "開始頁",
     "頁数",
+    "差止",
     "敬称",
 ];
 
@@ -123,21 +152,29 @@ where
     for row in rows {
         let address = |i: usize| row.address_lines.get(i).map(String::as_str).unwrap_or("");
         let sequence = row.sequence.to_string();
+        let notices = row.notices.to_string();
         let first_page = row.first_page.to_string();
         let pages = row.pages.to_string();
+        let stopped = match row.stopped {
+            0 => String::new(),
+            n if n >= row.notices => "差止".to_owned(),
+            n => format!("一部差止（{n}通）"),
+        };
         let fields = [
             row.postal_code.as_str(),
             address(0),
             address(1),
             address(2),
             &row.name,
-            row.kind,
+            &row.kind,
+            &notices,
             &row.batch_id,
             &sequence,
             &row.reference,
             &row.part_file,
             &first_page,
             &pages,
+            &stopped,
             "様",
         ];
         if encoding == CsvEncoding::Cp932 {
@@ -216,14 +253,37 @@ mod tests {
         assert!(out.starts_with(&[0xef, 0xbb, 0xbf]));
         let text = String::from_utf8(out).unwrap_or_default();
         let lines: Vec<&str> = text.split("\r\n").collect();
-        assert!(lines[0].ends_with("郵便番号,住所1,住所2,住所3,氏名,通知種別,バッチ,連番,整理番号,ファイル,開始頁,頁数,敬称"));
+        assert!(lines[0].ends_with("郵便番号,住所1,住所2,住所3,氏名,通知種別,通知数,バッチ,封筒番号,整理番号,ファイル,開始頁,頁数,差止,敬称"));
         assert!(lines[1].starts_with(
-            "100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,"
+            "100-0001,東京都千代田区架空町一丁目2番3号,架空ハイツ101号室,,𠮷田 花子,C,1,"
         ));
         assert!(
             !text.contains("精密"),
             "no letter title or health word in the vendor list"
         );
+    }
+
+    #[test]
+    fn a_stopped_envelope_and_a_partly_stopped_one_say_so() {
+        let mut all = row("架空 一郎");
+        all.stopped = 1;
+        let mut some = row("架空 二郎");
+        some.notices = 2;
+        some.stopped = 1;
+        let mut out = Vec::new();
+        write_mailing_csv(
+            &mut out,
+            &[all, some, row("架空 三郎")],
+            CsvEncoding::Utf8Bom,
+        )
+        .unwrap_or_default();
+        let text = String::from_utf8(out).unwrap_or_default();
+        let stopped: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(13).unwrap_or("?"))
+            .collect();
+        assert_eq!(stopped, ["差止", "一部差止（1通）", ""]);
     }
 
     #[test]

@@ -1,6 +1,11 @@
 //! The [`Renderer`]: letters in, PDF bytes out. One letter per PDF, a batch in one PDF
-//! (page counter reset per letter), or a large batch written to a directory as part
+//! (page counter reset per envelope), or a large batch written to a directory as part
 //! files of bounded size so memory does not grow with the batch.
+//!
+//! An envelope is the run of consecutive letters with the same `sequence` (one
+//! envelope per person per batch): its first letter carries the address block, the
+//! others follow it, its pages are numbered together, and it is never split across
+//! part files. A letter alone in its envelope is the common case.
 //!
 //! It does not choose letters, record that they were sent or talk to the store: the
 //! batch flow in the CLI does. Templates are checked with sample data before any batch
@@ -36,7 +41,7 @@ pub struct Renderer {
 pub struct RenderedBatch {
     /// The PDF.
     pub pdf: Vec<u8>,
-    /// For each letter, in order: its first page (1-based) and its number of pages.
+    /// For each envelope, in order: its first page (1-based) and its number of pages.
     pub letters: Vec<PagePlacement>,
 }
 
@@ -52,9 +57,10 @@ pub struct PagePlacement {
 /// How [`Renderer::write_batch`] splits and names its output.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
-    /// Letters per part file. Memory is bounded by the part, not by the batch.
+    /// Envelopes per part file (letters, when each is alone in its envelope). Memory
+    /// is bounded by the part, not by the batch.
     pub letters_per_part: usize,
-    /// Also write one PDF per letter (`letters/<sequence>.pdf`), for reprints.
+    /// Also write one PDF per envelope (`letters/<sequence>.pdf`), for reprints.
     pub per_letter_pdfs: bool,
 }
 
@@ -72,17 +78,19 @@ impl Default for BatchOptions {
 pub struct BatchManifest {
     /// The part files, in print order.
     pub parts: Vec<PathBuf>,
-    /// One entry per letter, in print order.
+    /// One entry per envelope, in print order.
     pub letters: Vec<LetterPlacement>,
     /// Pages over all parts.
     pub pages: usize,
 }
 
-/// Where one letter of a batch was printed.
+/// Where one envelope of a batch was printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LetterPlacement {
-    /// Batch sequence number.
+    /// Batch sequence number (the envelope's).
     pub sequence: u32,
+    /// Letters in the envelope.
+    pub notices: usize,
     /// Index into [`BatchManifest::parts`].
     pub part: usize,
     /// Pages within the part.
@@ -159,17 +167,17 @@ impl Renderer {
         export(&document)
     }
 
-    /// Several letters as one PDF, each starting on a new page with its own page
-    /// numbers. Holds the whole batch in memory: for large batches use
+    /// Several letters as one PDF, each starting on a new page, pages numbered per
+    /// envelope. Holds the whole batch in memory: for large batches use
     /// [`Renderer::write_batch`].
     pub fn render_batch(&self, letters: &[&LetterData]) -> Result<RenderedBatch, LetterError> {
         let document = self.compile(letters)?;
         let placements = placements(&document);
-        if placements.len() != letters.len() {
+        let envelopes = envelope_runs(letters.iter().copied()).len();
+        if placements.len() != envelopes {
             return Err(LetterError::Pdf {
                 message: format!(
-                    "{} letters laid out as {} (a template must not reset the page counter)",
-                    letters.len(),
+                    "{envelopes} envelopes laid out as {} (a template must not reset the page counter)",
                     placements.len()
                 ),
             });
@@ -204,26 +212,43 @@ impl Renderer {
         }
         let per_part = options.letters_per_part.max(1);
         let mut manifest = BatchManifest::default();
-        let mut chunk: Vec<LetterData> = Vec::with_capacity(per_part);
+        let mut chunk: Vec<LetterData> = Vec::new();
         let mut iter = letters.into_iter().peekable();
         while iter.peek().is_some() {
             chunk.clear();
-            chunk.extend(iter.by_ref().take(per_part));
+            let mut envelopes_in_chunk = 0usize;
+            // Whole envelopes only: a person's letters never straddle two parts.
+            while let Some(next) = iter.peek() {
+                let starts_envelope = chunk.last().is_none_or(|l| l.sequence != next.sequence);
+                if starts_envelope && envelopes_in_chunk == per_part {
+                    break;
+                }
+                if starts_envelope {
+                    envelopes_in_chunk += 1;
+                }
+                if let Some(letter) = iter.next() {
+                    chunk.push(letter);
+                }
+            }
             let refs: Vec<&LetterData> = chunk.iter().collect();
             let part_index = manifest.parts.len();
             let part_path = out_dir.join(format!("part-{:04}.pdf", part_index + 1));
             let rendered = self.render_batch(&refs)?;
             write_atomically(&part_path, &rendered.pdf)?;
-            for (letter, placement) in chunk.iter().zip(&rendered.letters) {
-                let pdf = if options.per_letter_pdfs {
-                    let path = letters_dir.join(format!("{:05}.pdf", letter.sequence));
-                    write_atomically(&path, &self.render(letter)?)?;
-                    Some(path)
-                } else {
-                    None
+            for (envelope, placement) in envelope_runs(chunk.iter()).iter().zip(&rendered.letters) {
+                let first = envelope.first().copied();
+                let pdf = match (options.per_letter_pdfs, first) {
+                    (true, Some(first)) => {
+                        let path = letters_dir.join(format!("{:05}.pdf", first.sequence));
+                        let document = self.compile(envelope)?;
+                        write_atomically(&path, &export(&document)?)?;
+                        Some(path)
+                    }
+                    _ => None,
                 };
                 manifest.letters.push(LetterPlacement {
-                    sequence: letter.sequence,
+                    sequence: first.map_or(0, |l| l.sequence),
+                    notices: envelope.len(),
                     part: part_index,
                     placement: *placement,
                     pdf,
@@ -271,7 +296,23 @@ impl Renderer {
     }
 }
 
-/// Letters start where the page counter is 1 (the main file resets it per letter).
+/// The envelopes of a run of letters: consecutive letters with the same sequence.
+pub(crate) fn envelope_runs<'a>(
+    letters: impl IntoIterator<Item = &'a LetterData>,
+) -> Vec<Vec<&'a LetterData>> {
+    let mut out: Vec<Vec<&LetterData>> = Vec::new();
+    for letter in letters {
+        match out.last_mut() {
+            Some(run) if run.last().is_some_and(|l| l.sequence == letter.sequence) => {
+                run.push(letter)
+            }
+            _ => out.push(vec![letter]),
+        }
+    }
+    out
+}
+
+/// Envelopes start where the page counter is 1 (the main file resets it per envelope).
 fn placements(document: &PagedDocument) -> Vec<PagePlacement> {
     let mut out: Vec<PagePlacement> = Vec::new();
     for (index, page) in document.pages().iter().enumerate() {

@@ -177,7 +177,7 @@ impl Shared {
 }
 
 /// The generated entry point: imports the templates of the kinds in this compile and
-/// lays out every letter of `/data.json` on fresh pages, page counter reset per letter.
+/// lays out every letter of `/data.json` on fresh pages, page counter reset per envelope.
 fn main_text(kinds: &[LetterKind]) -> String {
     let mut text = String::from("#import \"/templates/layout.typ\": setup\n");
     for kind in kinds {
@@ -195,7 +195,7 @@ fn main_text(kinds: &[LetterKind]) -> String {
         ")\n#let data = json(\"/data.json\")\n#show: setup\n\
          #for (i, d) in data.letters.enumerate() {\n\
          \x20 if i > 0 { pagebreak() }\n\
-         \x20 counter(page).update(1)\n\
+         \x20 if d.envelope.position == 1 { counter(page).update(1) }\n\
          \x20 (templates.at(d.kind))(d)\n\
          }\n",
     );

@@ -15,7 +15,7 @@ use collabo_domain::engine::CaseChange;
 use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::programme::ProgrammeCode;
 use collabo_domain::referral::{CancerType, Referral};
-use collabo_domain::visit::{ClaimsCoverage, ServiceTime, VisitFact};
+use collabo_domain::visit::{ServiceTime, VisitFact};
 use std::collections::{BTreeMap, HashMap};
 
 /// All facts of one chunk of members, grouped by member key text.
@@ -104,22 +104,6 @@ fn events_of(rows_in: Vec<(String, String)>) -> Result<Vec<DatedEvent>> {
 }
 
 impl Reader {
-    /// Which claims months are loaded.
-    pub async fn claims_coverage(&mut self) -> Result<ClaimsCoverage> {
-        let insurer = self.insurer.clone();
-        let found: Vec<(String,)> = on_conn!(self.conn(), c => {
-            sqlx::query_as("SELECT month FROM claims_coverage WHERE insurer = $1")
-                .bind(&insurer).fetch_all(&mut *c).await?
-        });
-        let months = found
-            .iter()
-            .map(|(m,)| {
-                YearMonth::parse(m).map_err(|e| rows::corrupt("claims_coverage", "month", e))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(ClaimsCoverage::new(months))
-    }
-
     /// Every fact of the members with keys in `first..=last`.
     pub async fn chunk_facts(&mut self, first: &str, last: &str) -> Result<ChunkFacts> {
         let mut facts = ChunkFacts::default();

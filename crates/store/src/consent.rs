@@ -28,6 +28,8 @@ pub struct PurgeReport {
     pub tombstone: bool,
     /// Open cases stopped (filled in by the caller).
     pub cases_stopped: u64,
+    /// Letters taken out of unmailed batches (filled in by the caller).
+    pub letters_withdrawn: u64,
 }
 
 /// A consent record as stored, with when it was recorded.

@@ -11,7 +11,6 @@ use collabo_domain::admission::{
     Admitted, ImportKind, ImportSummary, IncomingVisit, OptOutRegister, ReviewPayload,
     SubmittedCheckup, SubmittedReferral,
 };
-use collabo_domain::calendar::YearMonth;
 use collabo_domain::consent::ConsentScope;
 use collabo_domain::ids::EmployerCode;
 use collabo_domain::matching::ReviewReason;
@@ -258,22 +257,6 @@ impl Tx {
             });
         }
         Ok(admitted.len() as u64)
-    }
-
-    /// Marks service months complete (claims coverage for the claims-lag rule).
-    pub async fn add_coverage(&mut self, import_id: i64, months: &[YearMonth]) -> Result<()> {
-        let insurer = self.insurer.clone();
-        for m in months {
-            on_conn!(self.conn(), c => {
-                sqlx::query(
-                    "INSERT INTO claims_coverage (insurer, month, import_id) VALUES ($1, $2, $3)
-                     ON CONFLICT (insurer, month) DO NOTHING",
-                )
-                .bind(&insurer).bind(m.to_string()).bind(import_id)
-                .execute(&mut *c).await?;
-            });
-        }
-        Ok(())
     }
 
     /// Queues rows for staff.

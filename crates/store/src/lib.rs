@@ -28,6 +28,7 @@ use std::time::Duration;
 pub mod audit;
 pub mod cases;
 pub mod consent;
+pub mod coverage;
 pub mod employer;
 pub mod imports;
 pub mod letters;
@@ -384,6 +385,22 @@ impl Store {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
         }
+    }
+}
+
+impl Tx {
+    /// Changes the society's letterhead (name, section, address, phone).
+    pub async fn update_society(&mut self, s: &Society) -> Result<()> {
+        let insurer = self.insurer.clone();
+        let n = on_conn!(self.conn(), c => {
+            sqlx::query("UPDATE societies SET name = $1, section = $2, address = $3, phone = $4 WHERE insurer = $5")
+                .bind(&s.name).bind(&s.section).bind(&s.address).bind(&s.phone).bind(&insurer)
+                .execute(&mut *c).await?.rows_affected()
+        });
+        if n == 0 {
+            return Err(StoreError::NoSociety);
+        }
+        Ok(())
     }
 }
 

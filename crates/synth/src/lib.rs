@@ -5,8 +5,11 @@
 //! rates per screening type, 資格喪失 and joiners), written as the files an employer or the society
 //! really hands over: the register CSV, MHLW checkup archives per employer and month,
 //! 要精密検査 lists in Shift_JIS CSV, and UKE claims per service month that arrive two
-//! months later (a few 月遅れ). Visit behaviour: some people visit soon after a notice,
-//! some later, some never; treated diabetics visit monthly.
+//! months later (a few 月遅れ) in the four streams a 健保組合 receives — 医科 (where all
+//! visit evidence is), and small DPC, 歯科 and 調剤 files of unrelated visits, so that
+//! every month is complete with the default expected streams. Visit behaviour: some
+//! people visit soon after a notice, some later, some never; treated diabetics visit
+//! monthly.
 //!
 //! Everything is made up: names are random combinations of common names, addresses are
 //! in fictitious towns.
@@ -16,7 +19,7 @@ pub mod names;
 use collabo_checkup::{ArchiveHeader, ArchiveWriter, CheckupRecord};
 use collabo_claims::claim::ClaimIdentity;
 use collabo_claims::writer::{ClaimSpec, Filler, GroupSpec, UkeWriter, WriterOptions};
-use collabo_claims::{DateStyle, GroupMap};
+use collabo_claims::{ClaimFileKind, GroupMap};
 use collabo_domain::Date;
 use collabo_domain::calendar::{FiscalYear, YearMonth, add_months, yokuyokugetsumatsu};
 use collabo_domain::checkup::{
@@ -130,6 +133,8 @@ pub struct SynthClaim {
     pub institution: String,
     /// The month its file arrives (service month + 2, or later for 月遅れ).
     pub arrives: YearMonth,
+    /// Which stream's file it is in (医科, DPC, 歯科, 調剤).
+    pub kind: ClaimFileKind,
 }
 
 /// The whole synthetic society.
@@ -373,6 +378,7 @@ impl Society {
                         groups,
                         institution: institution(rng),
                         arrives: month,
+                        kind: ClaimFileKind::Medical,
                     });
                 }
             }
@@ -438,6 +444,7 @@ impl Society {
                                     ],
                                     institution: institution(rng),
                                     arrives: month,
+                                    kind: ClaimFileKind::Medical,
                                 });
                             }
                         }
@@ -502,6 +509,7 @@ impl Society {
                                     ],
                                     institution: institution(rng),
                                     arrives: month,
+                                    kind: ClaimFileKind::Medical,
                                 });
                             }
                         }
@@ -527,8 +535,68 @@ impl Society {
             );
         }
         claims.retain(|c| c.month <= last_claims_month.next().next());
+        claims.extend(self.other_streams(first_claims_month, last_claims_month));
         self.claims = claims;
         Ok(())
+    }
+
+    /// Small DPC, 歯科 and 調剤 files of unrelated visits (no evidence groups), every
+    /// service month, each with at least one claim of its own month, so a month is
+    /// complete only when all four streams have arrived. A generator of its own keeps
+    /// the 医科 claims (and everything the demo's figures rest on) as they were.
+    fn other_streams(&self, first: YearMonth, last: YearMonth) -> Vec<SynthClaim> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed ^ 0x5EED_0F57_2EA5);
+        let mut out = Vec::new();
+        let streams = [
+            (ClaimFileKind::Dpc, 0.002, "131"),
+            (ClaimFileKind::Dental, 0.04, "133"),
+            (ClaimFileKind::Pharmacy, 0.06, "134"),
+        ];
+        for month in first.through(last) {
+            let insured: Vec<usize> = self
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| {
+                    m.qualified_from <= month.first_day()
+                        && m.qualified_until.is_none_or(|d| d > month.last_day())
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if insured.is_empty() {
+                continue;
+            }
+            for (kind, rate, prefix) in streams {
+                let mut chosen: Vec<usize> = insured
+                    .iter()
+                    .copied()
+                    .filter(|_| rng.random::<f64>() < rate)
+                    .collect();
+                let forced = *pick(&mut rng, &insured);
+                chosen.retain(|i| *i != forced);
+                for (n, member) in std::iter::once(forced).chain(chosen).enumerate() {
+                    // The first claim of each stream and month arrives on time, so the
+                    // month is complete; the others are 3 % 月遅れ like the 医科 ones.
+                    let lag = if n > 0 && rng.random::<f64>() < 0.03 {
+                        3
+                    } else {
+                        2
+                    };
+                    out.push(SynthClaim {
+                        member,
+                        month,
+                        days: vec![rng.random_range(1..=28)],
+                        groups: Vec::new(),
+                        institution: format!("{prefix}{:07}", rng.random_range(1..400u32) * 17),
+                        arrives: YearMonth::of(
+                            add_months(month.first_day(), lag).unwrap_or(month.first_day()),
+                        ),
+                        kind,
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Writes the society's files under `dir` (see the crate docs); returns the list of
@@ -679,26 +747,31 @@ impl Society {
             files.entry(month).or_default().push(path);
         }
 
-        // Claims: one 医科 UKE file per arrival month and service month.
-        let mut by_file: BTreeMap<(YearMonth, YearMonth), Vec<&SynthClaim>> = BTreeMap::new();
+        // Claims: one UKE file per stream, arrival month and service month.
+        let mut by_file: BTreeMap<(YearMonth, YearMonth, ClaimFileKind), Vec<&SynthClaim>> =
+            BTreeMap::new();
         for c in &self.claims {
-            by_file.entry((c.arrives, c.month)).or_default().push(c);
+            by_file
+                .entry((c.arrives, c.month, c.kind))
+                .or_default()
+                .push(c);
         }
-        for ((arrives, month), list) in by_file {
+        for ((arrives, month, kind), list) in by_file {
             let folder = dir.join("claims").join(arrives.to_string());
             std::fs::create_dir_all(&folder).map_err(io(&folder))?;
-            let path = folder.join(format!("RECEIPTC_{}{:02}.UKE", month.year(), month.month()));
+            let stem = match kind {
+                ClaimFileKind::Dpc => "RECEIPTD",
+                ClaimFileKind::Dental => "RECEIPTS",
+                ClaimFileKind::Pharmacy => "RECEIPTY",
+                _ => "RECEIPTC",
+            };
+            let path = folder.join(format!("{stem}_{}{:02}.UKE", month.year(), month.month()));
             let file = std::fs::File::create(&path).map_err(io(&path))?;
             // 請求年月 is the month the institution bills, the month before the file reaches
             // the society; a 月遅れ claim is billed later than service month + 1.
             let billing_month =
                 YearMonth::of(add_months(arrives.first_day(), -1).unwrap_or(arrives.first_day()));
-            let options = WriterOptions {
-                style: DateStyle::Wareki,
-                billing_month,
-                examiner: 1,
-                eof_mark: true,
-            };
+            let options = WriterOptions::medical(billing_month).of_kind(kind);
             let mut writer = UkeWriter::new(std::io::BufWriter::new(file), map, options);
             for c in list {
                 let m = &self.members[c.member];
@@ -716,7 +789,11 @@ impl Society {
                     month: c.month,
                     days: c.days.clone(),
                     groups: c.groups.clone(),
-                    filler: Filler::default(),
+                    filler: if kind == ClaimFileKind::Medical {
+                        Filler::default()
+                    } else {
+                        Filler::NONE
+                    },
                 };
                 writer
                     .write_claim(&spec)

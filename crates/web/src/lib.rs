@@ -43,6 +43,9 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<metrics::Metrics>,
+    /// The letter renderer (fonts scanned, templates parsed), built on first use and
+    /// dropped when an admin uploads a template.
+    letters: Arc<tokio::sync::Mutex<Option<Arc<collabo_letters::Renderer>>>>,
 }
 
 impl AppState {
@@ -53,7 +56,31 @@ impl AppState {
             clock,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
+            letters: Arc::new(tokio::sync::Mutex::new(None)),
         }
+    }
+    /// The letter renderer with the admin's templates (built off the async runtime on
+    /// first use, then shared).
+    pub async fn renderer(&self) -> Result<Arc<collabo_letters::Renderer>, WebError> {
+        let mut cached = self.letters.lock().await;
+        if let Some(r) = cached.as_ref() {
+            return Ok(r.clone());
+        }
+        let templates = self.config.templates_dir.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let dir = templates.is_dir().then_some(templates.as_path());
+            collabo_letters::Renderer::with_default_fonts(None, dir)
+        })
+        .await
+        .map_err(|e| WebError::Internal(format!("join: {e}")))?
+        .map(Arc::new)
+        .map_err(|e| WebError::BadRequest(format!("通知の作成準備に失敗しました: {e}")))?;
+        *cached = Some(built.clone());
+        Ok(built)
+    }
+    /// Forgets the renderer (a template changed).
+    pub async fn forget_renderer(&self) {
+        *self.letters.lock().await = None;
     }
     /// Now, from the clock.
     pub fn now(&self) -> jiff::Timestamp {

@@ -61,6 +61,8 @@ pub enum Block {
     Bars(Bars),
     /// A row of links (downloads, filters).
     Links(Vec<(String, String)>),
+    /// A one-button form on its own (with its fields and confirmation question).
+    Action(Button),
 }
 
 /// A table.
@@ -81,6 +83,8 @@ pub enum Cell {
     Num(String),
     /// A link.
     Link(String, String),
+    /// Several links side by side (every part of a batch's PDF).
+    Links(Vec<(String, String)>),
     /// A coloured label (`ok`, `warn`, `error`, `muted`).
     Badge(String, &'static str),
     /// A one-button form (POST with the CSRF token).
@@ -252,6 +256,7 @@ fn nav_for(who: &Identity) -> Nav {
     let items: Vec<(&str, String)> = match &who.role {
         Role::Staff => vec![
             ("ダッシュボード", "/staff".into()),
+            ("レセプト", "/staff/claims".into()),
             ("照合待ち", "/staff/review".into()),
             ("同意・停止", "/staff/consents".into()),
             ("通知バッチ", "/staff/letters".into()),
@@ -262,6 +267,7 @@ fn nav_for(who: &Identity) -> Nav {
             ("ユーザー", "/admin/users".into()),
             ("事業所・覚書", "/admin/employers".into()),
             ("事業設定", "/admin/settings".into()),
+            ("差出人・請求の種類", "/admin/society".into()),
             ("通知テンプレート", "/admin/templates".into()),
         ],
         Role::Auditor => vec![("監査ログ", "/audit".into())],

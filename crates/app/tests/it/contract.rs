@@ -374,16 +374,22 @@ async fn letter_batches_count_as_sent_only_when_confirmed_mailed(t: TestApp) {
         0,
         "prepared is not sent"
     );
+    let shown = t
+        .app
+        .batch_view(&staff(d(2025, 7, 20)), &renderer, &b2.id)
+        .await
+        .unwrap()
+        .confirmation();
     assert_eq!(
         t.app
-            .mark_mailed(&staff(d(2025, 7, 20)), &b2.id, d(2025, 7, 20))
+            .mark_mailed(&staff(d(2025, 7, 20)), &b2.id, d(2025, 7, 20), shown)
             .await
             .unwrap(),
         1
     );
     assert!(
         t.app
-            .mark_mailed(&staff(d(2025, 7, 21)), &b2.id, d(2025, 7, 21))
+            .mark_mailed(&staff(d(2025, 7, 21)), &b2.id, d(2025, 7, 21), shown)
             .await
             .is_err(),
         "mailed twice"
@@ -408,6 +414,7 @@ fn uke(t: &TestApp, name: &str, claims: &[ClaimSpec], billing: YearMonth) -> std
             billing_month: billing,
             examiner: 1,
             eof_mark: true,
+            ..WriterOptions::medical(billing)
         },
     );
     for c in claims {
@@ -456,7 +463,23 @@ async fn claims_are_stored_as_visit_facts_only(t: TestApp) {
         "a wrong birth date matches nobody"
     );
     assert!(report.summary.stored >= 1);
-    assert_eq!(report.summary.months_covered, vec!["2025-07".to_owned()]);
+    let arrival = report.summary.claims.clone().unwrap();
+    assert_eq!(
+        (
+            arrival.stream,
+            arrival.month.to_string(),
+            arrival.regular_claims
+        ),
+        (
+            collabo_domain::coverage::ClaimStream::Medical,
+            "2025-07".to_owned(),
+            2
+        )
+    );
+    assert!(
+        report.summary.months_covered.is_empty(),
+        "医科 alone does not complete July: DPC, 歯科 and 調剤 are expected too"
+    );
     // Nothing of the claim but the visit fact is stored.
     let dump = t.dump().await;
     for code in ["160", "620", "4659007", "シケン タロウ1"] {

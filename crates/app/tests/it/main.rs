@@ -8,4 +8,5 @@
 
 mod contract;
 mod harness;
+mod no_wrong_letter;
 mod privacy;

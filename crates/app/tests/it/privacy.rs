@@ -522,7 +522,7 @@ async fn every_bulk_view_names_its_people(t: TestApp) {
         keys(&smoker_refs)
     );
     t.app
-        .download_batch_part(&staff(day), &batch.id, 0)
+        .download_batch_part(&staff(day), &renderer, &batch.id, 0)
         .await
         .unwrap();
     assert_eq!(
@@ -530,7 +530,7 @@ async fn every_bulk_view_names_its_people(t: TestApp) {
         keys(&smoker_refs)
     );
     t.app
-        .download_mailing_list(&staff(day), &batch.id)
+        .download_mailing_list(&staff(day), &renderer, &batch.id)
         .await
         .unwrap();
     assert_eq!(

@@ -16,5 +16,6 @@ mod masters;
 mod mutations;
 mod reduce;
 mod samples;
+mod streams;
 mod variants;
 mod writer;

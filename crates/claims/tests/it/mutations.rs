@@ -19,6 +19,7 @@ fn valid_file() -> Vec<u8> {
             billing_month: YearMonth::new(2026, 7).unwrap(),
             examiner: 1,
             eof_mark: true,
+            ..WriterOptions::medical(YearMonth::new(2026, 7).unwrap())
         },
     );
     let groups = [

@@ -41,6 +41,7 @@ fn options(style: DateStyle) -> WriterOptions {
         billing_month: YearMonth::new(2026, 7).unwrap(),
         examiner: 1,
         eof_mark: true,
+        ..WriterOptions::medical(YearMonth::new(2026, 7).unwrap())
     }
 }
 

@@ -295,6 +295,15 @@ async fn the_demo_replays_a_year_from_real_format_files() {
         }
     }
     assert!(decisions > 0, "the demo year decides some 未受診 cases");
+    // The demo society receives all four streams: claims are complete through January
+    // 2026 (the last service month to arrive by March), with no gap.
+    let ledger = s.claims_ledger(&staff).await.unwrap();
+    assert_eq!(
+        ledger.complete_through(),
+        Some(collabo_domain::calendar::YearMonth::new(2026, 1).unwrap()),
+        "{}",
+        ledger.headline()
+    );
     s.close().await;
     // The year's employer aggregates were published.
     let pool = db(&demo.join("collabo.sqlite")).await;
@@ -552,4 +561,134 @@ async fn one_operation_through_the_cli_and_the_portal_writes_the_same_audit_reco
             "{action}: the two doors audit alike"
         );
     }
+}
+
+#[test]
+fn claims_coverage_shows_each_stream_and_a_month_is_closed_and_reopened_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path());
+    let map = collabo_claims::GroupMap::builtin().unwrap();
+    let member = collabo_claims::ClaimIdentity {
+        insurer: collabo_domain::ids::InsurerNumber::parse("06139999").unwrap(),
+        symbol: collabo_domain::ids::Symbol::parse("1001").unwrap(),
+        number: collabo_domain::ids::CardNumber::parse("1").unwrap(),
+        branch: Some(collabo_domain::ids::Branch::parse("00").unwrap()),
+        birth_date: jiff::civil::Date::constant(1975, 3, 3),
+        sex: collabo_domain::member::Sex::Female,
+    };
+    let month = collabo_domain::calendar::YearMonth::new(2025, 11).unwrap();
+    for (kind, stem, institution) in [
+        (
+            collabo_claims::ClaimFileKind::Medical,
+            "RECEIPTC",
+            "1310000001",
+        ),
+        (collabo_claims::ClaimFileKind::Dpc, "RECEIPTD", "1310000002"),
+        (
+            collabo_claims::ClaimFileKind::Pharmacy,
+            "RECEIPTY",
+            "1340000001",
+        ),
+    ] {
+        let path = dir.path().join(format!("{stem}.UKE"));
+        let options = collabo_claims::WriterOptions::medical(month.next()).of_kind(kind);
+        let mut w =
+            collabo_claims::UkeWriter::new(std::fs::File::create(&path).unwrap(), &map, options);
+        w.write_claim(&collabo_claims::ClaimSpec {
+            identity: member.clone(),
+            name_kana: "タカハシ ハナコ".into(),
+            institution: institution.into(),
+            month,
+            days: vec![4],
+            groups: Vec::new(),
+            filler: collabo_claims::Filler::NONE,
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let o = collabo(
+            dir.path(),
+            &[
+                "--date",
+                "2026-01-05",
+                "import",
+                "claims",
+                path.to_str().unwrap(),
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let o = collabo(dir.path(), &["--date", "2026-01-06", "claims", "coverage"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2025-11  未完了"), "{out}");
+    assert!(out.contains("歯科 未着"), "{out}");
+    assert!(out.contains("医科 取込済 (2026-01-05)"), "{out}");
+    assert!(
+        out.contains("レセプト取込済: 完了した診療月はまだありません（医科・DPC・歯科・調剤）"),
+        "{out}"
+    );
+    let o = collabo(
+        dir.path(),
+        &[
+            "--date",
+            "2026-01-06",
+            "claims",
+            "close",
+            "--month",
+            "2025-11",
+            "--stream",
+            "歯科",
+            "--reason",
+            "",
+        ],
+    );
+    assert!(!o.status.success(), "a reason is required: {}", text(&o));
+    let o = collabo(
+        dir.path(),
+        &[
+            "--date",
+            "2026-01-06",
+            "claims",
+            "close",
+            "--month",
+            "2025-11",
+            "--stream",
+            "dental",
+            "--reason",
+            "歯科の請求なし",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("2025-11  完了"), "{out}");
+    assert!(
+        out.contains("レセプト取込済: 令和7年11月診療分まで（医科・DPC・歯科・調剤）"),
+        "{out}"
+    );
+    let o = collabo(
+        dir.path(),
+        &[
+            "--date",
+            "2026-01-07",
+            "claims",
+            "reopen",
+            "--month",
+            "2025-11",
+            "--stream",
+            "dental",
+            "--reason",
+            "歯科の月遅れが届く",
+        ],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("2025-11  未完了"),
+        "{}",
+        text(&o)
+    );
+    let o = collabo(dir.path(), &["claims", "streams"]);
+    assert!(
+        text(&o).contains("受け取る請求の種類: 医科・DPC・歯科・調剤"),
+        "{}",
+        text(&o)
+    );
 }

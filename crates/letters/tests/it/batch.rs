@@ -3,7 +3,7 @@
 
 use crate::support::{letter, pdf_pages, poppler, renderer, row, squeeze};
 use collabo_domain::programme::LetterKind;
-use collabo_letters::{BatchOptions, CsvEncoding, MailingRow, write_mailing_csv};
+use collabo_letters::{BatchOptions, CsvEncoding, EnvelopePlace, MailingRow, write_mailing_csv};
 
 #[test]
 fn a_batch_is_split_into_parts_with_placements_and_a_mailing_list() {
@@ -105,7 +105,97 @@ fn a_batch_is_split_into_parts_with_placements_and_a_mailing_list() {
     let fifth: Vec<&str> = csv.lines().nth(5).unwrap().split(',').collect();
     assert_eq!(fifth[4], "架空 人5");
     assert_eq!(fifth[5], "C2");
-    assert_eq!(fifth[7], "5");
-    assert_eq!(fifth[9], "part-0003.pdf");
-    assert_eq!(fifth[10], "1");
+    assert_eq!(fifth[6], "1", "one notice in the envelope");
+    assert_eq!(fifth[8], "5");
+    assert_eq!(fifth[10], "part-0003.pdf");
+    assert_eq!(fifth[11], "1");
+    assert_eq!(fifth[13], "", "not 差止");
+}
+
+#[test]
+fn one_persons_notices_share_an_envelope_with_one_address_block_and_one_reference() {
+    // Person 1: a 胃 and a 子宮頸 re-notice in one envelope; person 2: one notice.
+    let mut stomach = letter(LetterKind::CancerRenotice, 1, "架空 花子");
+    stomach.reference = "B20261124-01-00001".into();
+    stomach.envelope = EnvelopePlace {
+        position: 1,
+        count: 2,
+    };
+    let mut cervical = stomach.clone();
+    cervical.cancer_type = Some("子宮頸がん検診".into());
+    cervical.envelope = EnvelopePlace {
+        position: 2,
+        count: 2,
+    };
+    let other = letter(LetterKind::SmokingCessation, 2, "架空 次郎");
+    let out = tempfile::tempdir().unwrap();
+    let options = BatchOptions {
+        letters_per_part: 1,
+        per_letter_pdfs: true,
+    };
+    let letters = vec![stomach.clone(), cervical.clone(), other];
+    let manifest = renderer()
+        .write_batch(letters.clone(), out.path(), &options)
+        .unwrap();
+    assert_eq!(manifest.letters.len(), 2, "two envelopes");
+    assert_eq!(
+        manifest.parts.len(),
+        2,
+        "one envelope per part: the pair is not split"
+    );
+    let pair = &manifest.letters[0];
+    assert_eq!((pair.notices, pair.part), (2, 0));
+    assert_eq!(pair.placement.pages, 2);
+    let part = manifest.parts[0].to_str().unwrap();
+    assert_eq!(pdf_pages(part), 2);
+    let first = squeeze(&poppler("pdftotext", &["-f", "1", "-l", "1", part, "-"]));
+    let second = squeeze(&poppler("pdftotext", &["-f", "2", "-l", "2", part, "-"]));
+    assert!(
+        first.contains("架空花子") && first.contains("親展"),
+        "{first}"
+    );
+    assert!(
+        !second.contains("親展") && !second.contains("様"),
+        "the second notice has no address block: {second}"
+    );
+    assert!(second.contains("同封の通知（2/2）"), "{second}");
+    assert!(second.contains("子宮頸がん検診"), "{second}");
+    assert!(
+        first.contains("1/2") && second.contains("2/2"),
+        "pages numbered per envelope"
+    );
+    for page in [&first, &second] {
+        assert_eq!(
+            page.matches("B20261124-01-00001").count(),
+            2,
+            "one 整理番号 (sender block, footer; enclosure line, footer): {page}"
+        );
+    }
+    let single = pair.pdf.as_ref().unwrap();
+    assert_eq!(
+        pdf_pages(single.to_str().unwrap()),
+        2,
+        "the reprint PDF is the envelope"
+    );
+    let part_name = |i: usize| {
+        manifest.parts[manifest.letters[i].part]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let rows = [
+        MailingRow::envelope(
+            &[&letters[0], &letters[1]],
+            &manifest.letters[0],
+            &part_name(0),
+        )
+        .unwrap(),
+        MailingRow::envelope(&[&letters[2]], &manifest.letters[1], &part_name(1)).unwrap(),
+    ];
+    let mut csv = Vec::new();
+    write_mailing_csv(&mut csv, &rows, CsvEncoding::Utf8Bom).unwrap();
+    let csv = String::from_utf8(csv).unwrap();
+    let line: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((line[5], line[6], line[12]), ("C2+C2", "2", "2"));
 }

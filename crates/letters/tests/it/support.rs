@@ -29,7 +29,7 @@ pub fn row(label: &str, value: &str, unit: &str, threshold: &str) -> ValueRow {
         value: value.into(),
         unit: unit.into(),
         threshold: threshold.into(),
-        level: "受診勧奨判定値".into(),
+        level: "要受診".into(),
     }
 }
 

@@ -32,6 +32,52 @@ fn seal(dir: &tempfile::TempDir) -> AuditSeal {
     )
 }
 
+/// An empty database (no migrations run): its URL and a folder for the anchor file.
+pub async fn empty_database(postgres: bool) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    if !postgres {
+        let url = format!("sqlite:{}", dir.path().join("old.sqlite").display());
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(dir.path().join("old.sqlite"))
+            .create_if_missing(true);
+        sqlx::SqlitePool::connect_with(options)
+            .await
+            .unwrap()
+            .close()
+            .await;
+        return (url, dir);
+    }
+    let admin_url = std::env::var("COLLABO_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!(
+        "collabo_old_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name}"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let base = admin_url
+        .rsplit_once('/')
+        .map_or(admin_url.as_str(), |(b, _)| b)
+        .to_owned();
+    (format!("{base}/{name}"), dir)
+}
+
+/// A test audit seal with its anchor file in `dir`.
+pub fn test_seal(dir: &tempfile::TempDir) -> AuditSeal {
+    seal(dir)
+}
+
 impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();

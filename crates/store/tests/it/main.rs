@@ -6,3 +6,4 @@
 
 mod contract;
 mod harness;
+mod migration;

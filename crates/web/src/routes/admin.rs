@@ -506,6 +506,78 @@ pub async fn save_settings(
     .into_response())
 }
 
+fn society_form(csrf: &str, head: &collabo_app::registers::Letterhead, streams: &str) -> Form {
+    Form {
+        action: "/admin/society".into(),
+        multipart: false,
+        csrf: csrf.into(),
+        fields: vec![
+            Field::new("健康保険組合名", "name", "text").value(head.name.clone()),
+            Field::new("担当部署", "section", "text").value(head.section.clone()),
+            Field::new("所在地（〒を含めて1行）", "address", "text").value(head.address.clone()),
+            Field::new("電話番号", "phone", "text").value(head.phone.clone()),
+            Field::new("受付時間", "hours", "text")
+                .value(head.hours.clone())
+                .hint("通知の差出人欄と「お問い合わせ先」（データ共有を希望しない方の申出先）に印刷されます。"),
+            Field::new("受け取る請求の種類", "streams", "text")
+                .value(streams)
+                .hint("医科・DPC・歯科・調剤 のうち、支払基金から毎月届くもの。すべて揃った診療月だけを受診判定に使います。"),
+        ],
+        submit: "保存".into(),
+        get: false,
+    }
+}
+
+/// GET /admin/society: the letters' sender block and the claims streams expected.
+pub async fn society(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let head = state.app.letterhead(&who.actor()).await?;
+    let streams =
+        collabo_domain::coverage::ClaimStream::join_labels(&state.app.expected_streams().await?);
+    let mut page = Page::new("差出人・請求の種類", &who);
+    page.push(Block::Form(society_form(who.csrf(), &head, &streams)));
+    Ok(page.html()?.into_response())
+}
+
+/// The society form.
+#[derive(Deserialize)]
+pub struct SocietyForm {
+    name: String,
+    section: String,
+    address: String,
+    phone: String,
+    hours: String,
+    streams: String,
+}
+
+/// POST /admin/society.
+pub async fn save_society(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<SocietyForm>,
+) -> WebResult<Response> {
+    let streams = collabo_domain::coverage::ClaimStream::parse_list(&form.streams)
+        .map_err(|m| WebError::BadRequest(format!("受け取る請求の種類: {m}")))?;
+    let actor = who.actor();
+    state
+        .app
+        .save_letterhead(
+            &actor,
+            &collabo_app::registers::Letterhead {
+                name: form.name,
+                section: form.section,
+                address: form.address,
+                phone: form.phone,
+                hours: form.hours,
+            },
+        )
+        .await?;
+    state.app.set_expected_streams(&actor, &streams).await?;
+    Ok(Redirect::to("/admin/society").into_response())
+}
+
 /// GET /admin/templates.
 pub async fn templates(
     State(state): State<AppState>,
@@ -575,6 +647,7 @@ pub async fn upload_template(
         .app
         .save_template(&who.actor(), &state.config.templates_dir, &name, &bytes)
         .await?;
+    state.forget_renderer().await;
     if let Err(message) = checked {
         let mut page = Page::new("通知テンプレートにエラーがあります", &who);
         page.notice(

@@ -195,6 +195,27 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/staff/claims",
+            Can(ImportSocietyData),
+            "レセプト取込状況（診療月・請求の種類ごと）",
+            get(staff::claims),
+        ),
+        r(
+            "POST",
+            "/staff/claims/close",
+            Can(ImportSocietyData),
+            "請求なしの診療月を手動で確定",
+            post(staff::claims_close),
+        ),
+        r(
+            "POST",
+            "/staff/claims/reopen",
+            Can(ImportSocietyData),
+            "手動確定の取消",
+            post(staff::claims_reopen),
+        ),
+        r(
+            "GET",
             "/staff/review",
             Can(ResolveReview),
             "照合待ち一覧",
@@ -243,10 +264,17 @@ pub fn table() -> Vec<Entry> {
             post(staff::prepare_batch),
         ),
         r(
+            "GET",
+            "/staff/letters/{id}",
+            Can(ManageLetters),
+            "バッチの内容（PDF・取下げ・差止）と発送確認",
+            get(staff::batch_page),
+        ),
+        r(
             "POST",
             "/staff/letters/{id}/mailed",
             Can(ManageLetters),
-            "発送済みにする",
+            "発送日を指定して発送済みにする",
             post(staff::batch_mailed),
         ),
         r(
@@ -260,7 +288,7 @@ pub fn table() -> Vec<Entry> {
             "GET",
             "/staff/letters/{id}/pdf",
             Can(ManageLetters),
-            "バッチPDF",
+            "バッチPDF（?part=0,1,…の各ファイル）",
             get(staff::batch_pdf),
         ),
         r(
@@ -375,6 +403,20 @@ pub fn table() -> Vec<Entry> {
             Can(ManageSettings),
             "事業設定の保存",
             post(admin::save_settings),
+        ),
+        r(
+            "GET",
+            "/admin/society",
+            Can(ManageSettings),
+            "差出人・問い合わせ先・受け取る請求の種類",
+            get(admin::society),
+        ),
+        r(
+            "POST",
+            "/admin/society",
+            Can(ManageSettings),
+            "差出人・問い合わせ先・請求の種類の保存",
+            post(admin::save_society),
         ),
         r(
             "GET",

@@ -1,23 +1,26 @@
-//! Society staff pages: dashboard (cases by programme and state, waiting for claims),
-//! review queue, consent register, letter batches, member pages, reports with charts,
+//! Society staff pages: dashboard (cases by programme and state, waiting for claims,
+//! the 「レセプト取込済」 line), claims completeness per service month with manual
+//! close and reopen, review queue, consent register, letter batches (every PDF part,
+//! withdrawn and 差止 letters, 発送済 with a 発送日), member pages, reports with charts,
 //! CSV export. Every page that shows a person writes an audit record naming them.
 
 use super::{csv_response, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::view::{Bars, Block, Cell, Field, Form, Page, Table, button, confirm_button, wareki};
+use crate::view::{Bars, Block, Button, Cell, Field, Form, Page, Table, button, wareki};
 use axum::Extension;
 use axum::extract::{Form as FormData, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use collabo_app::review::ReviewFilter;
 use collabo_domain::admission::ReviewPayload;
+use collabo_domain::batch::{LetterStatus, MailingConfirmation};
 use collabo_domain::case::CaseState;
 use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
+use collabo_domain::coverage::{ClaimStream, StreamStatus};
 use collabo_domain::ids::MemberKey;
 use collabo_domain::programme::{BatchStatus, ProgrammeCode};
 use serde::Deserialize;
-use std::sync::Arc;
 
 /// GET /staff.
 pub async fn dashboard(
@@ -36,6 +39,32 @@ pub async fn dashboard(
     };
     let waiting = sum(CaseState::WaitingForClaims);
     let due = sum(CaseState::LetterDue);
+    page.push(Block::Para(dash.claims.headline()));
+    let pending = dash.claims.pending();
+    if !pending.is_empty() {
+        page.notice(
+            "warn",
+            pending
+                .iter()
+                .map(|(month, missing)| {
+                    format!(
+                        "{}診療分: {} が未完了（受診判定に使いません）",
+                        collabo_domain::calendar::format_wareki_month(*month),
+                        ClaimStream::join_labels(missing)
+                    )
+                })
+                .collect(),
+        );
+    }
+    // The latest months, stream by stream and since when (all months: /staff/claims).
+    let recent: Vec<_> = dash.claims.table().into_iter().rev().take(4).collect();
+    if !recent.is_empty() {
+        page.push(Block::Table(claims_table(&recent)));
+    }
+    page.push(Block::Links(vec![(
+        "/staff/claims".into(),
+        "レセプト取込状況（すべての診療月・手動確定）".into(),
+    )]));
     page.push(Block::Facts(vec![
         ("通知待ち（バッチ未作成）".into(), format!("{due}件")),
         (
@@ -337,13 +366,24 @@ pub async fn record_consent(
     Ok(page.html()?.into_response())
 }
 
-/// GET /staff/letters.
+/// GET /staff/letters: every batch with its files (one link per PDF part), counts and
+/// what was withdrawn; the button to prepare a batch.
 pub async fn letters(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
     let actor = who.actor();
-    let batches = state.app.batches(&actor).await?;
+    let mut batches = state.app.batches(&actor).await?;
+    if batches
+        .iter()
+        .any(|b| b.status == BatchStatus::Prepared && b.files_stale)
+    {
+        // A letter left a batch since its files were written: write them again first,
+        // so no link below hands out a withdrawn letter.
+        let renderer = state.renderer().await?;
+        state.app.refresh_batches(&actor, &renderer).await?;
+        batches = state.app.batches(&actor).await?;
+    }
     let due = state.app.letters_due_count(&actor).await?;
     let mut page = Page::new("通知バッチ", &who);
     page.push(Block::Facts(vec![("通知待ち".into(), format!("{due}件"))]));
@@ -355,48 +395,65 @@ pub async fn letters(
         submit: "通知待ちから印刷バッチを作成".into(),
         get: false,
     }));
+    page.push(Block::Para("バッチのPDFはすべてのファイル（1/2・2/2 …）を印刷してください。発送日の入力と発送済の確認は、バッチ番号から開く画面で行います。".into()));
     let rows = batches
         .iter()
         .map(|b| {
-            let mut row = vec![
-                Cell::Text(b.id.clone()),
+            let id = encode_segment(&b.id);
+            let served = b.status != BatchStatus::Cancelled;
+            let total = usize::try_from(b.parts).unwrap_or(0);
+            let pdfs = if served && total > 0 {
+                Cell::Links(
+                    (0..total)
+                        .map(|i| {
+                            (
+                                format!("/staff/letters/{id}/pdf?part={i}"),
+                                format!("PDF {}/{total}", i + 1),
+                            )
+                        })
+                        .collect(),
+                )
+            } else {
+                Cell::Text("—".into())
+            };
+            let withdrawn = match (b.removed, b.stopped) {
+                (0, 0) => String::new(),
+                (r, 0) => format!("取下げ {r}"),
+                (0, s) => format!("差止 {s}"),
+                (r, s) => format!("取下げ {r}・差止 {s}"),
+            };
+            vec![
+                Cell::Link(format!("/staff/letters/{id}"), b.id.clone()),
                 Cell::Text(wareki(b.prepared_on)),
                 Cell::Badge(
-                    b.status.label().to_owned(),
+                    match (b.status, b.mailed_on) {
+                        (BatchStatus::Mailed, Some(on)) => format!("発送済（{}）", wareki(on)),
+                        (status, _) => status.label().to_owned(),
+                    },
                     match b.status {
                         BatchStatus::Mailed => "ok",
                         BatchStatus::Cancelled => "muted",
                         BatchStatus::Prepared => "warn",
                     },
                 ),
-                Cell::Num(b.letters.to_string()),
-                Cell::Link(
-                    format!("/staff/letters/{}/pdf", encode_segment(&b.id)),
-                    "PDF（印刷用）".into(),
-                ),
-                Cell::Link(
-                    format!("/staff/letters/{}/csv", encode_segment(&b.id)),
-                    "発送リスト（委託先用）".into(),
-                ),
-            ];
-            if b.status == BatchStatus::Prepared {
-                row.push(confirm_button(
-                    format!("/staff/letters/{}/mailed", encode_segment(&b.id)),
-                    "発送済にする",
-                    who.csrf(),
-                    "このバッチを発送済にしますか？発送日から受診確認の期間が始まります。",
-                ));
-                row.push(confirm_button(
-                    format!("/staff/letters/{}/cancel", encode_segment(&b.id)),
-                    "取り消す",
-                    who.csrf(),
-                    "このバッチを取り消しますか？通知は再び通知待ちに戻ります。",
-                ));
-            } else {
-                row.push(Cell::Text(String::new()));
-                row.push(Cell::Text(String::new()));
-            }
-            row
+                Cell::Num(b.envelopes.to_string()),
+                Cell::Num(b.active_letters.to_string()),
+                Cell::Num(b.pages.to_string()),
+                pdfs,
+                if served {
+                    Cell::Link(
+                        format!("/staff/letters/{id}/csv"),
+                        "発送リスト（委託先用）".into(),
+                    )
+                } else {
+                    Cell::Text("—".into())
+                },
+                if withdrawn.is_empty() {
+                    Cell::Text(String::new())
+                } else {
+                    Cell::Badge(withdrawn, "error")
+                },
+            ]
         })
         .collect();
     page.push(Block::Table(Table {
@@ -404,11 +461,12 @@ pub async fn letters(
             "バッチ",
             "作成日",
             "状態",
-            "通数",
-            "印刷",
+            "封筒",
+            "通知",
+            "頁",
+            "印刷（PDF）",
             "発送リスト",
-            "発送",
-            "取消",
+            "取下げ・差止",
         ]
         .map(String::from)
         .to_vec(),
@@ -418,26 +476,12 @@ pub async fn letters(
     Ok(page.html()?.into_response())
 }
 
-/// Builds the letter renderer (font scan, templates with the admin's overrides) off the
-/// async runtime.
-pub async fn renderer(state: &AppState) -> WebResult<Arc<collabo_letters::Renderer>> {
-    let templates = state.config.templates_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        let dir = templates.is_dir().then_some(templates.as_path());
-        collabo_letters::Renderer::with_default_fonts(None, dir)
-    })
-    .await
-    .map_err(|e| WebError::Internal(format!("join: {e}")))?
-    .map(Arc::new)
-    .map_err(|e| WebError::BadRequest(format!("通知の作成準備に失敗しました: {e}")))
-}
-
 /// POST /staff/letters/prepare: one batch of every notice due (collabo_app::letters).
 pub async fn prepare_batch(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
-    let renderer = renderer(&state).await?;
+    let renderer = state.renderer().await?;
     let prepared = state
         .app
         .prepare_letters(&who.actor(), &renderer, &state.config.batches_dir)
@@ -450,8 +494,12 @@ pub async fn prepare_batch(
         ),
         Some(b) => {
             let mut lines = vec![format!(
-                "バッチ {} を作成しました（{}通）。PDFを印刷・封入し、発送後に「発送済にする」を押してください。",
-                b.id, b.letters
+                "バッチ {} を作成しました（{}通・封筒{}通・{}頁・PDF {}ファイル）。すべてのPDFを印刷・封入し、発送後にバッチの画面で発送日を入れて「発送済にする」を押してください。",
+                b.id,
+                b.letters,
+                b.envelopes,
+                b.pages,
+                b.parts.len()
             )];
             if b.unmailable > 0 {
                 lines.push(format!(
@@ -460,16 +508,196 @@ pub async fn prepare_batch(
                 ));
             }
             page.notice("ok", lines);
-            page.push(Block::Links(vec![
-                (
-                    format!("/staff/letters/{}/pdf", encode_segment(&b.id)),
-                    format!("{} のPDFをダウンロード", b.id),
-                ),
-                ("/staff/letters".into(), "通知バッチ一覧へ".into()),
-            ]))
+            let id = encode_segment(&b.id);
+            let total = b.parts.len();
+            let mut links: Vec<(String, String)> = (0..total)
+                .map(|i| {
+                    (
+                        format!("/staff/letters/{id}/pdf?part={i}"),
+                        format!("PDF {}/{total}", i + 1),
+                    )
+                })
+                .collect();
+            links.push((
+                format!("/staff/letters/{id}"),
+                format!("バッチ {} の内容と発送", b.id),
+            ));
+            links.push(("/staff/letters".into(), "通知バッチ一覧へ".into()));
+            page.push(Block::Links(links))
         }
     };
     Ok(page.html()?.into_response())
+}
+
+/// GET /staff/letters/{id}: the batch's files, counts and withdrawn letters, and the
+/// 発送済 confirmation (発送日, naming the parts and the number of envelopes).
+pub async fn batch_page(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let actor = who.actor();
+    let renderer = state.renderer().await?;
+    let view = state.app.batch_view(&actor, &renderer, &id).await?;
+    let b = &view.batch;
+    let mut page = Page::new(&format!("通知バッチ {}", b.id), &who);
+    let status = match (b.status, b.mailed_on, b.cancelled_on) {
+        (BatchStatus::Mailed, Some(on), _) => format!("発送済（発送日 {}）", wareki(on)),
+        (BatchStatus::Cancelled, _, Some(on)) => format!("取消（{}）", wareki(on)),
+        (status, _, _) => status.label().to_owned(),
+    };
+    page.push(Block::Facts(vec![
+        ("状態".into(), status),
+        ("作成日".into(), wareki(b.prepared_on)),
+        (
+            "発送する封筒".into(),
+            format!("{}通（通知 {}件）", b.envelopes, b.active_letters),
+        ),
+        ("頁数".into(), format!("{}頁", b.pages)),
+        ("PDF".into(), format!("{}ファイル", view.parts.len())),
+    ]));
+    let id_seg = encode_segment(&b.id);
+    let total = view.parts.len();
+    let mut links: Vec<(String, String)> = view
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            (
+                format!("/staff/letters/{id_seg}/pdf?part={i}"),
+                format!("PDF {}/{total}（{}）", i + 1, part.name),
+            )
+        })
+        .collect();
+    if view.csv.is_some() {
+        links.push((
+            format!("/staff/letters/{id_seg}/csv"),
+            "発送リスト（委託先用）".into(),
+        ));
+    }
+    if !links.is_empty() {
+        page.push(Block::Links(links));
+    }
+    if !view.withdrawn.is_empty() {
+        let stopped = view
+            .withdrawn
+            .iter()
+            .filter(|w| w.letter.status == LetterStatus::Stopped)
+            .count();
+        let mut lines = vec![format!(
+            "このバッチから{}通を取り下げました。",
+            view.withdrawn.len()
+        )];
+        if stopped > 0 {
+            lines.push(format!("差止 {stopped}通は印刷済みのPDFに含まれています。下の整理番号の封筒は発送しないでください。"));
+        }
+        page.notice("error", lines);
+        page.push(Block::Heading("取下げ・差止".into()));
+        page.push(Block::Table(Table {
+            headers: [
+                "整理番号",
+                "氏名",
+                "通知",
+                "状態",
+                "理由",
+                "ファイル",
+                "開始頁",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: view
+                .withdrawn
+                .iter()
+                .map(|w| {
+                    let l = &w.letter;
+                    vec![
+                        Cell::Text(w.reference.clone()),
+                        Cell::Text(l.member.name_kanji.clone()),
+                        Cell::Text(l.kind.title().to_owned()),
+                        Cell::Badge(
+                            l.status.label().to_owned(),
+                            if l.status == LetterStatus::Stopped {
+                                "error"
+                            } else {
+                                "muted"
+                            },
+                        ),
+                        Cell::Text(
+                            l.withdrawn_reason
+                                .map(|r| r.label().to_owned())
+                                .unwrap_or_default(),
+                        ),
+                        Cell::Text(if l.status == LetterStatus::Stopped {
+                            w.part_name.clone()
+                        } else {
+                            "（PDFから除外済）".into()
+                        }),
+                        Cell::Num(if l.status == LetterStatus::Stopped {
+                            l.first_page.to_string()
+                        } else {
+                            String::new()
+                        }),
+                    ]
+                })
+                .collect(),
+            empty: String::new(),
+        }));
+    }
+    if b.status == BatchStatus::Prepared {
+        let shown = view.confirmation();
+        let names: Vec<String> = (1..=total).map(|i| format!("{i}/{total}")).collect();
+        let question = format!(
+            "PDF {}ファイル（{}）の封筒{}通{}を発送済にします。発送日から受診確認の期間が始まります。よろしいですか？",
+            total,
+            names.join("・"),
+            shown.envelopes,
+            if shown.stopped > 0 {
+                format!("（差止 {}通を除く）", shown.stopped)
+            } else {
+                String::new()
+            }
+        );
+        page.push(Block::Heading("発送".into()));
+        page.push(Block::Para(format!(
+            "PDF {}ファイル（{}）をすべて印刷・封入し、封筒{}通を発送したら、発送日を入れて発送済にしてください。",
+            total,
+            names.join("・"),
+            shown.envelopes
+        )));
+        page.push(Block::Action(Button {
+            action: format!("/staff/letters/{id_seg}/mailed"),
+            label: "発送済にする".into(),
+            csrf: who.csrf().into(),
+            fields: vec![
+                Field::new("発送日", "on", "date").value(state.today().to_string()),
+                Field::hidden("envelopes", shown.envelopes.to_string()),
+                Field::hidden("parts", shown.parts.to_string()),
+                Field::hidden("stopped", shown.stopped.to_string()),
+            ],
+            confirm: question,
+        }));
+        page.push(Block::Action(Button {
+            action: format!("/staff/letters/{id_seg}/cancel"),
+            label: "このバッチを取り消す".into(),
+            csrf: who.csrf().into(),
+            fields: Vec::new(),
+            confirm: "このバッチを取り消しますか？通知は再び通知待ちに戻り、PDFと発送リストは削除されます。".into(),
+        }));
+    }
+    page.push(Block::Links(vec![(
+        "/staff/letters".into(),
+        "通知バッチ一覧へ".into(),
+    )]));
+    Ok(page.html()?.into_response())
+}
+
+/// The 発送済 form: the 発送日 and what the page showed.
+#[derive(Deserialize)]
+pub struct MailedForm {
+    on: String,
+    envelopes: u64,
+    parts: u64,
+    stopped: u64,
 }
 
 /// POST /staff/letters/{id}/mailed.
@@ -477,10 +705,28 @@ pub async fn batch_mailed(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
+    FormData(form): FormData<MailedForm>,
 ) -> WebResult<Response> {
     let actor = who.actor();
-    state.app.mark_mailed(&actor, &id, actor.today()).await?;
-    Ok(axum::response::Redirect::to("/staff/letters").into_response())
+    let on = collabo_app::parse_date(&form.on)
+        .map_err(|m| WebError::BadRequest(format!("発送日: {m}")))?;
+    state
+        .app
+        .mark_mailed(
+            &actor,
+            &id,
+            on,
+            MailingConfirmation {
+                envelopes: form.envelopes,
+                parts: form.parts,
+                stopped: form.stopped,
+            },
+        )
+        .await?;
+    Ok(
+        axum::response::Redirect::to(&format!("/staff/letters/{}", encode_segment(&id)))
+            .into_response(),
+    )
 }
 
 /// POST /staff/letters/{id}/cancel.
@@ -508,7 +754,7 @@ async fn download(
         .await
         .map_err(|e| WebError::Internal(format!("{}: {e}", file.path.display())))?;
     let name = file.name.clone();
-    // RFC 6266: a UTF-8 file name (the mailing list is named in Japanese).
+    // RFC 6266: a UTF-8 file name (the names are in Japanese).
     let disposition = format!(
         "attachment; filename=\"{}\"; filename*=UTF-8''{}",
         name.replace(
@@ -527,16 +773,17 @@ async fn download(
         .into_response())
 }
 
-/// GET /staff/letters/{id}/pdf?part=N.
+/// GET /staff/letters/{id}/pdf?part=N (0-based), named `B20250716-01_通知_1of2.pdf`.
 pub async fn batch_pdf(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
     Query(q): Query<PartQuery>,
 ) -> WebResult<Response> {
+    let renderer = state.renderer().await?;
     let file = state
         .app
-        .download_batch_part(&who.actor(), &id, q.part)
+        .download_batch_part(&who.actor(), &renderer, &id, q.part)
         .await?;
     download(&file, "application/pdf").await
 }
@@ -547,8 +794,155 @@ pub async fn batch_csv(
     Extension(who): Extension<Identity>,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let file = state.app.download_mailing_list(&who.actor(), &id).await?;
+    let renderer = state.renderer().await?;
+    let file = state
+        .app
+        .download_mailing_list(&who.actor(), &renderer, &id)
+        .await?;
     download(&file, "text/csv; charset=utf-8").await
+}
+
+/// GET /staff/claims: which claims streams are in for each service month, since when,
+/// and the forms to close a stream by hand (no claims of it that month) or reopen it.
+pub async fn claims(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let ledger = state.app.claims_ledger(&who.actor()).await?;
+    let mut page = Page::new("レセプト取込状況", &who);
+    page.push(Block::Para(ledger.headline()));
+    page.push(Block::Para(format!(
+        "診療月ごとに、受け取る請求の種類（{}）がすべて揃った月だけを受診判定に使います。分割ファイルは最終巻まで、月遅れ分だけのファイルはその月を揃えません。その月に請求がなかった種類は、理由を入れて手動で確定できます。",
+        ClaimStream::join_labels(&ledger.expected)
+    )));
+    let months: Vec<_> = ledger.table().into_iter().rev().collect();
+    page.push(Block::Table(claims_table(&months)));
+    let options: Vec<(String, String)> = ledger
+        .expected
+        .iter()
+        .map(|s| (s.code().to_owned(), s.label().to_owned()))
+        .collect();
+    let stream_field = |label: &str| {
+        let mut f = Field::new(label, "stream", "select");
+        f.options = options.clone();
+        f
+    };
+    for (action, heading, submit) in [
+        ("close", "請求なしとして手動で確定する", "確定する"),
+        ("reopen", "手動の確定を取り消す", "取り消す"),
+    ] {
+        page.push(Block::Heading(heading.into()));
+        page.push(Block::Form(Form {
+            action: format!("/staff/claims/{action}"),
+            multipart: false,
+            csrf: who.csrf().into(),
+            fields: vec![
+                Field::new("診療月（YYYY-MM）", "month", "text"),
+                stream_field("請求の種類"),
+                Field::new("理由", "reason", "text").hint("監査ログに残ります。"),
+            ],
+            submit: submit.into(),
+            get: false,
+        }));
+    }
+    Ok(page.html()?.into_response())
+}
+
+/// Months × streams: each stream's status and since when, and whether the month counts.
+fn claims_table(months: &[collabo_domain::coverage::MonthCoverage]) -> Table {
+    let streams: Vec<ClaimStream> = ClaimStream::ALL.into_iter().collect();
+    let rows = months
+        .iter()
+        .map(|m| {
+            let mut row = vec![Cell::Text(format!(
+                "{}（{}）",
+                collabo_domain::calendar::format_wareki_month(m.month),
+                m.month
+            ))];
+            for s in &streams {
+                row.push(match m.streams.get(s) {
+                    None => Cell::Text("（対象外）".into()),
+                    Some(status) => {
+                        let text = match status.since() {
+                            Some(on) => format!("{}（{}）", status.label(), wareki(on)),
+                            None => status.label(),
+                        };
+                        let kind = match status {
+                            StreamStatus::Arrived { .. } => "ok",
+                            StreamStatus::ClosedByHand { .. } => "muted",
+                            _ => "warn",
+                        };
+                        Cell::Badge(text, kind)
+                    }
+                });
+            }
+            row.push(if m.complete {
+                Cell::Badge("完了".into(), "ok")
+            } else {
+                Cell::Badge("未完了".into(), "warn")
+            });
+            row
+        })
+        .collect();
+    let mut headers = vec!["診療月".to_owned()];
+    headers.extend(streams.iter().map(|s| s.label().to_owned()));
+    headers.push("判定に使用".into());
+    Table {
+        headers,
+        rows,
+        empty: "レセプトはまだ取り込まれていません。".into(),
+    }
+}
+
+/// The close / reopen form.
+#[derive(Deserialize)]
+pub struct MonthForm {
+    month: String,
+    stream: String,
+    reason: String,
+}
+
+async fn month_action(
+    state: &AppState,
+    who: &Identity,
+    form: &MonthForm,
+    close: bool,
+) -> WebResult<Response> {
+    let month = collabo_domain::calendar::YearMonth::parse(form.month.trim())
+        .map_err(|_| WebError::BadRequest("診療月は YYYY-MM で入力してください。".into()))?;
+    let stream = ClaimStream::parse(&form.stream)
+        .ok_or_else(|| WebError::BadRequest("請求の種類が正しくありません。".into()))?;
+    let actor = who.actor();
+    if close {
+        state
+            .app
+            .close_claims_month(&actor, stream, month, &form.reason)
+            .await?;
+    } else {
+        state
+            .app
+            .reopen_claims_month(&actor, stream, month, &form.reason)
+            .await?;
+    }
+    Ok(axum::response::Redirect::to("/staff/claims").into_response())
+}
+
+/// POST /staff/claims/close.
+pub async fn claims_close(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<MonthForm>,
+) -> WebResult<Response> {
+    month_action(&state, &who, &form, true).await
+}
+
+/// POST /staff/claims/reopen.
+pub async fn claims_reopen(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<MonthForm>,
+) -> WebResult<Response> {
+    month_action(&state, &who, &form, false).await
 }
 
 /// Member search query.
@@ -739,6 +1133,23 @@ fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
         }
         NoVisitFound { .. } => "受診なし（対象期間のレセプト取込済み）".into(),
         RenoticeDue(kind) => format!("再勧奨待ち: {}", kind.title()),
+        LetterWithdrawn {
+            letter,
+            batch,
+            reason,
+        } => match batch {
+            Some(b) => format!(
+                "{} を取下げ（{}）: 印刷バッチ {b} から除外",
+                letter.title(),
+                reason.label()
+            ),
+            None => format!("{} を取下げ（{}）", letter.title(), reason.label()),
+        },
+        MailedBeforeEvidence { letter, mailed_on } => format!(
+            "{} は{}に発送済みでした（その後に受診の記録が届いたため、結果を受診に訂正）",
+            letter.title(),
+            wareki(*mailed_on)
+        ),
         Closed(outcome) => format!("終了: {}", outcome.label()),
     }
 }

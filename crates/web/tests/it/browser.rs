@@ -1,8 +1,9 @@
 //! End-to-end in Debian's chromium through chromedriver (WebDriver over plain HTTP on
 //! loopback, spoken by a 100-line client below): an employer uploads a 要精密検査 list
 //! with a bad row and sees the error with line and field; staff log in with TOTP,
-//! prepare a letter batch and download its PDF, and look at the dashboard, a member
-//! page and the reports.
+//! prepare a batch of more than 100 letters, download every part of its PDF from the
+//! letters page and count every letter in them, confirm 発送済 with a 発送日, and look
+//! at the dashboard, a member page and the reports.
 //! Screenshots go to /tmp/collabo-web-*.png. Missing chromium fails the test.
 
 use crate::helpers::{TestApp, referral_csv};
@@ -285,6 +286,20 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
         )
         .await;
     assert_eq!(seeded.status, axum::http::StatusCode::OK, "{}", seeded.body);
+    // 120 smokers at E2 (108 more than the fixture): with E1's three 要精密検査 notices
+    // a batch of 123 letters, printed as two PDF parts (100 + 23).
+    app.app()
+        .import_members(
+            &app.staff(),
+            "members-2.csv",
+            &crate::helpers::register_with_e2(120),
+        )
+        .await
+        .unwrap();
+    let smokers: Vec<_> = (1..=120)
+        .map(|n| crate::helpers::exam(n, 5.0, true))
+        .collect();
+    app.add_checkups("E2", Some("E2"), &smokers).await;
     app.run_engine().await;
     app.publish(&staff_api).await;
 
@@ -346,34 +361,122 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     d.wait_for_url("/staff").await;
     assert!(d.source().await.contains("事業別・状態別の件数"));
     d.screenshot("staff-dashboard").await;
+    assert!(
+        d.source().await.contains("レセプト取込済"),
+        "the dashboard says how far claims are complete"
+    );
     d.goto(&format!("{base}/staff/letters")).await;
     d.screenshot("staff-letters").await;
     d.click("form[action='/staff/letters/prepare'] button")
         .await;
     let prepared = d.wait_for_text("を作成しました").await;
     d.screenshot("staff-letters-prepare").await;
-    assert!(prepared.contains("を作成しました（3通）"), "{prepared}");
-    let start = prepared
-        .find("/staff/letters/B")
-        .expect("a link to the batch PDF");
-    let href = &prepared[start..start + prepared[start..].find('"').unwrap()];
-    // Download the PDF with the browser's own session (same origin, the session cookie).
-    let script = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'), String.fromCharCode(...new Uint8Array(b).slice(0, 5)), b.byteLength])));";
-    let got = d
-        .cmd(
-            "POST",
-            "/execute/async",
-            Some(json!({ "script": script, "args": [href] })),
-        )
-        .await;
-    assert_eq!(got[0], json!(200), "{got}");
-    assert_eq!(got[1], json!("application/pdf"));
-    assert_eq!(got[2], json!("%PDF-"));
-    assert!(got[3].as_u64().unwrap() > 10_000, "{got}");
+    assert!(
+        prepared.contains("を作成しました（123通・封筒123通・")
+            && prepared.contains("PDF 2ファイル"),
+        "{prepared}"
+    );
+    // The letters page offers every part of the batch's PDF.
     d.goto(&format!("{base}/staff/letters")).await;
     let list = d.source().await;
-    assert!(list.contains("印刷待ち") && list.contains("発送リスト（委託先用）"));
     d.screenshot("staff-letters-batch").await;
+    assert!(list.contains("印刷待ち") && list.contains("発送リスト（委託先用）"));
+    let parts: Vec<String> = ["PDF 1/2", "PDF 2/2"]
+        .iter()
+        .map(|label| {
+            let end = list
+                .find(&format!("\">{label}</a>"))
+                .unwrap_or_else(|| panic!("no link {label}: {list}"));
+            let start = list[..end].rfind("href=\"").unwrap() + 6;
+            list[start..end].replace("&amp;", "&")
+        })
+        .collect();
+    assert!(!list.contains("PDF 3/"), "two parts only");
+    // Download each with the browser's own session (same origin, the session cookie)
+    // and count every letter in it: one 親展 and one 整理番号 per envelope.
+    let script = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => { const u = new Uint8Array(b); let s = ''; for (let i = 0; i < u.length; i += 8192) { s += String.fromCharCode(...u.subarray(i, i + 8192)); } done([r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), btoa(s)]); }));";
+    let mut references = std::collections::BTreeSet::new();
+    let mut per_part = Vec::new();
+    for (i, href) in parts.iter().enumerate() {
+        let got = d
+            .cmd(
+                "POST",
+                "/execute/async",
+                Some(json!({ "script": script, "args": [href] })),
+            )
+            .await;
+        assert_eq!(got[0], json!(200), "{href}");
+        assert_eq!(got[1], json!("application/pdf"));
+        let disposition = got[2].as_str().unwrap();
+        assert!(
+            disposition.contains(&format!("_%E9%80%9A%E7%9F%A5_{}of2.pdf", i + 1)),
+            "named B…_通知_{}of2.pdf: {disposition}",
+            i + 1
+        );
+        let pdf = base64_decode(got[3].as_str().unwrap());
+        assert!(pdf.starts_with(b"%PDF-"));
+        let path = std::env::temp_dir().join(format!(
+            "collabo-web-part-{}-{}.pdf",
+            std::process::id(),
+            i + 1
+        ));
+        std::fs::write(&path, &pdf).unwrap();
+        let out = Command::new("pdftotext")
+            .args([path.to_str().unwrap(), "-"])
+            .output()
+            .expect("pdftotext (poppler-utils, scripts/setup.sh)");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let found: std::collections::BTreeSet<String> = text
+            .match_indices("B20261124-01-")
+            .filter_map(|(at, _)| text.get(at..at + 18).map(str::to_owned))
+            .filter(|r| r[13..].bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        assert_eq!(
+            text.matches("親展").count(),
+            found.len(),
+            "one envelope per 整理番号"
+        );
+        per_part.push(found.len());
+        references.extend(found);
+        let _ = std::fs::remove_file(&path);
+    }
+    assert_eq!(per_part, [100, 23], "every letter, in two parts");
+    assert_eq!(references.len(), 123, "no letter twice, none missing");
+    // Two days later (a new login: the session of the 24th has ended), 発送済 with the
+    // 発送日 of the day before, after a confirmation naming the parts and the count.
+    app.clock.advance(2 * 86_400);
+    login(&d, &base, "staff1").await;
+    d.wait_for_url("/totp").await;
+    let code =
+        collabo_web::auth::totp_code(crate::helpers::TOTP, collabo_web::Clock::now(&*app.clock))
+            .unwrap();
+    d.type_into("#f-code", &code).await;
+    d.click("form.box button[type=submit]").await;
+    d.wait_for_url("/staff").await;
+    let batch = "B20261124-01";
+    d.goto(&format!("{base}/staff/letters/{batch}")).await;
+    let page = d.source().await;
+    assert!(page.contains("封筒123通"), "{page}");
+    d.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({ "script": "document.getElementById('f-on').value = '2026-11-25';", "args": [] })),
+    )
+    .await;
+    d.screenshot("staff-batch-mailed-form").await;
+    d.click("form[action$='/mailed'] button").await;
+    let question = d.cmd("GET", "/alert/text", None).await;
+    let question = question.as_str().unwrap_or_default().to_owned();
+    assert!(
+        question.contains("PDF 2ファイル（1/2・2/2）の封筒123通"),
+        "{question}"
+    );
+    d.cmd("POST", "/alert/accept", Some(json!({}))).await;
+    let mailed = d.wait_for_text("発送日 令和8年11月25日").await;
+    d.screenshot("staff-batch-mailed").await;
+    assert!(mailed.contains("発送済"), "{mailed}");
+    d.goto(&format!("{base}/staff/letters")).await;
+    assert!(d.source().await.contains("発送済（令和8年11月25日）"));
     let key = crate::helpers::key_text("E1", 11);
     d.goto(&format!("{base}/staff/members/{key}")).await;
     assert!(d.source().await.contains("試験 太郎11"));

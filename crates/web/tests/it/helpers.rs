@@ -93,13 +93,18 @@ const BIRTH: &str = "1980-04-01";
 /// The register (layout of `collabo_app::imports::parse_members`): E1 本人 1–60 and
 /// 家族 61–62 (枝番 01), E2 本人 1–12.
 pub fn register_csv() -> Vec<u8> {
+    register_with_e2(12)
+}
+
+/// The register with E2 本人 1–`e2` (the browser test's batch of more than 100 letters).
+pub fn register_with_e2(e2: u32) -> Vec<u8> {
     let mut s = String::from(
         "保険者番号,記号,番号,枝番,氏名,氏名カナ,性別,生年月日,郵便番号,住所,住所2,事業所記号,本人家族,資格取得日,資格喪失日\n",
     );
     let mut rows: Vec<(&str, u32, &str, &str)> =
         (1..=60).map(|n| ("E1", n, "00", "本人")).collect();
     rows.extend((61..=62).map(|n| ("E1", n, "01", "家族")));
-    rows.extend((1..=12).map(|n| ("E2", n, "00", "本人")));
+    rows.extend((1..=e2).map(|n| ("E2", n, "00", "本人")));
     for (employer, n, branch, relationship) in rows {
         s.push_str(&format!(
             "{INSURER},{employer},{n},{branch},{},{},{},{BIRTH},1000001,東京都千代田区千代田1-1,,{employer},{relationship},2015-04-01,\n",

@@ -7,6 +7,7 @@
 
 mod browser;
 mod helpers;
+mod letters;
 mod matrix;
 mod postgres;
 mod privacy;
