@@ -1,10 +1,16 @@
 //! Checkup imports: MHLW 特定健診 archives (zip / folder / single XML) and the documented
-//! CSV/XLSX layout, read one record at a time by `collabo-checkup`, admitted by the
-//! domain in chunks and stored inside one transaction with the import's audit record.
-//! A document the reader rejects fails the whole import with its archive member and
-//! line; a person who matches no member goes to review; unknown item codes are counted.
+//! CSV/XLSX layout, read one record at a time by `collabo-checkup` off the async
+//! runtime, admitted by the domain in chunks outside the write transaction, and stored
+//! inside one short transaction with the import's audit record (the write lock is held
+//! only to insert). A document the reader rejects fails the whole import with its
+//! archive member and line; a person who matches no member goes to review, and an
+//! employer's file that mostly matches no one is refused; unknown item codes are
+//! counted.
+//!
+//! The parsed rows are held in memory until they are inserted (portal uploads are
+//! capped by `max_upload_bytes`; a single document by the reader's own cap).
 
-use crate::imports::{admit_chunk, file_name, import_entry};
+use crate::imports::{Basis, Matched, blocking, file_name, import_entry, match_rows, refuse_flood};
 use crate::{App, AppError, ImportError, ImportReport, Result, RowProblem, write};
 use collabo_checkup::CheckupReader;
 use collabo_domain::actor::Actor;
@@ -14,7 +20,9 @@ use collabo_domain::admission::{
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::checkup::CheckupSource;
 use collabo_domain::ids::{EmployerCode, InsurerNumber};
+use collabo_store::Reader;
 use collabo_store::imports::Begun;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -22,34 +30,38 @@ use std::path::Path;
 const CHUNK: usize = 2000;
 
 /// SHA-256 of a file, streamed (archives can be large).
-fn sha256_file(path: &Path) -> Result<String, ImportError> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, ImportError> {
     use sha2::{Digest, Sha256};
     let io = |source| ImportError::Io {
         file: path.display().to_string(),
         source,
     };
+    let mut hasher = Sha256::new();
     if path.is_dir() {
         // A folder: hash the sorted member names and contents.
-        let mut hasher = Sha256::new();
         let mut files: Vec<_> = walk(path).map_err(io)?;
         files.sort();
         for f in files {
             hasher.update(f.to_string_lossy().as_bytes());
-            hasher.update(std::fs::read(&f).map_err(io)?);
+            hash_into(&mut hasher, &f).map_err(io)?;
         }
-        return Ok(hex::encode(hasher.finalize()));
+    } else {
+        hash_into(&mut hasher, path).map_err(io)?;
     }
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn hash_into(hasher: &mut sha2::Sha256, path: &Path) -> std::io::Result<()> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(io)?;
+        let n = file.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(());
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 fn walk(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
@@ -118,7 +130,7 @@ impl App {
         } else {
             safe
         });
-        std::fs::write(&path, bytes).map_err(io)?;
+        tokio::fs::write(&path, bytes).await.map_err(io)?;
         self.import_checkups(actor, employer, &path).await
     }
 
@@ -129,21 +141,40 @@ impl App {
         path: &Path,
         file: &str,
     ) -> Result<ImportReport> {
-        let sha256 = sha256_file(path)?;
-        let malformed = |e: collabo_checkup::ReadError| {
-            AppError::Import(ImportError::Malformed {
-                file: file.to_owned(),
-                line: 0,
-                message: e.to_string(),
-            })
+        if let Some(e) = employer {
+            self.count_employer_upload(actor, ImportKind::Checkups, file, e)
+                .await?;
+        }
+        let sha256 = {
+            let path = path.to_owned();
+            blocking(move || sha256_file(&path)).await??
         };
-        let mut reader = CheckupReader::open(path).map_err(malformed)?;
-        let mut tx = write(self).await?;
+        let mut r = self.store().read().await?;
         if let Some(e) = employer
-            && tx.employer(e).await?.is_none()
+            && r.employer(e).await?.is_none()
         {
             return Err(AppError::NotFound(format!("employer {e}")));
         }
+        if let Some(summary) = r.earlier_import(ImportKind::Checkups, &sha256).await? {
+            return Ok(ImportReport { summary, sha256 });
+        }
+        drop(r);
+        let source = if employer.is_some() {
+            CheckupSource::Employer
+        } else {
+            CheckupSource::SocietyDock
+        };
+        // Parse and match outside the write transaction: a large archive keeps one core
+        // busy, but no login or audited read waits for it.
+        let parsed = parse_checkups(path, file, source).await?;
+        let insurer =
+            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut r = self.store().read().await?;
+        let basis = Basis::read(&mut r).await?;
+        let matched = match_checkups(&mut r, &insurer, employer, &basis, parsed.rows).await?;
+        drop(r);
+        refuse_flood(file, employer, &matched)?;
+        let mut tx = write(self).await?;
         let import_id = match tx
             .begin_import(
                 ImportKind::Checkups,
@@ -158,87 +189,32 @@ impl App {
             Begun::New(id) => id,
             Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
         };
-        let insurer =
-            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let opt_outs = tx.opt_out_register().await?;
-        let intake = Intake {
-            insurer: &insurer,
-            submitter: employer,
-            opt_outs: &opt_outs,
-        };
-        let source = if employer.is_some() {
-            CheckupSource::Employer
+        let now_basis = Basis::read(&mut tx).await?;
+        let matched = if now_basis == basis {
+            matched
         } else {
-            CheckupSource::SocietyDock
+            // The register or a tombstone changed while the file was matched: match it
+            // again, inside the transaction (rare; the file is read a second time).
+            let again = parse_checkups(path, file, source).await?;
+            let again = match_checkups(&mut tx, &insurer, employer, &now_basis, again.rows).await?;
+            refuse_flood(file, employer, &again)?;
+            again
         };
         let mut summary = ImportSummary {
             import_id,
+            rows: matched.rows,
+            to_review: matched.reviews.len() as u64,
+            excluded_opted_out: matched.excluded,
+            unknown_items: parsed.unknown_items,
             ..ImportSummary::default()
         };
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut problems: Vec<RowProblem> = Vec::new();
-        let mut line = 0u64;
-        let mut finished = false;
-        while !finished {
-            match reader.next() {
-                Some(Ok(record)) => {
-                    line += 1;
-                    let person = record.submitted_person();
-                    for u in &record.unknown_items {
-                        *summary.unknown_items.entry(u.code.clone()).or_default() += 1;
-                    }
-                    chunk.push(SubmittedCheckup {
-                        line: record.origin.line.unwrap_or(line),
-                        insurer: Some(record.insurer.clone()),
-                        person,
-                        exam_date: record.exam_date,
-                        source,
-                        unknown_items: record
-                            .unknown_items
-                            .iter()
-                            .map(|u| u.code.clone())
-                            .collect(),
-                        observations: record.observations,
-                        questionnaire: record.questionnaire,
-                    });
-                }
-                Some(Err(e)) if !e.is_fatal() => {
-                    line += 1;
-                    problems.push(RowProblem {
-                        file: file.to_owned(),
-                        line,
-                        field: "document".into(),
-                        message: e.to_string(),
-                    });
-                }
-                Some(Err(e)) => return Err(malformed(e)),
-                None => finished = true,
-            }
-            if (chunk.len() >= CHUNK || finished) && !chunk.is_empty() && problems.is_empty() {
-                let rows = std::mem::take(&mut chunk);
-                let admitted = admit_chunk(
-                    &mut tx,
-                    &intake,
-                    import_id,
-                    rows,
-                    |r| r.line,
-                    ReviewPayload::Checkup,
-                    &mut summary,
-                    actor.now,
-                )
-                .await?;
-                let stored = tx.insert_checkups(import_id, employer, &admitted).await?;
-                summary.stored += stored;
-                summary.duplicates += admitted.len() as u64 - stored;
-            }
-        }
-        if !problems.is_empty() {
-            // Dropping the transaction rolls the whole import back.
-            return Err(ImportError::Rows { problems }.into());
-        }
-        for (code, n) in reader.into_report().unknown_codes {
-            summary.unknown_items.entry(code).or_insert(n);
-        }
+        tx.queue_review(import_id, employer, &matched.reviews, actor.now)
+            .await?;
+        let stored = tx
+            .insert_checkups(import_id, employer, &matched.admitted)
+            .await?;
+        summary.stored = stored;
+        summary.duplicates = matched.admitted.len() as u64 - stored;
         tx.finish_import(import_id, &summary).await?;
         tx.audit(&import_entry(
             actor,
@@ -251,4 +227,95 @@ impl App {
         tx.commit().await?;
         Ok(ImportReport { summary, sha256 })
     }
+}
+
+/// A checkup file read whole: its rows, and the unknown item codes with their counts.
+struct ParsedCheckups {
+    rows: Vec<SubmittedCheckup>,
+    unknown_items: BTreeMap<String, u64>,
+}
+
+/// Reads every record of a checkup file off the async runtime. A document the reader
+/// rejects fails the whole file with every problem; a fatal error stops at once.
+async fn parse_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<ParsedCheckups> {
+    let (path, file) = (path.to_owned(), file.to_owned());
+    blocking(move || read_checkups(&path, &file, source)).await?
+}
+
+fn read_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<ParsedCheckups> {
+    let malformed = |e: collabo_checkup::ReadError| {
+        AppError::Import(ImportError::Malformed {
+            file: file.to_owned(),
+            line: 0,
+            message: e.to_string(),
+        })
+    };
+    let mut reader = CheckupReader::open(path).map_err(malformed)?;
+    let mut parsed = ParsedCheckups {
+        rows: Vec::new(),
+        unknown_items: BTreeMap::new(),
+    };
+    let mut problems: Vec<RowProblem> = Vec::new();
+    let mut line = 0u64;
+    for item in &mut reader {
+        line += 1;
+        match item {
+            Ok(record) => {
+                for u in &record.unknown_items {
+                    *parsed.unknown_items.entry(u.code.clone()).or_default() += 1;
+                }
+                if !problems.is_empty() {
+                    // The file is refused anyway: keep only its problems.
+                    continue;
+                }
+                parsed.rows.push(SubmittedCheckup {
+                    line: record.origin.line.unwrap_or(line),
+                    insurer: Some(record.insurer.clone()),
+                    person: record.submitted_person(),
+                    exam_date: record.exam_date,
+                    source,
+                    unknown_items: record
+                        .unknown_items
+                        .iter()
+                        .map(|u| u.code.clone())
+                        .collect(),
+                    observations: record.observations,
+                    questionnaire: record.questionnaire,
+                });
+            }
+            Err(e) if !e.is_fatal() => {
+                parsed.rows.clear();
+                problems.push(RowProblem {
+                    file: file.to_owned(),
+                    line,
+                    field: "document".into(),
+                    message: e.to_string(),
+                });
+            }
+            Err(e) => return Err(malformed(e)),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ImportError::Rows { problems }.into());
+    }
+    for (code, n) in reader.into_report().unknown_codes {
+        parsed.unknown_items.entry(code).or_insert(n);
+    }
+    Ok(parsed)
+}
+
+/// Matches checkup rows against `basis` (outside or inside the write transaction).
+async fn match_checkups(
+    r: &mut Reader,
+    insurer: &InsurerNumber,
+    employer: Option<&EmployerCode>,
+    basis: &Basis,
+    rows: Vec<SubmittedCheckup>,
+) -> Result<Matched<SubmittedCheckup>> {
+    let intake = Intake {
+        insurer,
+        submitter: employer,
+        opt_outs: &basis.opt_outs,
+    };
+    match_rows(r, &intake, rows, CHUNK, |r| r.line, ReviewPayload::Checkup).await
 }

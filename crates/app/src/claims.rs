@@ -6,9 +6,10 @@
 //! told, a volume without the ones before it or beyond its set's final volume stores
 //! nothing. Whether a month is complete is `collabo_domain::coverage::ClaimsLedger`'s
 //! decision; staff close a stream by hand for a month without claims of it, and reopen
-//! it, with a reason, each audited.
+//! it, with a reason, each audited. The file is parsed and reduced before the write
+//! transaction begins, its visit facts spooled to a temporary file.
 
-use crate::imports::{by_card, file_name, import_entry};
+use crate::imports::{blocking, by_card, file_name, import_entry};
 use crate::{App, AppError, ImportError, ImportReport, Result, write};
 use collabo_claims::{ClaimReader, GroupMap};
 use collabo_domain::actor::Actor;
@@ -25,6 +26,7 @@ use collabo_domain::ids::InsurerNumber;
 use collabo_store::Tx;
 use collabo_store::imports::Begun;
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 const CHUNK: usize = 4000;
@@ -103,17 +105,28 @@ impl App {
         file: &str,
         map: &GroupMap,
     ) -> Result<ImportReport> {
-        let bytes = crate::imports::read_file(path)?;
-        let sha256 = crate::sha256_hex(&bytes);
-        drop(bytes);
-        let malformed = |e: collabo_claims::ClaimsError| {
-            AppError::Import(ImportError::Malformed {
-                file: file.to_owned(),
-                line: e.line().unwrap_or(0),
-                message: e.to_string(),
-            })
+        let sha256 = {
+            let path = path.to_owned();
+            blocking(move || crate::checkups::sha256_file(&path)).await??
         };
-        let mut reader = ClaimReader::open(path, map).map_err(malformed)?;
+        if let Some(summary) = self
+            .store()
+            .read()
+            .await?
+            .earlier_import(ImportKind::Claims, &sha256)
+            .await?
+        {
+            return Ok(ImportReport { summary, sha256 });
+        }
+        // Parse and reduce before the write lock is taken, spooling the visit facts to
+        // a temporary file (memory stays flat for a file of gigabytes); the transaction
+        // then matches and inserts them chunk by chunk. Matching stays inside the
+        // transaction: it needs the candidates of every chunk, and holding every
+        // admitted visit in memory until the insert would undo the spool.
+        let spooled = {
+            let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
+            blocking(move || spool_visits(&path, &file, &map)).await??
+        };
         let mut tx = write(self).await?;
         let import_id = match tx
             .begin_import(
@@ -141,44 +154,28 @@ impl App {
             import_id,
             ..ImportSummary::default()
         };
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let default_branch = collabo_domain::ids::Branch::parse("00")
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
-        for claim in &mut reader {
-            let claim = claim.map_err(malformed)?;
-            let id = identity(&claim.identity);
-            // Per-day facts keep a detailed exam on the 20th from being dated to the 3rd.
-            let placeholder = collabo_domain::ids::MemberKey {
-                insurer: claim.identity.insurer.clone(),
-                symbol: claim.identity.symbol.clone(),
-                number: claim.identity.number.clone(),
-                branch: claim
-                    .identity
-                    .branch
-                    .clone()
-                    .unwrap_or_else(|| default_branch.clone()),
-            };
-            for fact in claim.daily_visit_facts(&placeholder) {
-                chunk.push(IncomingVisit {
-                    identity: id.clone(),
-                    time: fact.time,
-                    institution: fact.institution,
-                    evidence: fact.evidence,
-                });
+        let spool_error = |e: std::io::Error| {
+            AppError::Import(ImportError::Io {
+                file: file.to_owned(),
+                source: e,
+            })
+        };
+        let mut lines = BufReader::new(spooled.spool).lines();
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK);
+            for line in lines.by_ref().take(CHUNK) {
+                let line = line.map_err(spool_error)?;
+                let visit: IncomingVisit = serde_json::from_str(&line).map_err(|e| {
+                    spool_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+                })?;
+                chunk.push(visit);
             }
-            if chunk.len() >= CHUNK {
-                store_visits(
-                    &mut tx,
-                    &intake,
-                    import_id,
-                    std::mem::take(&mut chunk),
-                    &mut summary,
-                )
-                .await?;
+            if chunk.is_empty() {
+                break;
             }
+            store_visits(&mut tx, &intake, import_id, chunk, &mut summary).await?;
         }
-        store_visits(&mut tx, &intake, import_id, chunk, &mut summary).await?;
-        let file_summary = reader.into_summary();
+        let file_summary = spooled.summary;
         let refuse = |line: u64, message: String| {
             AppError::Import(ImportError::Malformed {
                 file: file.to_owned(),
@@ -357,4 +354,64 @@ impl App {
     pub async fn expected_streams(&self) -> Result<BTreeSet<ClaimStream>> {
         Ok(self.store().read().await?.expected_streams().await?)
     }
+}
+
+/// The visit facts of a claims file, spooled (one JSON line each), and what the file
+/// contained.
+struct Spooled {
+    spool: std::fs::File,
+    summary: collabo_claims::FileSummary,
+}
+
+/// Reads and reduces a UKE file into visit facts on a temporary file (deleted when
+/// closed); a malformed file fails here, before anything is written.
+fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
+    let malformed = |e: collabo_claims::ClaimsError| {
+        AppError::Import(ImportError::Malformed {
+            file: file.to_owned(),
+            line: e.line().unwrap_or(0),
+            message: e.to_string(),
+        })
+    };
+    let io = |source: std::io::Error| {
+        AppError::Import(ImportError::Io {
+            file: file.to_owned(),
+            source,
+        })
+    };
+    let mut reader = ClaimReader::open(path, map).map_err(malformed)?;
+    let mut out = BufWriter::new(tempfile::tempfile().map_err(io)?);
+    let default_branch =
+        collabo_domain::ids::Branch::parse("00").map_err(|e| AppError::Invalid(e.to_string()))?;
+    for claim in &mut reader {
+        let claim = claim.map_err(malformed)?;
+        let id = identity(&claim.identity);
+        // Per-day facts keep a detailed exam on the 20th from being dated to the 3rd.
+        let placeholder = collabo_domain::ids::MemberKey {
+            insurer: claim.identity.insurer.clone(),
+            symbol: claim.identity.symbol.clone(),
+            number: claim.identity.number.clone(),
+            branch: claim
+                .identity
+                .branch
+                .clone()
+                .unwrap_or_else(|| default_branch.clone()),
+        };
+        for fact in claim.daily_visit_facts(&placeholder) {
+            let visit = IncomingVisit {
+                identity: id.clone(),
+                time: fact.time,
+                institution: fact.institution,
+                evidence: fact.evidence,
+            };
+            serde_json::to_writer(&mut out, &visit).map_err(|e| io(std::io::Error::other(e)))?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+    }
+    let mut spool = out.into_inner().map_err(|e| io(e.into_error()))?;
+    spool.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(Spooled {
+        spool,
+        summary: reader.into_summary(),
+    })
 }

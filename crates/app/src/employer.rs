@@ -81,8 +81,10 @@ pub struct Overview {
     pub employer: Employer,
     /// Its uploads, newest first.
     pub submissions: Vec<ImportRecord>,
-    /// Its 要精密検査 rows with deadlines.
+    /// One page of its 要精密検査 rows with deadlines, newest screening first.
     pub referrals: Vec<ReferralDeadline>,
+    /// Its 要精密検査 rows in all.
+    pub referrals_total: i64,
 }
 
 /// One risk holder of programme R.
@@ -101,8 +103,10 @@ pub struct RiskHolder {
 pub struct RiskHolderList {
     /// Fiscal year.
     pub fiscal_year: FiscalYear,
-    /// The people.
+    /// The people of the page asked for.
     pub holders: Vec<RiskHolder>,
+    /// Risk holders in all.
+    pub total: i64,
 }
 
 /// A cell as the viewer may see it.
@@ -168,16 +172,22 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("employer {code}")))
     }
 
-    /// Submissions and 要精密検査 deadlines of an employer; audited, naming the people
-    /// listed.
-    pub async fn employer_overview(&self, actor: &Actor, code: &EmployerCode) -> Result<Overview> {
+    /// Submissions (the newest 100) and a page of the 要精密検査 deadlines of an
+    /// employer; audited, naming the people listed.
+    pub async fn employer_overview(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        referrals: crate::Paging,
+    ) -> Result<Overview> {
         actor.may(Action::ViewSubmissions, Scope::Employer(code))?;
         let mut r = self.store().read().await?;
         let employer = self.own_employer(&mut r, code).await?;
         let submissions = r.imports_of_employer(code, 100).await?;
-        let referrals: Vec<ReferralDeadline> = r
-            .referrals_of_employer(code, 200)
-            .await?
+        let (rows, referrals_total) = r
+            .referrals_of_employer(code, referrals.limit, referrals.offset)
+            .await?;
+        let referrals: Vec<ReferralDeadline> = rows
             .into_iter()
             .map(|row| ReferralDeadline {
                 person: EmployeeRef::of(&row.member),
@@ -200,6 +210,7 @@ impl App {
             employer,
             submissions,
             referrals,
+            referrals_total,
         })
     }
 
@@ -232,13 +243,15 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("upload {id}")))
     }
 
-    /// The programme R risk holders of an employer for a fiscal year (the actor's
-    /// current one when `None`); audited, naming every person listed.
+    /// One page of the programme R risk holders of an employer for a fiscal year (the
+    /// actor's current one when `None`), by member key; audited, naming every person on
+    /// the page.
     pub async fn risk_holders(
         &self,
         actor: &Actor,
         code: &EmployerCode,
         fiscal_year: Option<FiscalYear>,
+        paging: crate::Paging,
     ) -> Result<RiskHolderList> {
         actor.may(Action::ViewRiskHolders, Scope::Employer(code))?;
         let today = actor.today();
@@ -263,16 +276,27 @@ impl App {
             });
         }
         drop(r);
+        let total = holders.len() as i64;
+        let holders: Vec<RiskHolder> = holders
+            .into_iter()
+            .skip(usize::try_from(paging.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(paging.limit).unwrap_or(usize::MAX))
+            .collect();
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::RiskHoldersView)
                 .employer(code)
                 .subjects(holders.iter().map(|h| h.person.member_key.clone()))
-                .detail(format!("FY{}: {} people", fy.year(), holders.len())),
+                .detail(format!(
+                    "FY{}: {} people shown of {total}",
+                    fy.year(),
+                    holders.len()
+                )),
         )
         .await?;
         Ok(RiskHolderList {
             fiscal_year: fy,
             holders,
+            total,
         })
     }
 

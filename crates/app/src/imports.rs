@@ -11,8 +11,8 @@ use crate::{
 use collabo_domain::Date;
 use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
-    Admission, Admitted, ImportKind, ImportSummary, Intake, ReviewPayload, Submitted,
-    SubmittedReferral, submitted_subject,
+    Admission, Admitted, ImportKind, ImportSummary, Intake, OptOutRegister, ReviewPayload,
+    Submitted, SubmittedReferral, submitted_subject,
 };
 use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
@@ -21,7 +21,7 @@ use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, Membe
 use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::member::{Address, Member, Relationship, Sex, employer_change};
 use collabo_domain::referral::CancerType;
-use collabo_store::Tx;
+use collabo_store::Reader;
 use collabo_store::imports::{Begun, NewReviewItem};
 use collabo_store::members::PeriodChange;
 use std::collections::HashMap;
@@ -96,47 +96,107 @@ pub(crate) fn by_card(members: &[Member]) -> HashMap<(&str, &str), Vec<&Member>>
     map
 }
 
-/// Admits one chunk of submitted rows: looks up their candidates, asks the domain, queues
-/// the review rows and counts the excluded; returns the admitted rows for the caller to
-/// insert.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn admit_chunk<T: Submitted>(
-    tx: &mut Tx,
+/// Rows admitted by the domain, with the review rows and the counts, ready to be
+/// stored in the write transaction.
+pub(crate) struct Matched<T> {
+    pub(crate) admitted: Vec<Admitted<T>>,
+    pub(crate) reviews: Vec<NewReviewItem>,
+    pub(crate) rows: u64,
+    pub(crate) excluded: u64,
+}
+
+/// What admission reads besides the rows: the tombstones and the register's
+/// generation. Rows matched against one basis outside the write transaction are stored
+/// only if the transaction still sees the same basis; otherwise they are matched again
+/// inside it (an opt-out recorded meanwhile must keep its person out).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Basis {
+    pub(crate) opt_outs: OptOutRegister,
+    generation: i64,
+}
+
+impl Basis {
+    pub(crate) async fn read(r: &mut Reader) -> Result<Basis> {
+        Ok(Basis {
+            generation: r.register_generation().await?,
+            opt_outs: r.opt_out_register().await?,
+        })
+    }
+}
+
+/// Admits submitted rows `chunk` at a time: looks up their candidates, asks the domain,
+/// keeps the admitted rows and the review rows, counts the excluded. Reads only: it
+/// runs outside the write transaction (or inside it, through its reader).
+pub(crate) async fn match_rows<T: Submitted>(
+    r: &mut Reader,
     intake: &Intake<'_>,
-    import_id: i64,
     rows: Vec<T>,
+    chunk: usize,
     line_of: impl Fn(&T) -> u64,
     payload: impl Fn(T) -> ReviewPayload,
-    summary: &mut ImportSummary,
-    at: jiff::Timestamp,
-) -> Result<Vec<Admitted<T>>> {
-    summary.rows += rows.len() as u64;
-    let people: Vec<&SubmittedPerson> = rows.iter().map(|r| r.person()).collect();
-    let members = tx.candidates(&people).await?;
-    let cards = by_card(&members);
-    let mut admitted = Vec::new();
-    let mut reviews = Vec::new();
-    for row in rows {
-        let candidates = cards
-            .get(&(row.person().symbol.as_str(), row.person().number.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        match intake.admit(row, &candidates) {
-            Admission::Admitted(a) => admitted.push(a),
-            Admission::Review(reason, row) => reviews.push(NewReviewItem {
-                line: line_of(&row),
-                subject: submitted_subject(intake.insurer, row.person()),
-                birth_date: Some(row.person().birth_date),
-                reason,
-                payload: payload(row),
-            }),
-            Admission::Excluded => summary.excluded_opted_out += 1,
+) -> Result<Matched<T>> {
+    let mut matched = Matched {
+        admitted: Vec::with_capacity(rows.len()),
+        reviews: Vec::new(),
+        rows: rows.len() as u64,
+        excluded: 0,
+    };
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let part: Vec<T> = rows.by_ref().take(chunk.max(1)).collect();
+        let people: Vec<&SubmittedPerson> = part.iter().map(|r| r.person()).collect();
+        let members = r.candidates(&people).await?;
+        let cards = by_card(&members);
+        for row in part {
+            let candidates = cards
+                .get(&(row.person().symbol.as_str(), row.person().number.as_str()))
+                .cloned()
+                .unwrap_or_default();
+            match intake.admit(row, &candidates) {
+                Admission::Admitted(a) => matched.admitted.push(a),
+                Admission::Review(reason, row) => matched.reviews.push(NewReviewItem {
+                    line: line_of(&row),
+                    subject: submitted_subject(intake.insurer, row.person()),
+                    birth_date: Some(row.person().birth_date),
+                    reason,
+                    payload: payload(row),
+                }),
+                Admission::Excluded => matched.excluded += 1,
+            }
         }
     }
-    summary.to_review += reviews.len() as u64;
-    tx.queue_review(import_id, intake.submitter, &reviews, at)
-        .await?;
-    Ok(admitted)
+    Ok(matched)
+}
+
+/// Unmatched rows an employer's file may bring in any case.
+pub const UNMATCHED_ALLOWED: u64 = 20;
+/// Unmatched rows no employer's file may bring, whatever its size.
+pub const UNMATCHED_MAX: u64 = 1000;
+
+/// Whether an employer's file brings too many rows that match no one: more than
+/// [`UNMATCHED_ALLOWED`] and either more than half its rows or more than
+/// [`UNMATCHED_MAX`]. Such a file is refused whole: the review queue is for the odd
+/// typo or recent hire, not for a file of another society's insured (or an attack on
+/// the staff's queue). A file of 40 rows with 20 typos still goes through.
+pub fn too_many_unmatched(rows: u64, unmatched: u64) -> bool {
+    unmatched > UNMATCHED_ALLOWED && (unmatched * 2 > rows || unmatched > UNMATCHED_MAX)
+}
+
+/// Refuses an employer's file that would flood the review queue.
+pub(crate) fn refuse_flood<T>(
+    file: &str,
+    submitter: Option<&EmployerCode>,
+    matched: &Matched<T>,
+) -> Result<(), ImportError> {
+    let unmatched = matched.reviews.len() as u64;
+    if submitter.is_some() && too_many_unmatched(matched.rows, unmatched) {
+        return Err(ImportError::TooManyUnmatched {
+            file: file.to_owned(),
+            rows: matched.rows,
+            unmatched,
+        });
+    }
+    Ok(())
 }
 
 pub(crate) struct Rows<'a> {
@@ -185,6 +245,65 @@ impl<'a> Rows<'a> {
             })
         }
     }
+}
+
+/// Runs CPU-bound parsing off the async runtime's workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Invalid(format!("join: {e}")))
+}
+
+/// The employer periods a register's rows close and open, given those stored now.
+async fn period_changes(
+    r: &mut Reader,
+    register: &[RegisterRow],
+    today: Date,
+) -> Result<Vec<PeriodChange>> {
+    let mut changes = Vec::new();
+    for chunk in register.chunks(1000) {
+        let keys: Vec<String> = chunk.iter().map(|r| r.member.key.to_key_string()).collect();
+        let known = r.employer_periods(&keys).await?;
+        changes.extend(chunk.iter().filter_map(|r| {
+            let key = r.member.key.to_key_string();
+            let periods = known.get(&key).map_or(&[][..], |v| v.as_slice());
+            let (close, open) = employer_change(periods, &r.member, r.since, today);
+            (!close.is_empty() || open.is_some()).then(|| PeriodChange {
+                member: r.member.key.clone(),
+                close,
+                open,
+            })
+        }));
+    }
+    Ok(changes)
+}
+
+/// Parses a 要精密検査 table and matches its rows against `basis`.
+async fn match_referrals(
+    r: &mut Reader,
+    insurer: &InsurerNumber,
+    employer: &EmployerCode,
+    basis: &Basis,
+    file: &str,
+    table: &Table,
+) -> Result<Matched<SubmittedReferral>> {
+    let referrals = parse_referrals(file, table)?;
+    let intake = Intake {
+        insurer,
+        submitter: Some(employer),
+        opt_outs: &basis.opt_outs,
+    };
+    match_rows(
+        r,
+        &intake,
+        referrals,
+        400,
+        |r| r.line,
+        ReviewPayload::Referral,
+    )
+    .await
 }
 
 /// Parses register rows (all-or-nothing).
@@ -477,8 +596,31 @@ impl App {
         bytes: &[u8],
     ) -> Result<ImportReport> {
         let sha256 = sha256_hex(bytes);
-        let table = read_table(Path::new(file), bytes)?;
-        let register = parse_members(file, &table, self.insurer())?;
+        if let Some(summary) = self
+            .store()
+            .read()
+            .await?
+            .earlier_import(ImportKind::Members, &sha256)
+            .await?
+        {
+            return Ok(ImportReport { summary, sha256 });
+        }
+        let register = {
+            let (file, bytes, insurer) =
+                (file.to_owned(), bytes.to_vec(), self.insurer().to_owned());
+            blocking(move || {
+                let table = read_table(Path::new(&file), &bytes)?;
+                parse_members(&file, &table, &insurer)
+            })
+            .await??
+        };
+        // The employer periods to close and open, worked out outside the write
+        // transaction; redone inside it if another register import came in between.
+        let today = actor.today();
+        let mut r = self.store().read().await?;
+        let generation = r.register_generation().await?;
+        let mut changes = period_changes(&mut r, &register, today).await?;
+        drop(r);
         let mut tx = write(self).await?;
         let import_id = match tx
             .begin_import(
@@ -494,33 +636,20 @@ impl App {
             Begun::New(id) => id,
             Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
         };
+        if tx.register_generation().await? != generation + 1 {
+            changes = period_changes(&mut tx, &register, today).await?;
+        }
         let mut summary = ImportSummary {
             import_id,
             ..ImportSummary::default()
         };
-        let today = actor.today();
         for chunk in register.chunks(1000) {
-            let keys: Vec<String> = chunk.iter().map(|r| r.member.key.to_key_string()).collect();
-            let known = tx.employer_periods(&keys).await?;
-            let changes: Vec<PeriodChange> = chunk
-                .iter()
-                .filter_map(|r| {
-                    let key = r.member.key.to_key_string();
-                    let periods = known.get(&key).map_or(&[][..], |v| v.as_slice());
-                    let (close, open) = employer_change(periods, &r.member, r.since, today);
-                    (!close.is_empty() || open.is_some()).then(|| PeriodChange {
-                        member: r.member.key.clone(),
-                        close,
-                        open,
-                    })
-                })
-                .collect();
             let members: Vec<Member> = chunk.iter().map(|r| r.member.clone()).collect();
             tx.upsert_members(&members).await?;
-            tx.record_periods(&changes).await?;
             summary.rows += chunk.len() as u64;
             summary.stored += chunk.len() as u64;
         }
+        tx.record_periods(&changes).await?;
         tx.finish_import(import_id, &summary).await?;
         tx.audit(&import_entry(
             actor,
@@ -532,6 +661,41 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(ImportReport { summary, sha256 })
+    }
+
+    /// Counts an upload of an employer's contact against the day's quota (the society's
+    /// staff are not counted); refuses it, audited, when the quota is used up.
+    pub(crate) async fn count_employer_upload(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        file: &str,
+        employer: &EmployerCode,
+    ) -> Result<()> {
+        let (Some(quota), collabo_domain::authz::Role::Employer(_)) =
+            (self.employer_upload_quota(), &actor.role)
+        else {
+            return Ok(());
+        };
+        let mut tx = write(self).await?;
+        let before = tx.count_upload(employer, actor.today()).await?;
+        if before < quota {
+            tx.commit().await?;
+            return Ok(());
+        }
+        drop(tx);
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::ImportRejected)
+                .employer(employer)
+                .detail(format!(
+                    "{}: {file}: the employer's {quota} uploads of the day are used up",
+                    kind.code()
+                )),
+        )
+        .await?;
+        Err(AppError::Limit(format!(
+            "本日の提出は上限（1日{quota}件）に達しました。明日以降に提出してください。急ぎの場合は健康保険組合の担当者に連絡してください。"
+        )))
     }
 
     /// Imports an employer's 要精密検査 list received today. Layout: 記号, 番号, 枝番
@@ -563,13 +727,31 @@ impl App {
         file: &str,
         bytes: &[u8],
     ) -> Result<ImportReport> {
+        self.count_employer_upload(actor, ImportKind::Referrals, file, employer)
+            .await?;
         let sha256 = sha256_hex(bytes);
-        let table = read_table(Path::new(file), bytes)?;
-        let referrals = parse_referrals(file, &table)?;
-        let mut tx = write(self).await?;
-        if tx.employer(employer).await?.is_none() {
+        let mut r = self.store().read().await?;
+        if r.employer(employer).await?.is_none() {
             return Err(AppError::NotFound(format!("employer {employer}")));
         }
+        if let Some(summary) = r.earlier_import(ImportKind::Referrals, &sha256).await? {
+            return Ok(ImportReport { summary, sha256 });
+        }
+        drop(r);
+        // Parse and match outside the write transaction: others' logins and reads do not
+        // wait for this file.
+        let table = {
+            let (file, bytes) = (file.to_owned(), bytes.to_vec());
+            blocking(move || read_table(Path::new(&file), &bytes)).await??
+        };
+        let insurer =
+            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut r = self.store().read().await?;
+        let basis = Basis::read(&mut r).await?;
+        let matched = match_referrals(&mut r, &insurer, employer, &basis, file, &table).await?;
+        drop(r);
+        refuse_flood(file, Some(employer), &matched)?;
+        let mut tx = write(self).await?;
         let import_id = match tx
             .begin_import(
                 ImportKind::Referrals,
@@ -584,39 +766,30 @@ impl App {
             Begun::New(id) => id,
             Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
         };
-        let insurer =
-            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let opt_outs = tx.opt_out_register().await?;
-        let intake = Intake {
-            insurer: &insurer,
-            submitter: Some(employer),
-            opt_outs: &opt_outs,
+        let now_basis = Basis::read(&mut tx).await?;
+        let matched = if now_basis == basis {
+            matched
+        } else {
+            let again =
+                match_referrals(&mut tx, &insurer, employer, &now_basis, file, &table).await?;
+            refuse_flood(file, Some(employer), &again)?;
+            again
         };
         let mut summary = ImportSummary {
             import_id,
+            rows: matched.rows,
+            to_review: matched.reviews.len() as u64,
+            excluded_opted_out: matched.excluded,
             ..ImportSummary::default()
         };
-        let mut rows = referrals.into_iter().peekable();
-        while rows.peek().is_some() {
-            let chunk: Vec<SubmittedReferral> = rows.by_ref().take(400).collect();
-            let admitted = admit_chunk(
-                &mut tx,
-                &intake,
-                import_id,
-                chunk,
-                |r| r.line,
-                ReviewPayload::Referral,
-                &mut summary,
-                actor.now,
-            )
+        tx.queue_review(import_id, Some(employer), &matched.reviews, actor.now)
             .await?;
-            let (stored, late) = tx
-                .insert_referrals(import_id, employer, actor.today(), &admitted)
-                .await?;
-            summary.stored += stored;
-            summary.duplicates += admitted.len() as u64 - stored;
-            summary.late += late;
-        }
+        let (stored, late) = tx
+            .insert_referrals(import_id, employer, actor.today(), &matched.admitted)
+            .await?;
+        summary.stored = stored;
+        summary.duplicates = matched.admitted.len() as u64 - stored;
+        summary.late = late;
         tx.finish_import(import_id, &summary).await?;
         tx.audit(&import_entry(
             actor,

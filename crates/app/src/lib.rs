@@ -118,6 +118,20 @@ pub enum ImportError {
         /// Every problem found.
         problems: Vec<RowProblem>,
     },
+    /// An employer's file whose rows mostly match no one in the register (see
+    /// [`imports::too_many_unmatched`]): refused whole, so one upload cannot fill the
+    /// society's review queue. Worded for the employer who sent it.
+    #[error(
+        "{file}: 提出された{rows}行のうち{unmatched}行が加入者台帳と一致しなかったため、受け付けませんでした（1行も登録していません）。記号・番号・氏名・生年月日が被保険者証のとおりか確認し、別の健康保険組合の方の行が含まれていないかご確認のうえ、再提出してください。"
+    )]
+    TooManyUnmatched {
+        /// File.
+        file: String,
+        /// Rows read.
+        rows: u64,
+        /// Rows that matched no one cleanly.
+        unmatched: u64,
+    },
 }
 
 fn render_problems(problems: &[RowProblem]) -> String {
@@ -144,6 +158,10 @@ pub enum AppError {
     /// The request conflicts with the stored state.
     #[error("{0}")]
     Conflict(String),
+    /// A limit was reached (an employer's uploads of the day); try again later. The
+    /// message says which, for the user.
+    #[error("{0}")]
+    Limit(String),
     /// An input file is bad; nothing was stored.
     #[error(transparent)]
     Import(#[from] ImportError),
@@ -178,6 +196,34 @@ impl From<StoreError> for AppError {
 
 /// Result of operations.
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// A page of a list: skip `offset`, show at most `limit`. Lists that name people are
+/// read a page at a time, and each page's audit record names the people on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// Items skipped.
+    pub offset: i64,
+    /// Items shown at most.
+    pub limit: i64,
+}
+
+impl Paging {
+    /// Page `page` (1-based; 0 is taken as 1) of `per_page` items.
+    pub fn page(page: i64, per_page: i64) -> Paging {
+        let per_page = per_page.max(1);
+        Paging {
+            offset: (page.max(1) - 1).saturating_mul(per_page),
+            limit: per_page,
+        }
+    }
+    /// Everything (the command line, tests).
+    pub fn all() -> Paging {
+        Paging {
+            offset: 0,
+            limit: i64::MAX / 2,
+        }
+    }
+}
 
 /// The outcome of an import, for the CLI and the portal.
 #[derive(Debug, Clone)]
@@ -267,6 +313,8 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
 #[derive(Debug, Clone)]
 pub struct App {
     store: Store,
+    /// Uploads per day for one employer's contacts (`None`: unlimited).
+    employer_upload_quota: Option<i64>,
 }
 
 impl App {
@@ -278,6 +326,7 @@ impl App {
         let seal = DataDir(data.to_owned()).seal(true)?;
         Ok(App {
             store: Store::init(url, society, seal).await?,
+            employer_upload_quota: None,
         })
     }
 
@@ -286,6 +335,7 @@ impl App {
         let seal = DataDir(data.to_owned()).seal(false)?;
         Ok(App {
             store: Store::open(url, insurer, seal).await?,
+            employer_upload_quota: None,
         })
     }
 
@@ -293,7 +343,20 @@ impl App {
     pub fn for_society(&self, insurer: &str) -> App {
         App {
             store: self.store.for_society(insurer),
+            employer_upload_quota: self.employer_upload_quota,
         }
+    }
+
+    /// The same application with a daily upload quota for each employer's contacts
+    /// (`None`: unlimited, the command line's default). Uploads by the society's staff
+    /// are never counted.
+    pub fn with_employer_upload_quota(mut self, per_day: Option<i64>) -> App {
+        self.employer_upload_quota = per_day;
+        self
+    }
+
+    pub(crate) fn employer_upload_quota(&self) -> Option<i64> {
+        self.employer_upload_quota
     }
 
     /// The society's 保険者番号.

@@ -83,30 +83,31 @@ impl App {
         })
     }
 
-    /// Members whose name or 記号-番号 matches; audited, naming every member found.
+    /// One page of the members whose name or 記号-番号 matches, with how many match in
+    /// all; audited, naming every member shown.
     pub async fn search_members(
         &self,
         actor: &Actor,
         text: &str,
-        limit: i64,
-    ) -> Result<Vec<Member>> {
+        paging: crate::Paging,
+    ) -> Result<(Vec<Member>, i64)> {
         actor.may(Action::ViewMember, Scope::Society)?;
         if text.trim().chars().count() < 2 {
             return Err(AppError::Invalid("2文字以上で検索してください。".into()));
         }
-        let found = self
+        let (found, total) = self
             .store()
             .read()
             .await?
-            .search_members(text, limit)
+            .search_members(text, paging.limit, paging.offset)
             .await?;
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::MemberSearch)
                 .subjects(found.iter().map(|m| m.key.to_key_string()))
-                .detail(format!("{} found", found.len())),
+                .detail(format!("{} shown of {total} found", found.len())),
         )
         .await?;
-        Ok(found)
+        Ok((found, total))
     }
 
     /// Cases matching a filter, with the total; audited, naming every person listed.

@@ -23,7 +23,7 @@ pub mod layout;
 pub mod reader;
 
 pub use layout::{CsvWriter, write_csv};
-pub use reader::{CheckupReader, Format};
+pub use reader::{CheckupReader, Format, MAX_DOCUMENT_BYTES};
 pub mod writer;
 
 pub use writer::{ArchiveHeader, ArchiveWriter, write_archive};

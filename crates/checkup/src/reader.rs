@@ -23,8 +23,8 @@ pub const NS_MHLW_2024: &str = "https://www.mhlw.go.jp/stf/seisakunitsuite/bunya
 /// Namespace of ix08/su08/cc08 in the 2018 (第3期) XSDs, still seen in 2024 files.
 pub const NS_TOKUTEI_2007: &str = "http://tokuteikenshin.jp/checkup/2007";
 
-/// The largest document read from an archive (a guard against zip bombs; real
-/// documents are a few KiB).
+/// The largest document read, from an archive (a guard against zip bombs), a folder or
+/// as a single file: real documents are a few KiB, and a document is parsed in memory.
 pub const MAX_DOCUMENT_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What kind of input was opened.
@@ -139,7 +139,7 @@ impl CheckupReader {
                     member: Some(member),
                     line: None,
                 };
-                Some(read_file(&file).and_then(|bytes| parse_bytes(&bytes, origin)))
+                Some(read_file(&file, &origin).and_then(|bytes| parse_bytes(&bytes, origin)))
             }
             Source::Xml(path) => {
                 let path = path.take()?;
@@ -148,7 +148,7 @@ impl CheckupReader {
                     member: None,
                     line: None,
                 };
-                Some(read_file(&path).and_then(|bytes| parse_bytes(&bytes, origin)))
+                Some(read_file(&path, &origin).and_then(|bytes| parse_bytes(&bytes, origin)))
             }
             Source::Csv(csv) => csv.next_item(),
             Source::Xlsx(xlsx) => xlsx.next_item(),
@@ -228,11 +228,30 @@ fn detect(path: &Path) -> Result<Format, ReadError> {
     Ok(Format::Csv)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
-    std::fs::read(path).map_err(|source| ReadError::Io {
+/// Reads a document (or index) file, at most [`MAX_DOCUMENT_BYTES`] of it: a larger
+/// one is refused like an oversized archive member, before it is read whole.
+fn read_file(path: &Path, origin: &Origin) -> Result<Vec<u8>, ReadError> {
+    let io = |source| ReadError::Io {
         path: path.to_owned(),
         source,
-    })
+    };
+    let too_large = || ReadError::Malformed {
+        origin: origin.clone(),
+        expected: format!("a document of at most {MAX_DOCUMENT_BYTES} bytes"),
+    };
+    let file = File::open(path).map_err(io)?;
+    if file.metadata().map_err(io)?.len() > MAX_DOCUMENT_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_DOCUMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        // It grew while being read.
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// BOM, UTF-8 check, then the CDA parser.
@@ -408,12 +427,12 @@ fn open_folder(path: &Path, report: &mut ImportReport) -> Result<Source, ReadErr
     files.sort();
     let index = base.join("ix08_V08.xml");
     if index.is_file() {
-        let bytes = read_file(&index)?;
         let origin = Origin {
             file: base.clone(),
             member: Some("ix08_V08.xml".to_owned()),
             line: None,
         };
+        let bytes = read_file(&index, &origin)?;
         let control = parse_control(&bytes, &origin, "index")?;
         check_namespace(&control, "ix08_V08.xml", report);
     } else {

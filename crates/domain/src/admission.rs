@@ -162,8 +162,9 @@ pub struct ClaimIdentity {
     pub sex: Sex,
 }
 
-/// A reduced claim before matching: visit facts only.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A reduced claim before matching: visit facts only (serialisable, so an import can
+/// spool them to disk between parsing and storing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IncomingVisit {
     /// Who.
     pub identity: ClaimIdentity,

@@ -45,6 +45,11 @@ actions! {
     LoginFailure = "login.failure", "ログイン失敗";
     /// A login was refused because the account is locked.
     LoginLocked = "login.locked", "ロック中のためログイン拒否";
+    /// A login attempt was refused unchecked: too many failures from this client for
+    /// this account (password) or for this account or client (second factor).
+    LoginThrottled = "login.throttled", "試行の連続による一時的な受付停止";
+    /// Too many wrong second-factor codes locked the account and ended its sessions.
+    AccountLocked = "login.account_locked", "確認コードの連続誤りによるアカウントのロック";
     /// A second factor was enrolled.
     TotpEnrolled = "login.totp_enrolled", "確認コード（二要素認証）の設定";
     /// A session ended.
@@ -55,6 +60,9 @@ actions! {
     UserTotpReset = "admin.user.reset_totp", "二要素認証のリセット";
     /// An API token was issued.
     TokenCreate = "admin.token.create", "APIトークンの発行";
+    /// An API token was revoked (by an admin, or because its user's role or employers
+    /// changed since it was issued).
+    TokenRevoke = "admin.token.revoke", "APIトークンの失効";
     /// An employer was registered or changed.
     EmployerPut = "admin.employer.put", "事業所の登録・変更";
     /// A memorandum was applied for.

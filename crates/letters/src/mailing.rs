@@ -8,6 +8,10 @@
 //! get [`CsvEncoding::Cp932`], which refuses a character CP932 lacks (naming letter and
 //! column) instead of writing `?`. Line ends are CRLF, the Windows convention.
 //!
+//! Every cell goes through `collabo_export`'s writer, so a name or address from the
+//! register that begins like a formula (`=HYPERLINK(…)`, `@SUM(…)`, `+81-…`) reaches
+//! the vendor's spreadsheet as text, with a single quote in front.
+//!
 //! Deliberately absent: the letter title and any health data. The kind is given only as
 //! its code (R, S, D, C, C2); the vendor needs to know which letters to pair, not why.
 
@@ -140,14 +144,12 @@ where
     W: Write,
     I: IntoIterator<Item = &'a MailingRow>,
 {
-    let csv_error = |e: csv::Error| LetterError::Csv(e.to_string());
+    let csv_error = |e: collabo_export::ExportError| LetterError::Csv(e.to_string());
     let io_error = |e: std::io::Error| LetterError::Csv(e.to_string());
     // The list is small (about 200 bytes a letter), so it is built in memory and
     // encoded once; CP932 problems are found per row first, to name the letter.
-    let mut csv = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    csv.write_record(HEADERS).map_err(csv_error)?;
+    let mut csv = collabo_export::CsvWriter::new(Vec::new(), collabo_export::LineEnd::Crlf);
+    csv.write_row(HEADERS).map_err(csv_error)?;
     let mut count = 0;
     for row in rows {
         let address = |i: usize| row.address_lines.get(i).map(String::as_str).unwrap_or("");
@@ -189,12 +191,10 @@ where
                 }
             }
         }
-        csv.write_record(fields).map_err(csv_error)?;
+        csv.write_row(fields).map_err(csv_error)?;
         count += 1;
     }
-    let bytes = csv
-        .into_inner()
-        .map_err(|e| LetterError::Csv(e.to_string()))?;
+    let bytes = csv.finish().map_err(csv_error)?;
     match encoding {
         CsvEncoding::Utf8Bom => {
             writer.write_all("\u{feff}".as_bytes()).map_err(io_error)?;
@@ -284,6 +284,20 @@ mod tests {
             .map(|l| l.split(',').nth(13).unwrap_or("?"))
             .collect();
         assert_eq!(stopped, ["差止", "一部差止（1通）", ""]);
+    }
+
+    #[test]
+    fn names_and_addresses_that_start_a_formula_are_written_as_text() {
+        let mut hostile = row("=HYPERLINK(\"http://evil.example\",\"x\")");
+        hostile.address_lines = vec!["@SUM(A1)".into(), "+81-3-0000-0000".into(), "-1+1".into()];
+        let mut out = Vec::new();
+        write_mailing_csv(&mut out, &[hostile], CsvEncoding::Utf8Bom).unwrap_or_default();
+        let text = String::from_utf8(out).unwrap_or_default();
+        let line = text.split("\r\n").nth(1).unwrap_or_default();
+        assert!(
+            line.starts_with("100-0001,'@SUM(A1),'+81-3-0000-0000,'-1+1,\"'=HYPERLINK("),
+            "{line}"
+        );
     }
 
     #[test]

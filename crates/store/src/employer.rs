@@ -137,7 +137,8 @@ impl Reader {
         &mut self,
         employer: &EmployerCode,
         limit: i64,
-    ) -> Result<Vec<SubmittedReferralRow>> {
+        offset: i64,
+    ) -> Result<(Vec<SubmittedReferralRow>, i64)> {
         let insurer = self.insurer.clone();
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -158,11 +159,18 @@ impl Reader {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT r.import_id, r.cancer, r.screening_date, r.received_on, r.late, {cols}
                  FROM referrals r JOIN members m ON m.member_key = r.member_key
-                 WHERE r.insurer = $1 AND r.employer_code = $2 ORDER BY r.screening_date DESC, r.id DESC LIMIT $3"
+                 WHERE r.insurer = $1 AND r.employer_code = $2 ORDER BY r.screening_date DESC, r.id DESC LIMIT $3 OFFSET $4"
             )))
-            .bind(&insurer).bind(employer.as_str()).bind(limit).fetch_all(&mut *c).await?
+            .bind(&insurer).bind(employer.as_str()).bind(limit).bind(offset).fetch_all(&mut *c).await?
         });
-        found
+        let (total,): (i64,) = on_conn!(self.conn(), c => {
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM referrals r JOIN members m ON m.member_key = r.member_key
+                 WHERE r.insurer = $1 AND r.employer_code = $2",
+            )
+            .bind(&insurer).bind(employer.as_str()).fetch_one(&mut *c).await?
+        });
+        let rows = found
             .into_iter()
             .map(|r| {
                 Ok(SubmittedReferralRow {
@@ -174,7 +182,8 @@ impl Reader {
                     late: r.late != 0,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((rows, total))
     }
 
     /// The newest publication of an employer's aggregates for a fiscal year.

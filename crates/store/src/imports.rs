@@ -295,7 +295,61 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Counts one upload of an employer on `day`; returns the uploads of that day
+    /// before this one.
+    pub async fn count_upload(&mut self, employer: &EmployerCode, day: Date) -> Result<i64> {
+        let insurer = self.insurer.clone();
+        let (n,): (i64,) = on_conn!(self.conn(), c => {
+            sqlx::query_as(
+                "INSERT INTO upload_counts (insurer, employer_code, day, uploads) VALUES ($1, $2, $3, 1)
+                 ON CONFLICT (insurer, employer_code, day) DO UPDATE SET uploads = upload_counts.uploads + 1
+                 RETURNING uploads",
+            )
+            .bind(&insurer).bind(employer.as_str()).bind(day.to_string())
+            .fetch_one(&mut *c).await?
+        });
+        Ok(n - 1)
+    }
+}
+
 impl Reader {
+    /// The summary of an earlier import of the same content, if there was one (the
+    /// quick answer to a repeat, before the file is parsed; [`Tx::begin_import`]
+    /// decides).
+    pub async fn earlier_import(
+        &mut self,
+        kind: ImportKind,
+        sha256: &str,
+    ) -> Result<Option<ImportSummary>> {
+        let insurer = self.insurer.clone();
+        let found: Option<(i64, String)> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT id, summary FROM imports WHERE insurer = $1 AND kind = $2 AND sha256 = $3")
+                .bind(&insurer).bind(kind.code()).bind(sha256)
+                .fetch_optional(&mut *c).await?
+        });
+        found
+            .map(|(id, summary)| {
+                let mut summary: ImportSummary = rows::json("imports", "summary", &summary)?;
+                summary.import_id = id;
+                summary.already_imported = true;
+                Ok(summary)
+            })
+            .transpose()
+    }
+
+    /// How many register imports this society has had: it changes whenever matching
+    /// against the register could give another answer (with the tombstones, what an
+    /// admission outside the write transaction depends on).
+    pub async fn register_generation(&mut self) -> Result<i64> {
+        let insurer = self.insurer.clone();
+        let (n,): (i64,) = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT COUNT(*) FROM imports WHERE insurer = $1 AND kind = 'members'")
+                .bind(&insurer).fetch_one(&mut *c).await?
+        });
+        Ok(n)
+    }
+
     /// The tombstones of this society.
     pub async fn opt_out_register(&mut self) -> Result<OptOutRegister> {
         let insurer = self.insurer.clone();

@@ -208,18 +208,32 @@ impl Reader {
     }
 
     /// Members whose name (kanji or kana) contains `text`, or whose 記号-番号 is `text`.
-    pub async fn search_members(&mut self, text: &str, limit: i64) -> Result<Vec<Member>> {
+    pub async fn search_members(
+        &mut self,
+        text: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<Member>, i64)> {
         let like = format!("%{}%", text.trim());
         let insurer = self.insurer.clone();
+        const WHERE: &str = "WHERE insurer = $1 AND (name_kanji LIKE $2 OR name_kana LIKE $2 OR symbol || '-' || number = $3)";
         let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND (name_kanji LIKE $2 OR name_kana LIKE $2 OR symbol || '-' || number = $3)
-                 ORDER BY member_key LIMIT $4"
+                "SELECT {MEMBER_COLUMNS} FROM members {WHERE} ORDER BY member_key LIMIT $4 OFFSET $5"
             )))
-            .bind(&insurer).bind(like).bind(text.trim()).bind(limit)
+            .bind(&insurer).bind(&like).bind(text.trim()).bind(limit).bind(offset)
             .fetch_all(&mut *c).await?
         });
-        found.into_iter().map(MemberRow::into_member).collect()
+        let (total,): (i64,) = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM members {WHERE}")))
+                .bind(&insurer).bind(&like).bind(text.trim())
+                .fetch_one(&mut *c).await?
+        });
+        let members = found
+            .into_iter()
+            .map(MemberRow::into_member)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((members, total))
     }
 
     /// Every member registered with an employer now.

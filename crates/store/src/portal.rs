@@ -23,9 +23,15 @@ pub struct PortalUser {
     pub totp_secret: Option<String>,
     /// The user has confirmed a TOTP code with this secret.
     pub totp_enrolled: bool,
-    /// Failed logins since the last success.
+    /// Wrong passwords since the last correct one (shown to admins; never locks).
     pub failed_logins: i64,
-    /// Locked until, after too many failures.
+    /// Wrong second-factor codes since the last accepted one (a correct password does
+    /// not reset it).
+    pub second_factor_failures: i64,
+    /// The last TOTP time step accepted (RFC 6238 `T`); that step and earlier ones are
+    /// refused.
+    pub totp_last_step: Option<i64>,
+    /// Locked until, after too many wrong second-factor codes.
     pub locked_until: Option<jiff::Timestamp>,
 }
 
@@ -77,13 +83,58 @@ pub struct Session {
     pub expires_at: jiff::Timestamp,
 }
 
-/// An API token as stored.
+/// An API token as stored (its hash, never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
+    /// SHA-256 of the token.
+    pub token_hash: String,
     /// The user it acts for.
     pub username: String,
     /// Narrowed to one employer.
     pub employer: Option<EmployerCode>,
+    /// The user's role (with its employers) when the token was issued; `None` for a
+    /// token issued before tokens were bound to a role.
+    pub role: Option<Role>,
+    /// Label.
+    pub label: String,
+    /// Issued at.
+    pub created_at: jiff::Timestamp,
+    /// Expires at (`None`: issued before tokens expired).
+    pub expires_at: Option<jiff::Timestamp>,
+    /// Last request made with it.
+    pub last_used_at: Option<jiff::Timestamp>,
+    /// Revoked at.
+    pub revoked_at: Option<jiff::Timestamp>,
+}
+
+/// A new API token, as the accounts service decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken<'a> {
+    /// SHA-256 of the token.
+    pub token_hash: &'a str,
+    /// The user it acts for.
+    pub username: &'a str,
+    /// The user's role and employers now (the token is bound to them).
+    pub role: &'a Role,
+    /// Narrowed to one employer.
+    pub employer: Option<&'a EmployerCode>,
+    /// Label.
+    pub label: &'a str,
+    /// Issued at.
+    pub at: jiff::Timestamp,
+    /// Expires at.
+    pub expires_at: jiff::Timestamp,
+}
+
+/// The throttle state of one key (account + address, account, or address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttle {
+    /// Failures counted.
+    pub failures: i64,
+    /// The last one.
+    pub last_failure_at: jiff::Timestamp,
+    /// No attempt is considered before this instant.
+    pub blocked_until: jiff::Timestamp,
 }
 
 #[derive(sqlx::FromRow)]
@@ -96,6 +147,8 @@ struct UserDbRow {
     totp_secret: Option<String>,
     totp_enrolled: i64,
     failed_logins: i64,
+    second_factor_failures: i64,
+    totp_last_step: Option<i64>,
     locked_until: Option<String>,
 }
 
@@ -114,21 +167,26 @@ fn role_columns(role: &Role) -> (&'static str, String) {
     }
 }
 
+/// A role from its stored columns.
+fn role_of(table: &'static str, code: &str, employers: &str) -> Result<Role> {
+    Ok(match code {
+        "admin" => Role::Admin,
+        "staff" => Role::Staff,
+        "auditor" => Role::Auditor,
+        "employer" => Role::Employer(
+            employers
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|c| rows::employer(table, "employers", c))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        other => return Err(rows::corrupt(table, "role", other)),
+    })
+}
+
 impl UserDbRow {
     fn into_user(self) -> Result<PortalUser> {
-        let role = match self.role.as_str() {
-            "admin" => Role::Admin,
-            "staff" => Role::Staff,
-            "auditor" => Role::Auditor,
-            "employer" => Role::Employer(
-                self.employers
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|c| rows::employer("web_users", "employers", c))
-                    .collect::<Result<Vec<_>>>()?,
-            ),
-            other => return Err(rows::corrupt("web_users", "role", other)),
-        };
+        let role = role_of("web_users", &self.role, &self.employers)?;
         Ok(PortalUser {
             username: self.username,
             display_name: self.display_name,
@@ -137,6 +195,8 @@ impl UserDbRow {
             totp_secret: self.totp_secret,
             totp_enrolled: self.totp_enrolled != 0,
             failed_logins: self.failed_logins,
+            second_factor_failures: self.second_factor_failures,
+            totp_last_step: self.totp_last_step,
             locked_until: self
                 .locked_until
                 .as_deref()
@@ -156,11 +216,54 @@ struct SessionDbRow {
     expires_at: String,
 }
 
-const USER_COLUMNS: &str = "username, display_name, password_hash, role, employers, totp_secret, totp_enrolled, failed_logins, locked_until";
+#[derive(sqlx::FromRow)]
+struct TokenDbRow {
+    token_hash: String,
+    username: String,
+    employer_code: Option<String>,
+    role: Option<String>,
+    employers: Option<String>,
+    label: String,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl TokenDbRow {
+    fn into_token(self) -> Result<ApiToken> {
+        const T: &str = "api_tokens";
+        let ts = |column: &'static str, text: Option<&str>| {
+            text.map(|t| rows::timestamp(T, column, t)).transpose()
+        };
+        Ok(ApiToken {
+            role: self
+                .role
+                .as_deref()
+                .map(|r| role_of(T, r, self.employers.as_deref().unwrap_or("")))
+                .transpose()?,
+            employer: self
+                .employer_code
+                .as_deref()
+                .map(|e| rows::employer(T, "employer_code", e))
+                .transpose()?,
+            created_at: rows::timestamp(T, "created_at", &self.created_at)?,
+            expires_at: ts("expires_at", self.expires_at.as_deref())?,
+            last_used_at: ts("last_used_at", self.last_used_at.as_deref())?,
+            revoked_at: ts("revoked_at", self.revoked_at.as_deref())?,
+            token_hash: self.token_hash,
+            username: self.username,
+            label: self.label,
+        })
+    }
+}
+
+const USER_COLUMNS: &str = "username, display_name, password_hash, role, employers, totp_secret, totp_enrolled, failed_logins, second_factor_failures, totp_last_step, locked_until";
+const TOKEN_COLUMNS: &str = "token_hash, username, employer_code, role, employers, label, created_at, expires_at, last_used_at, revoked_at";
 
 impl Tx {
     /// Creates or replaces a user: password, role, employers and TOTP as given; the
-    /// failure count and lock are cleared.
+    /// failure counts, the last TOTP step and the lock are cleared.
     pub async fn put_user(&mut self, user: &PortalUser, at: jiff::Timestamp) -> Result<()> {
         let insurer = self.insurer.clone();
         let (role, employers) = role_columns(&user.role);
@@ -170,7 +273,8 @@ impl Tx {
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL, $9)
                  ON CONFLICT (insurer, username) DO UPDATE SET display_name = excluded.display_name,
                    password_hash = excluded.password_hash, role = excluded.role, employers = excluded.employers,
-                   totp_secret = excluded.totp_secret, totp_enrolled = excluded.totp_enrolled, failed_logins = 0, locked_until = NULL",
+                   totp_secret = excluded.totp_secret, totp_enrolled = excluded.totp_enrolled, failed_logins = 0,
+                   second_factor_failures = 0, totp_last_step = NULL, locked_until = NULL",
             )
             .bind(&insurer).bind(&user.username).bind(&user.display_name).bind(&user.password_hash)
             .bind(role).bind(employers).bind(&user.totp_secret).bind(i64::from(user.totp_enrolled))
@@ -180,7 +284,8 @@ impl Tx {
         Ok(())
     }
 
-    /// Sets (or clears, with `None`) a user's TOTP secret and enrolment.
+    /// Sets (or clears, with `None`) a user's TOTP secret and enrolment; the last
+    /// accepted step and the second-factor failures start afresh.
     pub async fn set_user_totp(
         &mut self,
         username: &str,
@@ -189,7 +294,7 @@ impl Tx {
     ) -> Result<()> {
         let insurer = self.insurer.clone();
         let n = on_conn!(self.conn(), c => {
-            sqlx::query("UPDATE web_users SET totp_secret = $1, totp_enrolled = $2 WHERE insurer = $3 AND username = $4")
+            sqlx::query("UPDATE web_users SET totp_secret = $1, totp_enrolled = $2, totp_last_step = NULL, second_factor_failures = 0 WHERE insurer = $3 AND username = $4")
                 .bind(secret).bind(i64::from(enrolled)).bind(&insurer).bind(username)
                 .execute(&mut *c).await?.rows_affected()
         });
@@ -199,33 +304,101 @@ impl Tx {
         Ok(())
     }
 
-    /// Counts a failed login; at `max_failures` the account is locked until
-    /// `lock_until`. Returns the failures so far.
-    pub async fn record_login_failure(
+    /// Counts a wrong password (shown to admins; a wrong password never locks).
+    pub async fn count_password_failure(&mut self, username: &str) -> Result<()> {
+        let insurer = self.insurer.clone();
+        on_conn!(self.conn(), c => {
+            sqlx::query("UPDATE web_users SET failed_logins = failed_logins + 1 WHERE insurer = $1 AND username = $2")
+                .bind(&insurer).bind(username).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// Clears the wrong-password count (a correct password). The second-factor
+    /// failures and the lock are deliberately left as they are.
+    pub async fn reset_password_failures(&mut self, username: &str) -> Result<()> {
+        let insurer = self.insurer.clone();
+        on_conn!(self.conn(), c => {
+            sqlx::query("UPDATE web_users SET failed_logins = 0 WHERE insurer = $1 AND username = $2")
+                .bind(&insurer).bind(username).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// Counts a wrong second-factor code; at `max_failures` the account is locked
+    /// until `lock_until` and the count starts again. Returns whether this failure
+    /// locked the account.
+    pub async fn record_second_factor_failure(
         &mut self,
         username: &str,
         max_failures: i64,
         lock_until: jiff::Timestamp,
-    ) -> Result<i64> {
+    ) -> Result<bool> {
         let insurer = self.insurer.clone();
+        // Both SET expressions read the row as it was before the update.
         let row: Option<(i64,)> = on_conn!(self.conn(), c => {
             sqlx::query_as(
-                "UPDATE web_users SET failed_logins = failed_logins + 1,
-                   locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END
-                 WHERE insurer = $3 AND username = $4 RETURNING failed_logins",
+                "UPDATE web_users SET
+                   second_factor_failures = CASE WHEN second_factor_failures + 1 >= $1 THEN 0 ELSE second_factor_failures + 1 END,
+                   locked_until = CASE WHEN second_factor_failures + 1 >= $1 THEN $2 ELSE locked_until END
+                 WHERE insurer = $3 AND username = $4 RETURNING second_factor_failures",
             )
             .bind(max_failures).bind(lock_until.to_string()).bind(&insurer).bind(username)
             .fetch_optional(&mut *c).await?
         });
-        Ok(row.map_or(0, |r| r.0))
+        Ok(row.is_some_and(|r| r.0 == 0))
     }
 
-    /// Clears the failure count (a successful login, or an expired lock).
-    pub async fn reset_login_failures(&mut self, username: &str) -> Result<()> {
+    /// Accepts TOTP time step `step` for a user when it is later than the last one
+    /// accepted (a code is good once, and never after a later one); clears the
+    /// second-factor failures. `false` when the step was not later.
+    pub async fn accept_totp_step(&mut self, username: &str, step: i64) -> Result<bool> {
+        let insurer = self.insurer.clone();
+        let n = on_conn!(self.conn(), c => {
+            sqlx::query(
+                "UPDATE web_users SET totp_last_step = $1, second_factor_failures = 0
+                 WHERE insurer = $2 AND username = $3 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+            )
+            .bind(step).bind(&insurer).bind(username)
+            .execute(&mut *c).await?.rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// Stores the throttle state of a key.
+    pub async fn put_throttle(&mut self, key: &str, state: &Throttle) -> Result<()> {
         let insurer = self.insurer.clone();
         on_conn!(self.conn(), c => {
-            sqlx::query("UPDATE web_users SET failed_logins = 0, locked_until = NULL WHERE insurer = $1 AND username = $2")
-                .bind(&insurer).bind(username).execute(&mut *c).await?;
+            sqlx::query(
+                "INSERT INTO login_throttle (insurer, throttle_key, failures, last_failure_at, blocked_until)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (insurer, throttle_key) DO UPDATE SET failures = excluded.failures,
+                   last_failure_at = excluded.last_failure_at, blocked_until = excluded.blocked_until",
+            )
+            .bind(&insurer).bind(key).bind(state.failures)
+            .bind(state.last_failure_at.to_string()).bind(state.blocked_until.to_string())
+            .execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// Forgets every throttle key whose last failure is older than `before` (the rows of
+    /// names that were only ever guessed).
+    pub async fn forget_throttles(&mut self, before: jiff::Timestamp) -> Result<u64> {
+        let insurer = self.insurer.clone();
+        let n = on_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM login_throttle WHERE insurer = $1 AND last_failure_at < $2")
+                .bind(&insurer).bind(before.to_string()).execute(&mut *c).await?.rows_affected()
+        });
+        Ok(n)
+    }
+
+    /// Forgets the throttle state of a key (a success).
+    pub async fn clear_throttle(&mut self, key: &str) -> Result<()> {
+        let insurer = self.insurer.clone();
+        on_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM login_throttle WHERE insurer = $1 AND throttle_key = $2")
+                .bind(&insurer).bind(key).execute(&mut *c).await?;
         });
         Ok(())
     }
@@ -285,24 +458,43 @@ impl Tx {
         Ok(())
     }
 
-    /// Stores an API token (its hash) for a user, optionally narrowed to one employer.
-    pub async fn create_api_token(
-        &mut self,
-        token_hash: &str,
-        username: &str,
-        employer: Option<&EmployerCode>,
-        label: &str,
-        at: jiff::Timestamp,
-    ) -> Result<()> {
+    /// Stores an API token (its hash) for a user, bound to the user's role and
+    /// employers, optionally narrowed to one employer, with its expiry.
+    pub async fn create_api_token(&mut self, t: &NewApiToken<'_>) -> Result<()> {
         let insurer = self.insurer.clone();
+        let (role, employers) = role_columns(t.role);
         on_conn!(self.conn(), c => {
             sqlx::query(
-                "INSERT INTO api_tokens (token_hash, insurer, username, employer_code, label, created_at, revoked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, NULL)",
+                "INSERT INTO api_tokens (token_hash, insurer, username, employer_code, label, created_at, revoked_at, role, employers, expires_at, last_used_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9, NULL)",
             )
-            .bind(token_hash).bind(&insurer).bind(username).bind(employer.map(|e| e.as_str().to_owned()))
-            .bind(label).bind(at.to_string())
+            .bind(t.token_hash).bind(&insurer).bind(t.username).bind(t.employer.map(|e| e.as_str().to_owned()))
+            .bind(t.label).bind(t.at.to_string()).bind(role).bind(&employers).bind(t.expires_at.to_string())
             .execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
+    /// Revokes one token (no effect on a revoked one). Returns whether it was live.
+    pub async fn revoke_api_token(
+        &mut self,
+        token_hash: &str,
+        at: jiff::Timestamp,
+    ) -> Result<bool> {
+        let insurer = self.insurer.clone();
+        let n = on_conn!(self.conn(), c => {
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND insurer = $3 AND revoked_at IS NULL")
+                .bind(at.to_string()).bind(token_hash).bind(&insurer).execute(&mut *c).await?.rows_affected()
+        });
+        Ok(n > 0)
+    }
+
+    /// Records that a token was used at `at`.
+    pub async fn touch_api_token(&mut self, token_hash: &str, at: jiff::Timestamp) -> Result<()> {
+        let insurer = self.insurer.clone();
+        on_conn!(self.conn(), c => {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND insurer = $3")
+                .bind(at.to_string()).bind(token_hash).bind(&insurer).execute(&mut *c).await?;
         });
         Ok(())
     }
@@ -355,20 +547,38 @@ impl Reader {
         Ok((session.expires_at > now).then_some(session))
     }
 
-    /// The user (and employer narrowing) of a live API token.
+    /// A token that is not revoked (expiry and binding are checked by the caller).
     pub async fn api_token(&mut self, token_hash: &str) -> Result<Option<ApiToken>> {
         let insurer = self.insurer.clone();
-        let row: Option<(String, Option<String>)> = on_conn!(self.conn(), c => {
-            sqlx::query_as("SELECT username, employer_code FROM api_tokens WHERE token_hash = $1 AND insurer = $2 AND revoked_at IS NULL")
+        let row: Option<TokenDbRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND insurer = $2 AND revoked_at IS NULL")))
                 .bind(token_hash).bind(&insurer).fetch_optional(&mut *c).await?
         });
-        row.map(|(username, employer)| {
-            Ok(ApiToken {
-                username,
-                employer: employer
-                    .as_deref()
-                    .map(|e| rows::employer("api_tokens", "employer_code", e))
-                    .transpose()?,
+        row.map(TokenDbRow::into_token).transpose()
+    }
+
+    /// Every token of the society (revoked ones too), newest first.
+    pub async fn api_tokens(&mut self) -> Result<Vec<ApiToken>> {
+        let insurer = self.insurer.clone();
+        let found: Vec<TokenDbRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE insurer = $1 ORDER BY created_at DESC, token_hash")))
+                .bind(&insurer).fetch_all(&mut *c).await?
+        });
+        found.into_iter().map(TokenDbRow::into_token).collect()
+    }
+
+    /// The throttle state of a key, if any failure was counted.
+    pub async fn throttle(&mut self, key: &str) -> Result<Option<Throttle>> {
+        let insurer = self.insurer.clone();
+        let row: Option<(i64, String, String)> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT failures, last_failure_at, blocked_until FROM login_throttle WHERE insurer = $1 AND throttle_key = $2")
+                .bind(&insurer).bind(key).fetch_optional(&mut *c).await?
+        });
+        row.map(|(failures, last, until)| {
+            Ok(Throttle {
+                failures,
+                last_failure_at: rows::timestamp("login_throttle", "last_failure_at", &last)?,
+                blocked_until: rows::timestamp("login_throttle", "blocked_until", &until)?,
             })
         })
         .transpose()

@@ -144,11 +144,14 @@ async fn login(app: &App) -> String {
         .unwrap_or_else(|| panic!("no session"));
     let code = totp_code(TOTP, now).unwrap_or_else(|e| panic!("{e}"));
     let outcome = app
-        .second_factor(&actor("load", Role::Staff), &session, &code, policy)
+        .second_factor(&actor("load", Role::Staff), &session, &code, now, policy)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(outcome, SecondFactorOutcome::Accepted);
-    id
+    // The second factor gives the session a new id.
+    match outcome {
+        SecondFactorOutcome::Accepted { id } => id,
+        other => panic!("second factor: {other:?}"),
+    }
 }
 
 /// One keep-alive client: GETs paths in turn for `seconds`, returns latencies.

@@ -12,6 +12,11 @@ pub use collabo_app::accounts::{check_totp, totp_code, totp_uri};
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "collabo_session";
 
+/// The login form's pre-session cookie: a random token, also in the form's hidden
+/// `_csrf` field. A cross-site page can neither read it nor (`SameSite=Strict`) have
+/// it sent, so it cannot post the login form into someone's browser.
+pub const LOGIN_COOKIE: &str = "collabo_login";
+
 /// Who is calling, as the gate established it.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -55,6 +60,26 @@ pub fn session_cookie(state: &AppState, id: &str, max_age_seconds: i64) -> Strin
     format!(
         "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{secure}"
     )
+}
+
+/// The `Set-Cookie` value of the login form's token (sent only to `/login`, for an
+/// hour).
+pub fn login_cookie(state: &AppState, token: &str) -> String {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{secure}")
+}
+
+/// Compares two secrets in time independent of where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The session id from a `Cookie` header, if any.

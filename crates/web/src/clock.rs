@@ -1,12 +1,23 @@
 //! Where "now" comes from. The portal reads the system clock only in [`SystemClock`];
-//! tests use [`FixedClock`] and move it forward (lockout expiry, TOTP windows).
+//! tests use [`FixedClock`] and move it forward (lockout expiry, throttling delays,
+//! TOTP windows).
+//!
+//! Two instants: [`Clock::now`] is the portal's time (shifted to another day by
+//! `collabo serve --date`), used for sessions, locks, throttling and every record;
+//! [`Clock::wall`] is the real time the user's authenticator app also reads, used only
+//! to check TOTP codes.
 
 use std::sync::Mutex;
 
 /// A source of the current instant.
 pub trait Clock: Send + Sync {
-    /// Now.
+    /// Now, as the portal counts it.
     fn now(&self) -> jiff::Timestamp;
+    /// The wall-clock time (for TOTP codes); the same as [`Clock::now`] unless the
+    /// clock is shifted.
+    fn wall(&self) -> jiff::Timestamp {
+        self.now()
+    }
 }
 
 /// The real clock.
@@ -44,6 +55,9 @@ impl Clock for ShiftedClock {
         let elapsed = SystemClock.now().duration_since(self.started);
         shifted.checked_add(elapsed).unwrap_or(shifted)
     }
+    fn wall(&self) -> jiff::Timestamp {
+        SystemClock.now()
+    }
 }
 
 /// A clock that stands still until moved (tests).
@@ -77,4 +91,17 @@ impl Clock for FixedClock {
 /// The calendar day in Japan (UTC+9, no daylight saving) of an instant.
 pub fn japan_date(at: jiff::Timestamp) -> collabo_domain::Date {
     collabo_domain::calendar::japan_date(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shifted_clock_keeps_the_wall_clock_for_totp() {
+        let clock = ShiftedClock::new("2020-01-15".parse().unwrap());
+        assert_eq!(japan_date(clock.now()).to_string(), "2020-01-15");
+        let drift = clock.wall().duration_since(SystemClock.now()).abs();
+        assert!(drift.as_secs() < 5, "{drift:?}");
+    }
 }

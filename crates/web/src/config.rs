@@ -20,10 +20,39 @@ pub struct ServeConfig {
     pub secure_cookies: bool,
     /// Idle-independent session lifetime in minutes. Default 480 (one working day).
     pub session_minutes: i64,
-    /// Failed logins before the account is locked. Default 5.
+    /// Wrong second-factor (TOTP) codes in a row before the account is locked, counted
+    /// across password logins. Wrong passwords never lock an account: they are
+    /// throttled per account and client address (see `login_free_failures`). Default 5.
     pub lockout_failures: i64,
     /// Minutes an account stays locked. Default 15.
     pub lockout_minutes: i64,
+    /// Failures of one account from one address (or, for the second factor, of one
+    /// account or one address) answered without delay; after them each further failure
+    /// doubles the wait before the next attempt is considered (1 s, 2 s, 4 s …).
+    /// Default 3.
+    pub login_free_failures: i64,
+    /// The longest wait between two attempts, in seconds. Default 900 (15 minutes).
+    pub login_max_delay_seconds: i64,
+    /// Days an API token is valid from its issue. Default 90.
+    pub token_days: i64,
+    /// Uploads one employer's contacts may make per day (portal and API, accepted,
+    /// repeated or refused alike); the society's staff are not limited. Default 50.
+    pub employer_uploads_per_day: i64,
+    /// The portal's own origin as browsers see it (`https://portal.example`). Form
+    /// posts whose `Origin` header names another origin are refused. When unset, the
+    /// `Origin` must match the request's `Host` header. Env `COLLABO_PUBLIC_ORIGIN`.
+    pub public_origin: Option<String>,
+    /// Addresses (or CIDR ranges such as `10.0.0.0/8`) of reverse proxies whose
+    /// `X-Forwarded-For` header is trusted: behind them the audit log records the
+    /// client's address, not the proxy's. Empty (default): the header is ignored.
+    /// Env `COLLABO_TRUSTED_PROXIES` (comma-separated).
+    pub trusted_proxies: Vec<String>,
+    /// A separate address serving only `/metrics` (e.g. `127.0.0.1:9090`), without
+    /// a token. Env `COLLABO_METRICS_LISTEN`.
+    pub metrics_listen: Option<String>,
+    /// A bearer token that opens `/metrics` on the main address. Without it (and
+    /// by default) `/metrics` answers 404 there. Env `COLLABO_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
     /// Largest upload accepted, in bytes. Default 50 MiB.
     pub max_upload_bytes: usize,
     /// The data folder: the audit key (`audit.key`) and anchor file
@@ -49,6 +78,14 @@ impl Default for ServeConfig {
             session_minutes: 480,
             lockout_failures: 5,
             lockout_minutes: 15,
+            login_free_failures: 3,
+            login_max_delay_seconds: 900,
+            token_days: 90,
+            employer_uploads_per_day: 50,
+            public_origin: None,
+            trusted_proxies: Vec::new(),
+            metrics_listen: None,
+            metrics_token: None,
             max_upload_bytes: 50 * 1024 * 1024,
             data_dir: PathBuf::from("collabo-data"),
             date: None,
@@ -112,6 +149,20 @@ impl ServeConfig {
         config.with_env(|name| std::env::var(name).ok())
     }
 
+    /// The trusted proxies, parsed; an entry that is no address or range is an error
+    /// naming it.
+    pub fn proxies(&self) -> Result<Vec<crate::client::IpRange>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                crate::client::IpRange::parse(p).ok_or_else(|| ConfigError::Env {
+                    name: "trusted_proxies".into(),
+                    message: format!("{p:?} is not an IP address or CIDR range"),
+                })
+            })
+            .collect()
+    }
+
     /// Applies `COLLABO_*` overrides read through `var` (injectable for tests).
     pub fn with_env(
         mut self,
@@ -154,6 +205,35 @@ impl ServeConfig {
         if let Some(v) = var("COLLABO_LOCKOUT_MINUTES") {
             self.lockout_minutes = num("COLLABO_LOCKOUT_MINUTES", &v)?;
         }
+        if let Some(v) = var("COLLABO_LOGIN_FREE_FAILURES") {
+            self.login_free_failures = num("COLLABO_LOGIN_FREE_FAILURES", &v)?;
+        }
+        if let Some(v) = var("COLLABO_LOGIN_MAX_DELAY_SECONDS") {
+            self.login_max_delay_seconds = num("COLLABO_LOGIN_MAX_DELAY_SECONDS", &v)?;
+        }
+        if let Some(v) = var("COLLABO_TOKEN_DAYS") {
+            self.token_days = num("COLLABO_TOKEN_DAYS", &v)?;
+        }
+        if let Some(v) = var("COLLABO_EMPLOYER_UPLOADS_PER_DAY") {
+            self.employer_uploads_per_day = num("COLLABO_EMPLOYER_UPLOADS_PER_DAY", &v)?;
+        }
+        if let Some(v) = var("COLLABO_PUBLIC_ORIGIN") {
+            self.public_origin = Some(v.trim().trim_end_matches('/').to_owned());
+        }
+        if let Some(v) = var("COLLABO_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = var("COLLABO_METRICS_LISTEN") {
+            self.metrics_listen = Some(v);
+        }
+        if let Some(v) = var("COLLABO_METRICS_TOKEN") {
+            self.metrics_token = Some(v);
+        }
         if let Some(v) = var("COLLABO_MAX_UPLOAD_BYTES") {
             self.max_upload_bytes = num("COLLABO_MAX_UPLOAD_BYTES", &v)?;
         }
@@ -191,6 +271,22 @@ mod tests {
             .unwrap();
         assert_eq!(c.lockout_failures, 7);
         assert!(c.secure_cookies);
+    }
+
+    #[test]
+    fn proxies_are_read_from_a_comma_list_and_checked() {
+        let c = ServeConfig::default()
+            .with_env(|n| {
+                (n == "COLLABO_TRUSTED_PROXIES").then(|| "10.0.0.1, 192.168.0.0/16".into())
+            })
+            .unwrap();
+        assert_eq!(c.trusted_proxies, ["10.0.0.1", "192.168.0.0/16"]);
+        assert_eq!(c.proxies().unwrap().len(), 2);
+        let bad = ServeConfig {
+            trusted_proxies: vec!["proxy.local".into()],
+            ..ServeConfig::default()
+        };
+        assert!(bad.proxies().is_err());
     }
 
     #[test]

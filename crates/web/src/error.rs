@@ -27,6 +27,9 @@ pub enum WebError {
     /// Bad input, with a message for the user (Japanese, no one else's data).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A limit was reached (an employer's uploads of the day); the message says which.
+    #[error("too many: {0}")]
+    TooMany(String),
     /// The feature depends on a service that is not installed yet.
     #[error("not available: {0}")]
     NotAvailable(String),
@@ -44,6 +47,7 @@ impl WebError {
             WebError::LoginRequired => (StatusCode::UNAUTHORIZED, "WEB-401"),
             WebError::Csrf => (StatusCode::FORBIDDEN, "WEB-CSRF"),
             WebError::BadRequest(_) => (StatusCode::BAD_REQUEST, "WEB-400"),
+            WebError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "WEB-429"),
             WebError::NotAvailable(_) => (StatusCode::NOT_IMPLEMENTED, "WEB-501"),
             WebError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "WEB-500"),
         }
@@ -56,7 +60,7 @@ impl WebError {
             WebError::Forbidden => "この操作を行う権限がありません。".into(),
             WebError::LoginRequired => "ログインしてください。".into(),
             WebError::Csrf => "フォームの有効期限が切れました。ページを開き直してから、もう一度送信してください。".into(),
-            WebError::BadRequest(m) => m.clone(),
+            WebError::BadRequest(m) | WebError::TooMany(m) => m.clone(),
             WebError::NotAvailable(m) => m.clone(),
             WebError::Internal(_) => "システムエラーが発生しました。時間をおいて再度お試しください。解決しない場合は管理者に連絡してください。".into(),
         }
@@ -98,6 +102,7 @@ impl From<collabo_app::AppError> for WebError {
             AppError::Denied(_) => WebError::Forbidden,
             AppError::NotFound(_) => WebError::NotFound,
             AppError::Invalid(m) | AppError::Conflict(m) => WebError::BadRequest(m),
+            AppError::Limit(m) => WebError::TooMany(m),
             AppError::Import(e) => WebError::BadRequest(e.to_string()),
             AppError::Letters(e) => WebError::BadRequest(format!(
                 "通知テンプレートにエラーがあるため、処理しませんでした: {e}"
@@ -128,6 +133,7 @@ mod tests {
             (WebError::LoginRequired, 401),
             (WebError::Csrf, 403),
             (WebError::BadRequest("x".into()), 400),
+            (WebError::TooMany("x".into()), 429),
             (WebError::NotAvailable("x".into()), 501),
             (WebError::Internal("secret cause".into()), 500),
         ];

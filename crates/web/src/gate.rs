@@ -4,15 +4,21 @@
 //! employer named in the path as the scope, and checks the form's CSRF token. Handlers
 //! only read the [`Identity`] it leaves in the request.
 //!
+//! Every form post (the login form too) must also come from the portal's own pages:
+//! a browser's `Sec-Fetch-Site` must say `same-origin` and its `Origin`, when sent,
+//! must be the portal's ([`same_origin`]). The token alone would do; the check is a
+//! second lock that needs no state.
+//!
 //! A denied employer-scoped request from an employer contact answers 404, exactly like
 //! a missing employer, so codes of other employers cannot be probed.
 
 use crate::AppState;
 use crate::auth::{self, Identity, SESSION_COOKIE};
+use crate::client::ClientAddr;
 use crate::error::WebError;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{Method, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use collabo_app::accounts::SessionStage;
@@ -50,12 +56,48 @@ pub struct GateContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted(pub Access);
 
-/// The client address (peer, as seen by the server; a reverse proxy's address when
-/// behind one).
+/// The client address (see [`crate::client`]: the peer, or the client behind a
+/// trusted proxy).
 pub fn origin_of(req: &Request) -> String {
     req.extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+        .get::<ClientAddr>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.clone())
+}
+
+/// Whether a form post comes from the portal's own pages, by the headers browsers
+/// add: `Sec-Fetch-Site` (when sent) must be `same-origin` (or `none`, a request the
+/// user made directly), and `Origin` (when sent and not `null`) must be
+/// `public_origin`, or without that setting name the host of the `Host` header.
+/// `Origin: null` is what browsers send for the portal's own forms under
+/// `Referrer-Policy: no-referrer`, so it decides nothing; a cross-site post then shows
+/// in `Sec-Fetch-Site`, and a browser too old to send that is left to the form token,
+/// as is a client that sends neither (not a browser).
+pub fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
+        && !matches!(site.trim(), "same-origin" | "none")
+    {
+        return false;
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim().trim_end_matches('/');
+    if origin == "null" {
+        return true;
+    }
+    if let Some(expected) = public_origin {
+        return origin.eq_ignore_ascii_case(expected.trim_end_matches('/'));
+    }
+    let Some(host) = text(header::HOST) else {
+        return false;
+    };
+    origin.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https") && rest.eq_ignore_ascii_case(host.trim())
+    })
 }
 
 fn fail(api: bool, e: WebError) -> Response {
@@ -87,7 +129,7 @@ async fn identify(
         else {
             return Ok(None);
         };
-        let Some(user) = app.token_user(token).await? else {
+        let Some(user) = app.token_user(token, now).await? else {
             return Ok(None);
         };
         return Ok(Some(Identity {
@@ -166,6 +208,12 @@ pub async fn check(State(ctx): State<GateContext>, req: Request, next: Next) -> 
 }
 
 async fn decide(ctx: &GateContext, mut req: Request) -> Result<Request, Response> {
+    if !ctx.api
+        && req.method() == Method::POST
+        && !same_origin(req.headers(), ctx.state.config.public_origin.as_deref())
+    {
+        return Err(fail(false, WebError::Csrf));
+    }
     if ctx.gate == Gate::Public {
         return Ok(req);
     }
@@ -239,6 +287,67 @@ mod tests {
             Some("E01")
         );
         assert_eq!(employer_in_path("/staff", "/staff"), None);
+    }
+
+    #[test]
+    fn cross_site_posts_are_told_apart_by_fetch_metadata_and_origin() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(
+                    header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            h
+        };
+        let host = ("host", "portal.example:8080");
+        assert!(same_origin(&h(&[host]), None), "no browser headers");
+        assert!(same_origin(
+            &h(&[
+                host,
+                ("origin", "https://portal.example:8080"),
+                ("sec-fetch-site", "same-origin")
+            ]),
+            None
+        ));
+        assert!(!same_origin(
+            &h(&[host, ("origin", "https://evil.example")]),
+            None
+        ));
+        assert!(
+            same_origin(
+                &h(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")]),
+                None
+            ),
+            "the portal's own form under Referrer-Policy: no-referrer"
+        );
+        assert!(!same_origin(
+            &h(&[host, ("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        assert!(!same_origin(
+            &h(&[host, ("sec-fetch-site", "cross-site")]),
+            None
+        ));
+        assert!(!same_origin(
+            &h(&[host, ("sec-fetch-site", "same-site")]),
+            None
+        ));
+        assert!(same_origin(
+            &h(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "https://portal.example")
+            ]),
+            Some("https://portal.example")
+        ));
+        assert!(!same_origin(
+            &h(&[
+                ("host", "portal.example"),
+                ("origin", "https://portal.example.evil")
+            ]),
+            Some("https://portal.example")
+        ));
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! uploads (crates/app), reading the system clock anywhere but [`clock`].
 
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -46,17 +47,27 @@ pub struct AppState {
     /// The letter renderer (fonts scanned, templates parsed), built on first use and
     /// dropped when an admin uploads a template.
     letters: Arc<tokio::sync::Mutex<Option<Arc<collabo_letters::Renderer>>>>,
+    /// The reverse proxies whose `X-Forwarded-For` is trusted.
+    pub proxies: Arc<Vec<client::IpRange>>,
 }
 
 impl AppState {
-    /// A state over an application with the given clock and settings.
+    /// A state over an application with the given clock and settings (the
+    /// employers' upload quota of the settings is applied to the application). A
+    /// `trusted_proxies` entry that does not parse is left out (with an error logged;
+    /// [`serve`] refuses to start with one).
     pub fn new(app: App, clock: Arc<dyn Clock>, config: ServeConfig) -> AppState {
+        let proxies = config.proxies().unwrap_or_else(|e| {
+            tracing::error!(%e, "trusted_proxies ignored");
+            Vec::new()
+        });
         AppState {
-            app,
+            app: app.with_employer_upload_quota(Some(config.employer_uploads_per_day)),
             clock,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             letters: Arc::new(tokio::sync::Mutex::new(None)),
+            proxies: Arc::new(proxies),
         }
     }
     /// The letter renderer with the admin's templates (built off the async runtime on
@@ -82,9 +93,14 @@ impl AppState {
     pub async fn forget_renderer(&self) {
         *self.letters.lock().await = None;
     }
-    /// Now, from the clock.
+
+    /// Now, from the clock (the portal's time).
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+    /// The wall-clock time (TOTP codes only).
+    pub fn wall(&self) -> jiff::Timestamp {
+        self.clock.wall()
     }
     /// Today in Japan (the society's calendar day).
     pub fn today(&self) -> collabo_domain::Date {
@@ -96,6 +112,8 @@ impl AppState {
             lockout_failures: self.config.lockout_failures,
             lockout_minutes: self.config.lockout_minutes,
             session_minutes: self.config.session_minutes,
+            throttle_free_failures: self.config.login_free_failures,
+            throttle_max_seconds: self.config.login_max_delay_seconds,
         }
     }
 }
@@ -106,10 +124,20 @@ pub fn router(state: AppState) -> axum::Router {
     routes::build(state)
 }
 
+/// The router of the separate metrics address (`metrics_listen`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(routes::public::metrics_open))
+        .layer(axum::middleware::from_fn(routes::security_headers))
+        .with_state(state)
+}
+
 /// Opens the database and serves until Ctrl-C (plain HTTP; put a TLS reverse proxy in
-/// front, see README.md). With `config.date` the clock is shifted to that day.
+/// front, see README.md). With `config.date` the clock is shifted to that day. With
+/// `metrics_listen`, `/metrics` is served there too.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     use anyhow::Context as _;
+    config.proxies().context("trusted_proxies")?;
     let app = App::open(
         &config.database_url,
         config.insurer.as_deref(),
@@ -124,7 +152,20 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let listen = config.listen.clone();
+    let metrics_listen = config.metrics_listen.clone();
     let state = AppState::new(app, clock, config);
+    if let Some(address) = metrics_listen {
+        let listener = tokio::net::TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("binding {address}"))?;
+        tracing::info!(%address, "metrics listening");
+        let metrics = metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(%e, "metrics listener stopped");
+            }
+        });
+    }
     let router = router(state);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await

@@ -360,3 +360,57 @@ pub fn confirm_button(action: String, label: &str, csrf: &str, question: &str) -
         confirm: question.to_owned(),
     })
 }
+
+/// Rows per page of the portal's lists of people and records: no page renders an
+/// unbounded list.
+pub const PER_PAGE: i64 = 100;
+
+/// The page number of a `?page=` query (1 when absent or nonsense).
+pub fn page_number(page: Option<i64>) -> i64 {
+    page.unwrap_or(1).max(1)
+}
+
+/// Where a paged list stands (`全N件中 1〜100件目`) and links to the pages before and
+/// after. `base` is the list's path with its other query parameters and a trailing
+/// `?` or `&`.
+pub fn pager(page: &mut Page, base: &str, current: i64, total: i64) {
+    if total <= PER_PAGE && current <= 1 {
+        return;
+    }
+    let first = (current - 1) * PER_PAGE + 1;
+    let last = (current * PER_PAGE).min(total);
+    page.push(Block::Para(if first > total {
+        format!("全{total}件（このページに該当はありません）")
+    } else {
+        format!("全{total}件中 {first}〜{last}件目")
+    }));
+    let mut links = Vec::new();
+    if current > 1 {
+        links.push((
+            format!("{base}page={}", current - 1),
+            "前のページ".to_owned(),
+        ));
+    }
+    if current * PER_PAGE < total {
+        links.push((
+            format!("{base}page={}", current + 1),
+            "次のページ".to_owned(),
+        ));
+    }
+    if !links.is_empty() {
+        page.push(Block::Links(links));
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn query_value(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

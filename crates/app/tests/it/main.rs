@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod contract;
+mod fuzz;
 mod harness;
 mod no_wrong_letter;
 mod privacy;

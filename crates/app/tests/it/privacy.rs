@@ -50,7 +50,12 @@ async fn dock_society(t: &TestApp) -> Vec<Person> {
 
 async fn listed(t: &TestApp, employer_code: &str, on: collabo_domain::Date) -> Vec<String> {
     t.app
-        .risk_holders(&employer(employer_code, on), &code(employer_code), Some(FY))
+        .risk_holders(
+            &employer(employer_code, on),
+            &code(employer_code),
+            Some(FY),
+            collabo_app::Paging::all(),
+        )
         .await
         .unwrap()
         .holders
@@ -457,9 +462,9 @@ async fn every_bulk_view_names_its_people(t: TestApp) {
     assert_eq!(record.subjects, shown);
     assert_eq!(record.subjects.len(), 2);
     // Member search.
-    let found = t
+    let (found, _) = t
         .app
-        .search_members(&staff(day), "試験 太郎1", 100)
+        .search_members(&staff(day), "試験 太郎1", collabo_app::Paging::page(1, 100))
         .await
         .unwrap();
     assert!(found.len() > 1);
@@ -794,7 +799,10 @@ async fn an_employer_contact_is_refused_every_staff_operation(t: TestApp) {
         "member page",
     );
     denied(
-        t.app.search_members(&e, "試験", 10).await.map(|_| ()),
+        t.app
+            .search_members(&e, "試験", collabo_app::Paging::page(1, 10))
+            .await
+            .map(|_| ()),
         "member search",
     );
     denied(
@@ -852,13 +860,16 @@ async fn an_employer_contact_is_refused_every_staff_operation(t: TestApp) {
     // Another employer's pages.
     denied(
         t.app
-            .risk_holders(&e, &code("1002"), None)
+            .risk_holders(&e, &code("1002"), None, collabo_app::Paging::all())
             .await
             .map(|_| ()),
         "other risk holders",
     );
     denied(
-        t.app.employer_overview(&e, &code("1002")).await.map(|_| ()),
+        t.app
+            .employer_overview(&e, &code("1002"), collabo_app::Paging::all())
+            .await
+            .map(|_| ()),
         "other overview",
     );
     denied(

@@ -224,6 +224,50 @@ fn an_unpacked_folder_and_a_single_file_are_read() {
     assert_eq!(reader.count(), 1);
 }
 
+/// A document padded with a comment to more than the document cap.
+fn oversized_document() -> Vec<u8> {
+    let doc = Doc::default().xml();
+    let at = doc.find("<ClinicalDocument").unwrap();
+    let pad = "x".repeat(collabo_checkup::MAX_DOCUMENT_BYTES as usize + 1);
+    format!("{}<!--{pad}-->{}", &doc[..at], &doc[at..]).into_bytes()
+}
+
+#[test]
+fn a_single_xml_file_or_a_folder_document_beyond_the_cap_is_refused_unread() {
+    // Issue 11: a 100 MiB single h*.xml was read whole (118 MiB peak).
+    let dir = tempfile::tempdir().unwrap();
+    let big = oversized_document();
+    let single = dir.path().join("h0001.xml");
+    std::fs::write(&single, &big).unwrap();
+    let mut reader = CheckupReader::open(&single).unwrap();
+    let err = reader.next().unwrap().unwrap_err();
+    assert!(err.is_fatal());
+    assert!(err.to_string().contains("at most 8388608 bytes"), "{err}");
+    assert!(reader.next().is_none());
+    let top = dir.path().join("folder");
+    std::fs::create_dir_all(top.join("DATA")).unwrap();
+    std::fs::write(top.join("DATA").join("h1.xml"), Doc::default().xml()).unwrap();
+    std::fs::write(top.join("DATA").join("h2.xml"), &big).unwrap();
+    let results: Vec<_> = CheckupReader::open(&top).unwrap().collect();
+    assert_eq!(results.len(), 2, "the first document, then the refusal");
+    assert!(results[0].is_ok());
+    let err = results[1].as_ref().unwrap_err();
+    assert!(
+        err.to_string().contains("h2.xml") && err.to_string().contains("at most"),
+        "{err}"
+    );
+    // The same document just under the cap is read.
+    let fits = Doc::default().xml().into_bytes();
+    std::fs::write(&single, fits).unwrap();
+    assert!(
+        CheckupReader::open(&single)
+            .unwrap()
+            .next()
+            .unwrap()
+            .is_ok()
+    );
+}
+
 #[test]
 fn a_file_that_is_not_a_zip_is_a_zip_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();

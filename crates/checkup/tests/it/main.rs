@@ -7,6 +7,7 @@
 mod archive;
 mod cda_traps;
 mod fixtures;
+mod fuzz;
 mod robust;
 mod roundtrip;
 mod tabular;

@@ -93,7 +93,7 @@ fn sorted(record: &CheckupRecord) -> Vec<(Item, ObservedValue, Option<RangeFlag>
     v
 }
 
-fn header() -> ArchiveHeader {
+pub(crate) fn header() -> ArchiveHeader {
     ArchiveHeader::new(
         "6631111116",
         InsurerNumber::parse("06139999").unwrap(),

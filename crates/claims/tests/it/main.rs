@@ -12,6 +12,7 @@
 
 mod common;
 mod errors;
+mod fuzz;
 mod masters;
 mod mutations;
 mod reduce;

@@ -10,7 +10,7 @@ use collabo_domain::calendar::YearMonth;
 use proptest::prelude::*;
 use std::path::Path;
 
-fn valid_file() -> Vec<u8> {
+pub(crate) fn valid_file() -> Vec<u8> {
     let mut writer = UkeWriter::new(
         Vec::new(),
         map(),

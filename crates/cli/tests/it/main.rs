@@ -362,7 +362,13 @@ async fn portal(
     use tower::ServiceExt;
     let mut req = axum::http::Request::builder().method(method).uri(path);
     if let Some(c) = cookie {
-        req = req.header("cookie", format!("collabo_session={c}"));
+        // A bare value is the session cookie; `name=value` is sent as it is.
+        let c = if c.contains('=') {
+            c.to_owned()
+        } else {
+            format!("collabo_session={c}")
+        };
+        req = req.header("cookie", c);
     }
     let req = req
         .header("content-type", "application/x-www-form-urlencoded")
@@ -476,13 +482,18 @@ async fn one_operation_through_the_cli_and_the_portal_writes_the_same_audit_reco
         let router = router.clone();
         let app = app.clone();
         async move {
+            // The login form's token comes with its page (cookie and hidden field).
+            let (_, login_cookie, _) = portal(&router, "GET", "/login", None, "").await;
+            let login_cookie = login_cookie.unwrap();
+            let login_cookie = login_cookie.split(';').next().unwrap();
+            let token = login_cookie.trim_start_matches("collabo_login=");
             let (status, cookie, _) = portal(
                 &router,
                 "POST",
                 "/login",
-                None,
+                Some(login_cookie),
                 &format!(
-                    "username={user}&password={}",
+                    "_csrf={token}&username={user}&password={}",
                     urlencode("correct horse battery")
                 ),
             )
@@ -497,7 +508,7 @@ async fn one_operation_through_the_cli_and_the_portal_writes_the_same_audit_reco
                 .to_owned();
             let (session, _) = app.session(&cookie, now).await.unwrap().unwrap();
             let code = collabo_app::accounts::totp_code(secret, now).unwrap();
-            let (status, _, location) = portal(
+            let (status, rotated, location) = portal(
                 &router,
                 "POST",
                 "/totp",
@@ -506,6 +517,15 @@ async fn one_operation_through_the_cli_and_the_portal_writes_the_same_audit_reco
             )
             .await;
             assert_eq!((status, location.as_deref()), (303, Some("/")));
+            // The second factor gives the session a new id and form token.
+            let cookie = rotated
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .trim_start_matches("collabo_session=")
+                .to_owned();
+            let (session, _) = app.session(&cookie, now).await.unwrap().unwrap();
             (cookie, session.csrf)
         }
     };

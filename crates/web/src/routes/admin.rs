@@ -110,6 +110,68 @@ pub async fn users(
     }));
     page.push(Block::Heading("ユーザーの作成・更新".into()));
     page.push(Block::Form(user_form(who.csrf())));
+    page.push(Block::Heading("APIトークン".into()));
+    page.push(Block::Para(format!(
+        "トークンは発行時のユーザーの役割・事業所に限って有効です。役割や事業所を変更すると失効します。有効期間は発行から{}日です。職員・管理者のトークンは、二要素認証を設定したユーザーにだけ発行できます。",
+        state.config.token_days
+    )));
+    let now = state.now();
+    let tokens = state.app.api_tokens(&who.actor()).await?;
+    page.push(Block::Table(Table {
+        headers: [
+            "ID",
+            "ユーザー",
+            "役割",
+            "発行",
+            "有効期限",
+            "最終利用",
+            "状態",
+            "",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: tokens
+            .iter()
+            .map(|t| {
+                let status = if t.revoked_at.is_some() {
+                    Cell::Badge("失効".into(), "muted")
+                } else if t.expires_at.is_none_or(|e| e <= now) {
+                    Cell::Badge("期限切れ".into(), "warn")
+                } else {
+                    Cell::Badge("有効".into(), "ok")
+                };
+                let live = t.revoked_at.is_none() && t.expires_at.is_some_and(|e| e > now);
+                vec![
+                    Cell::Text(t.token_hash.chars().take(8).collect()),
+                    Cell::Text(t.username.clone()),
+                    Cell::Text(
+                        t.role
+                            .as_ref()
+                            .map_or("", crate::view::role_label)
+                            .to_owned(),
+                    ),
+                    Cell::Text(crate::view::wareki_at(t.created_at)),
+                    Cell::Text(t.expires_at.map(crate::view::wareki_at).unwrap_or_default()),
+                    Cell::Text(
+                        t.last_used_at
+                            .map_or_else(|| "未使用".to_owned(), crate::view::wareki_at),
+                    ),
+                    status,
+                    if live {
+                        crate::view::confirm_button(
+                            format!("/admin/tokens/{}/revoke", t.token_hash),
+                            "失効させる",
+                            who.csrf(),
+                            "このトークンを失効させますか？",
+                        )
+                    } else {
+                        Cell::Text(String::new())
+                    },
+                ]
+            })
+            .collect(),
+        empty: "発行したトークンはありません。".into(),
+    }));
     Ok(page.html()?.into_response())
 }
 
@@ -176,15 +238,31 @@ pub async fn create_token(
     Extension(who): Extension<Identity>,
     Path(username): Path<String>,
 ) -> WebResult<Response> {
-    let token = state.app.issue_token(&who.actor(), &username).await?;
+    let token = state
+        .app
+        .issue_token(&who.actor(), &username, state.config.token_days)
+        .await?;
     let mut page = Page::new("APIトークンを発行しました", &who);
     page.notice(
         "warn",
-        vec!["このトークンは今だけ表示されます。安全な場所に保管してください。".into()],
+        vec![format!(
+            "このトークンは今だけ表示されます。安全な場所に保管してください。有効期間は{}日です。",
+            state.config.token_days
+        )],
     );
     page.push(Block::Pre(token));
     page.push(Block::Para("利用方法: HTTP ヘッダー Authorization: Bearer <トークン>。仕様は /api/v1/openapi.json を参照してください。".into()));
     Ok(page.html()?.into_response())
+}
+
+/// POST /admin/tokens/{token}/revoke ({token}: the token's SHA-256, as listed).
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(token_hash): Path<String>,
+) -> WebResult<Response> {
+    state.app.revoke_token(&who.actor(), &token_hash).await?;
+    Ok(Redirect::to("/admin/users").into_response())
 }
 
 /// GET /admin/employers.

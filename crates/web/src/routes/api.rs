@@ -99,16 +99,34 @@ struct HolderOut {
     items: Vec<(String, String, String, String)>,
 }
 
-/// GET /api/v1/employers/{employer}/risk-holders.
+/// Risk holders per API page.
+const API_PAGE: i64 = 1000;
+
+/// Which page.
+#[derive(Deserialize)]
+pub struct ApiPage {
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// GET /api/v1/employers/{employer}/risk-holders?page=N (1000 a page; `total` says how
+/// many in all).
 pub async fn risk_holders(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
+    Query(q): Query<ApiPage>,
 ) -> ApiResult {
     let employer = find_employer(&state, &who, &raw).await.map_err(api)?;
+    let page = q.page.unwrap_or(1).max(1);
     let list = state
         .app
-        .risk_holders(&who.actor(), &employer.code, None)
+        .risk_holders(
+            &who.actor(),
+            &employer.code,
+            None,
+            collabo_app::Paging::page(page, API_PAGE),
+        )
         .await
         .map_err(api)?;
     let holders: Vec<HolderOut> = list
@@ -127,7 +145,7 @@ pub async fn risk_holders(
         .collect();
     Ok(
         Json(
-            serde_json::json!({ "fiscal_year": list.fiscal_year.year(), "risk_holders": holders }),
+            serde_json::json!({ "fiscal_year": list.fiscal_year.year(), "page": page, "per_page": API_PAGE, "total": list.total, "risk_holders": holders }),
         )
         .into_response(),
     )

@@ -4,7 +4,9 @@
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::WebResult;
-use crate::view::{Block, Cell, Field, Form, Page, Table, wareki_at};
+use crate::view::{
+    Block, Cell, Field, Form, PER_PAGE, Page, Table, page_number, pager, query_value, wareki_at,
+};
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +22,8 @@ pub struct LogQuery {
     action: String,
     #[serde(default)]
     member: String,
+    #[serde(default)]
+    page: Option<i64>,
 }
 
 /// GET /audit.
@@ -29,6 +33,8 @@ pub async fn log(
     Query(q): Query<LogQuery>,
 ) -> WebResult<Response> {
     let some = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+    let current = page_number(q.page);
+    let paging = collabo_app::Paging::page(current, PER_PAGE);
     let (records, total) = state
         .app
         .audit_log(
@@ -37,7 +43,8 @@ pub async fn log(
                 actor: some(&q.actor),
                 action_prefix: some(&q.action),
                 member_key: some(&q.member),
-                limit: 500,
+                limit: paging.limit,
+                offset: paging.offset,
                 ..AuditFilter::default()
             },
         )
@@ -61,9 +68,18 @@ pub async fn log(
         "/audit/verify".into(),
         "改ざん検証を実行".into(),
     )]));
-    page.push(Block::Para(format!(
-        "該当 {total}件（新しい順に最大500件を表示）"
-    )));
+    page.push(Block::Para(format!("該当 {total}件（新しい順）")));
+    pager(
+        &mut page,
+        &format!(
+            "/audit?actor={}&action={}&member={}&",
+            query_value(&q.actor),
+            query_value(&q.action),
+            query_value(&q.member)
+        ),
+        current,
+        total,
+    );
     page.push(Block::Table(Table {
         headers: [
             "No.",

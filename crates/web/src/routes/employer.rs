@@ -10,7 +10,9 @@ use super::{csv_response, employer_code, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::view::{Block, Cell, Field, Form, Page, Table, wareki, wareki_at};
+use crate::view::{
+    Block, Cell, Field, Form, PER_PAGE, Page, Table, page_number, pager, wareki, wareki_at,
+};
 use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
@@ -58,15 +60,28 @@ fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str) {
     }));
 }
 
-/// GET /employer/{employer}: submissions, upload forms, deadlines and late rows.
+/// A page of a list.
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// GET /employer/{employer}?page=N: submissions, upload forms, deadlines and late rows
+/// (a page of them).
 pub async fn overview(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Path(raw): Path<String>,
+    Query(q): Query<PageQuery>,
 ) -> WebResult<Response> {
     let code = employer_code(&raw)?;
     let actor = who.actor();
-    let overview = state.app.employer_overview(&actor, &code).await?;
+    let current = page_number(q.page);
+    let overview = state
+        .app
+        .employer_overview(&actor, &code, collabo_app::Paging::page(current, PER_PAGE))
+        .await?;
     let employer = &overview.employer;
     let mut page = Page::new(&format!("{}（{}）提出状況", employer.name, code), &who);
     if matches!(who.role, collabo_domain::authz::Role::Employer(_))
@@ -126,6 +141,12 @@ pub async fn overview(
         empty: "まだ提出はありません。".into(),
     }));
     page.push(Block::Heading("要精密検査者の提出期限（翌々月末）".into()));
+    pager(
+        &mut page,
+        &format!("/employer/{}?", encode_segment(code.as_str())),
+        current,
+        overview.referrals_total,
+    );
     let rows = overview
         .referrals
         .iter()
@@ -360,11 +381,13 @@ pub async fn upload_checkups(
     upload_result(&who, &employer, &file, result).await
 }
 
-/// Which fiscal year a page shows.
+/// Which fiscal year a page shows (and which page of a list).
 #[derive(Deserialize, Default)]
 pub struct YearQuery {
     #[serde(default)]
     fy: Option<i16>,
+    #[serde(default)]
+    page: Option<i64>,
 }
 
 /// A flag as a person reads it: label, value with unit, criterion, level.
@@ -410,9 +433,15 @@ pub async fn risk_holders(
     Query(q): Query<YearQuery>,
 ) -> WebResult<Response> {
     let employer = find_employer(&state, &who, &raw).await?;
+    let current = page_number(q.page);
     let list = state
         .app
-        .risk_holders(&who.actor(), &employer.code, q.fy.map(FiscalYear::new))
+        .risk_holders(
+            &who.actor(),
+            &employer.code,
+            q.fy.map(FiscalYear::new),
+            collabo_app::Paging::page(current, PER_PAGE),
+        )
         .await?;
     let mut page = Page::new(
         &format!(
@@ -423,6 +452,16 @@ pub async fn risk_holders(
         &who,
     );
     page.push(Block::Para("特定健診の結果が受診勧奨判定値などの基準に該当した方です。産業保健スタッフによる事後指導にご活用ください。人事評価には使用できません。".into()));
+    pager(
+        &mut page,
+        &format!(
+            "/employer/{}/risk-holders?fy={}&",
+            encode_segment(employer.code.as_str()),
+            list.fiscal_year.year()
+        ),
+        current,
+        list.total,
+    );
     page.push(Block::Table(Table {
         headers: ["氏名", "記号-番号-枝番", "健診日", "該当項目"]
             .map(String::from)
@@ -518,13 +557,14 @@ pub async fn aggregates_csv(
         .app
         .aggregates(&who.actor(), &employer.code, q.fy.map(FiscalYear::new))
         .await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
-    w.write_record(["年度", "区分", "人数", "公表日時"])
+    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
+    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
+    w.write_row(["事業所記号", "年度", "区分", "人数", "公表日時"])
         .map_err(io)?;
     if let Some((at, cells)) = &view.published {
         for c in cells {
-            w.write_record([
+            w.write_row([
+                employer.code.to_string(),
                 view.fiscal_year.year().to_string(),
                 c.cell.label(),
                 c.count.map_or_else(|| "秘匿".to_owned(), |n| n.to_string()),
@@ -533,11 +573,7 @@ pub async fn aggregates_csv(
             .map_err(io)?;
         }
     }
-    let body = String::from_utf8(
-        w.into_inner()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .map_err(|e| WebError::Internal(e.to_string()))?;
+    let body = w.finish().map_err(io)?;
     Ok(csv_response(
         &format!(
             "aggregates-{}-{}.csv",

@@ -80,6 +80,20 @@ pub fn table() -> Vec<Entry> {
         r("GET", "/healthz", Public, "死活監視", get(public::healthz)),
         r(
             "GET",
+            "/static/collabo.css",
+            Public,
+            "スタイルシート",
+            get(public::style_sheet),
+        ),
+        r(
+            "GET",
+            "/static/collabo.js",
+            Public,
+            "確認ダイアログのスクリプト",
+            get(public::script),
+        ),
+        r(
+            "GET",
             "/metrics",
             Public,
             "Prometheus metrics",
@@ -363,6 +377,13 @@ pub fn table() -> Vec<Entry> {
             post(admin::create_token),
         ),
         r(
+            "POST",
+            "/admin/tokens/{token}/revoke",
+            Can(ManageUsers),
+            "APIトークンの失効",
+            post(admin::revoke_token),
+        ),
+        r(
             "GET",
             "/admin/employers",
             Can(ManageEmployers),
@@ -505,7 +526,42 @@ pub fn specs() -> Vec<RouteSpec> {
     table().into_iter().map(|(spec, _)| spec).collect()
 }
 
-/// Builds the router: each route behind its gate, then metrics around everything.
+/// The security headers of every response: a content security policy that allows no
+/// inline script or style and no framing, `nosniff`, no referrer, and — unless the
+/// handler chose its own caching (the static files) — `Cache-Control: no-store`, so
+/// no page or download with personal data stays in a browser or proxy cache.
+pub async fn security_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// The content security policy: the portal's own style sheet and script, inline SVG
+/// charts, forms posting to the portal only, never in a frame.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Builds the router: each route behind its gate, then the client address, security
+/// headers and metrics around everything.
 pub fn build(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for (spec, handler) in table() {
@@ -525,6 +581,11 @@ pub fn build(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_upload_bytes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.proxies.clone(),
+            crate::client::remember,
+        ))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             crate::metrics::track,
@@ -550,24 +611,83 @@ pub fn encode_segment(text: &str) -> String {
     out
 }
 
-/// A CSV download response (UTF-8 with BOM so Excel opens it correctly).
-pub fn csv_response(file_name: &str, body: String) -> axum::response::Response {
+/// The `Content-Disposition` of a download named `file_name` (RFC 6266): an ASCII
+/// fallback `filename="…"` in which every character but letters, digits, `.`, `-`
+/// and `_` is `_` (so no quote, semicolon or path can break out of it), then the real
+/// name as `filename*=UTF-8''…`, percent-encoded (RFC 8187).
+pub fn attachment(file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let fallback = fallback.trim_start_matches('.');
+    let fallback = if fallback.is_empty() {
+        "download"
+    } else {
+        fallback
+    };
+    let mut encoded = String::new();
+    for b in file_name.bytes() {
+        // RFC 8187 attr-char: ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." /
+        // "^" / "_" / "`" / "|" / "~"; everything else is percent-encoded.
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+/// A download response: content type, [`attachment`] disposition, bytes.
+pub fn download_response(
+    file_name: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    let mut bytes = Vec::with_capacity(body.len() + 3);
-    bytes.extend_from_slice(b"\xEF\xBB\xBF");
-    bytes.extend_from_slice(body.as_bytes());
     (
         [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/csv; charset=utf-8".to_owned(),
-            ),
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
             (
                 axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
+                attachment(file_name),
             ),
         ],
         bytes,
     )
         .into_response()
+}
+
+/// A CSV download response (the bytes of `collabo_export`, UTF-8 with BOM so Excel
+/// opens it correctly).
+pub fn csv_response(file_name: &str, bytes: Vec<u8>) -> axum::response::Response {
+    download_response(file_name, "text/csv; charset=utf-8", bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_file_name_cannot_break_out_of_the_disposition() {
+        assert_eq!(
+            attachment("aggregates-Q\"Z;filename=evil.html-2026.csv"),
+            "attachment; filename=\"aggregates-Q_Z_filename_evil.html-2026.csv\"; filename*=UTF-8''aggregates-Q%22Z%3Bfilename%3Devil.html-2026.csv"
+        );
+        assert_eq!(
+            attachment("発送リスト_B1.csv"),
+            "attachment; filename=\"______B1.csv\"; filename*=UTF-8''%E7%99%BA%E9%80%81%E3%83%AA%E3%82%B9%E3%83%88_B1.csv"
+        );
+        assert_eq!(
+            attachment("../../etc/passwd\r\nX: y"),
+            "attachment; filename=\"_.._etc_passwd__X__y\"; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd%0D%0AX%3A%20y"
+        );
+    }
 }

@@ -8,7 +8,10 @@ use super::{csv_response, encode_segment};
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
-use crate::view::{Bars, Block, Button, Cell, Field, Form, Page, Table, button, wareki};
+use crate::view::{
+    Bars, Block, Button, Cell, Field, Form, PER_PAGE, Page, Table, button, page_number, pager,
+    query_value, wareki,
+};
 use axum::Extension;
 use axum::extract::{Form as FormData, Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -97,33 +100,35 @@ pub async fn dashboard(
     Ok(page.html()?.into_response())
 }
 
-/// GET /staff/review.
+/// A page of a list.
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    page: Option<i64>,
+}
+
+/// GET /staff/review?page=N.
 pub async fn review(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
+    Query(q): Query<PageQuery>,
 ) -> WebResult<Response> {
+    let current = page_number(q.page);
+    let paging = collabo_app::Paging::page(current, PER_PAGE);
     let queue = state
         .app
         .review_queue(
             &who.actor(),
             &ReviewFilter {
-                limit: 200,
+                limit: paging.limit,
+                offset: paging.offset,
                 ..ReviewFilter::default()
             },
         )
         .await?;
     let mut page = Page::new("照合待ち", &who);
     page.push(Block::Para("資格情報と一致しなかった提出行です。該当する加入者の記号番号（保険者番号:記号:番号:枝番）を入力して確定するか、該当なしとして却下してください。".into()));
-    if queue.total > queue.entries.len() as i64 {
-        page.notice(
-            "warn",
-            vec![format!(
-                "全{}件のうち先頭の{}件を表示しています。",
-                queue.total,
-                queue.entries.len()
-            )],
-        );
-    }
+    pager(&mut page, "/staff/review?", current, queue.total);
     let rows = queue
         .entries
         .iter()
@@ -753,24 +758,7 @@ async fn download(
     let bytes = tokio::fs::read(&file.path)
         .await
         .map_err(|e| WebError::Internal(format!("{}: {e}", file.path.display())))?;
-    let name = file.name.clone();
-    // RFC 6266: a UTF-8 file name (the names are in Japanese).
-    let disposition = format!(
-        "attachment; filename=\"{}\"; filename*=UTF-8''{}",
-        name.replace(
-            |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-',
-            "_"
-        ),
-        encode_segment(&name)
-    );
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::download_response(&file.name, content_type, bytes))
 }
 
 /// GET /staff/letters/{id}/pdf?part=N (0-based), named `B20250716-01_通知_1of2.pdf`.
@@ -950,6 +938,8 @@ pub async fn claims_reopen(
 pub struct SearchQuery {
     #[serde(default)]
     q: String,
+    #[serde(default)]
+    page: Option<i64>,
 }
 
 /// GET /staff/members?q=.
@@ -968,7 +958,21 @@ pub async fn member_search(
         get: true,
     }));
     if q.q.trim().chars().count() >= 2 {
-        let found = state.app.search_members(&who.actor(), &q.q, 100).await?;
+        let current = page_number(q.page);
+        let (found, total) = state
+            .app
+            .search_members(
+                &who.actor(),
+                &q.q,
+                collabo_app::Paging::page(current, PER_PAGE),
+            )
+            .await?;
+        pager(
+            &mut page,
+            &format!("/staff/members?q={}&", query_value(&q.q)),
+            current,
+            total,
+        );
         let rows = found
             .iter()
             .map(|m| {
@@ -1303,9 +1307,9 @@ pub async fn cases_csv(
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
     let cases = state.app.export_cases(&who.actor()).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let io = |e: csv::Error| WebError::Internal(format!("csv: {e}"));
-    w.write_record([
+    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
+    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
+    w.write_row([
         "事業",
         "加入者",
         "事業所",
@@ -1316,7 +1320,7 @@ pub async fn cases_csv(
     ])
     .map_err(io)?;
     for c in &cases {
-        w.write_record([
+        w.write_row([
             c.key.programme.letter().to_owned(),
             c.key.member.to_key_string(),
             c.employer.to_string(),
@@ -1327,11 +1331,7 @@ pub async fn cases_csv(
         ])
         .map_err(io)?;
     }
-    let body = String::from_utf8(
-        w.into_inner()
-            .map_err(|e| WebError::Internal(e.to_string()))?,
-    )
-    .map_err(|e| WebError::Internal(e.to_string()))?;
+    let body = w.finish().map_err(io)?;
     Ok(csv_response("cases.csv", body))
 }
 

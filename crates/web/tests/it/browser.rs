@@ -203,7 +203,11 @@ impl Driver {
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("URL is {} (waited for …{suffix})", self.url().await);
+        panic!(
+            "URL is {} (waited for …{suffix}); the page: {}",
+            self.url().await,
+            self.source().await
+        );
     }
     /// Waits (up to 10 s) until the page contains `text`, and returns the page.
     async fn wait_for_text(&self, text: &str) -> String {
@@ -355,7 +359,7 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     // Staff: password, then TOTP, then the dashboard.
     login(&d, &base, "staff1").await;
     d.wait_for_url("/totp").await;
-    let code = collabo_web::auth::totp_code(crate::helpers::TOTP, crate::helpers::now()).unwrap();
+    let code = app.next_code();
     d.type_into("#f-code", &code).await;
     d.click("form.box button[type=submit]").await;
     d.wait_for_url("/staff").await;
@@ -464,6 +468,14 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     )
     .await;
     d.screenshot("staff-batch-mailed-form").await;
+    // Under the content security policy a confirmation still asks first: dismissed,
+    // nothing is posted.
+    d.click("form[action$='/mailed'] button").await;
+    d.cmd("POST", "/alert/dismiss", Some(json!({}))).await;
+    assert!(
+        d.source().await.contains("発送済にする"),
+        "dismissed: nothing posted"
+    );
     d.click("form[action$='/mailed'] button").await;
     let question = d.cmd("GET", "/alert/text", None).await;
     let question = question.as_str().unwrap_or_default().to_owned();
@@ -485,5 +497,16 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     d.screenshot("staff-reports").await;
     d.goto(&format!("{base}/staff/review")).await;
     d.screenshot("staff-review").await;
+
+    // Under the content security policy (no inline style or script) the style sheet
+    // still applies and a confirmation still asks first.
+    let style = d
+        .cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": "return getComputedStyle(document.querySelector('header')).borderBottomStyle;", "args": [] })),
+        )
+        .await;
+    assert_eq!(style, json!("solid"), "the style sheet is applied");
     d.cmd("DELETE", "", None).await;
 }

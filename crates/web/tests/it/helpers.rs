@@ -33,6 +33,9 @@ pub struct TestApp {
     pub url: String,
     /// Database (SQLite), audit key and anchor file, templates, batches, archives.
     pub dir: tempfile::TempDir,
+    /// PostgreSQL: the server's admin URL and the test database, dropped by
+    /// [`TestApp::finish`].
+    pub pg: Option<(String, String)>,
 }
 
 pub struct Response {
@@ -41,12 +44,16 @@ pub struct Response {
     pub body: String,
 }
 
-/// A logged-in client: cookie and form token.
+/// A logged-in client: cookie and form token (and, before logging in, the login
+/// form's pre-session cookie in `login_cookie` with its token in `csrf`).
 #[derive(Clone, Debug, Default)]
 pub struct Client {
     pub cookie: Option<String>,
     pub csrf: String,
     pub bearer: Option<String>,
+    pub login_cookie: Option<String>,
+    /// The client's address as the server sees the peer (none: "unknown").
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 pub fn now() -> jiff::Timestamp {
@@ -139,7 +146,63 @@ impl TestApp {
         TestApp::on(&url, dir).await
     }
 
+    /// A test portal on SQLite with settings changed by `tweak`.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        TestApp::on_with(&url, dir, tweak).await
+    }
+
+    /// A test portal on a fresh PostgreSQL database (`COLLABO_TEST_PG`; unreachable
+    /// fails the test).
+    pub async fn postgres() -> TestApp {
+        use sqlx::Connection;
+        let admin_url = std::env::var("COLLABO_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {admin_url} is unreachable ({e}); start it with scripts/setup.sh"
+                )
+            });
+        let name = format!("collabo_web_{}", collabo_app::accounts::random_hex(6));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(b, _)| b);
+        let mut app = TestApp::on(&format!("{base}/{name}"), tempfile::tempdir().unwrap()).await;
+        app.pg = Some((admin_url, name));
+        app
+    }
+
+    /// Closes the database; drops a PostgreSQL test database.
+    pub async fn finish(self) {
+        use sqlx::Connection;
+        self.app().close().await;
+        if let Some((admin_url, name)) = &self.pg {
+            let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    }
+
     pub async fn on(url: &str, dir: tempfile::TempDir) -> TestApp {
+        TestApp::on_with(url, dir, |_| {}).await
+    }
+
+    pub async fn on_with(
+        url: &str,
+        dir: tempfile::TempDir,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> TestApp {
         let society = Society {
             insurer: INSURER.into(),
             name: "テスト健康保険組合".into(),
@@ -150,7 +213,7 @@ impl TestApp {
         let data = dir.path().join("data");
         let app = App::init(url, &society, &data).await.unwrap();
         let clock = Arc::new(FixedClock::new(now()));
-        let config = ServeConfig {
+        let mut config = ServeConfig {
             database_url: url.into(),
             secure_cookies: false,
             data_dir: data,
@@ -158,12 +221,14 @@ impl TestApp {
             batches_dir: dir.path().join("batches"),
             ..ServeConfig::default()
         };
+        tweak(&mut config);
         let state = AppState::new(app, clock.clone(), config);
         let t = TestApp {
             state,
             clock,
             url: url.to_owned(),
             dir,
+            pg: None,
         };
         t.seed().await;
         t
@@ -266,43 +331,7 @@ impl TestApp {
     /// employer and imports it as that employer (`submitter` Some) or as the society's
     /// own 人間ドック (None); every checkup must be stored.
     pub async fn add_checkups(&self, employer: &str, submitter: Option<&str>, exams: &[Exam]) {
-        let folder = self.dir.path().join(format!(
-            "checkups-{employer}-{}",
-            submitter.unwrap_or("dock")
-        ));
-        std::fs::create_dir_all(&folder).unwrap();
-        let insurer = InsurerNumber::parse(INSURER).unwrap();
-        // Employers submit under the common 事業主 number; the dock has its own.
-        let sender = if submitter.is_some() {
-            "6631111116"
-        } else {
-            "1310000017"
-        };
-        let header = ArchiveHeader::new(sender, insurer.clone(), "2026-11-24".parse().unwrap());
-        let path = folder.join(header.file_name());
-        let mut writer = ArchiveWriter::create(&path, header).unwrap();
-        for e in exams {
-            let k = key(employer, e.number);
-            let mut record = CheckupRecord::new(
-                Default::default(),
-                insurer.clone(),
-                k.symbol.clone(),
-                k.number.clone(),
-                Some(k.branch.clone()),
-                kana(e.number),
-                sex(e.number),
-                BIRTH.parse().unwrap(),
-                "2026-06-01".parse().unwrap(),
-            );
-            record.push(Item::HbA1c, ObservedValue::Number(e.hba1c), None, None);
-            record.questionnaire.smoking = Some(if e.smokes {
-                SmokingAnswer::Smokes
-            } else {
-                SmokingAnswer::DoesNotSmoke
-            });
-            writer.write(&record).unwrap();
-        }
-        writer.finish().unwrap().flush().unwrap();
+        let path = self.checkup_archive(employer, submitter, exams, "2026-06-01");
         let (actor, submitted_by) = match submitter {
             Some(c) => (self.employer(c), Some(code(c))),
             None => (self.staff(), None),
@@ -318,6 +347,66 @@ impl TestApp {
             "{:?}",
             report.summary
         );
+    }
+
+    /// Writes an MHLW 特定健診 archive of exams of members of an employer (numbers need
+    /// not exist in the register) on `exam_date`, or on the day `exam.number / 60` days
+    /// after it when `exam_date` is empty; returns its path.
+    pub fn checkup_archive(
+        &self,
+        employer: &str,
+        submitter: Option<&str>,
+        exams: &[Exam],
+        exam_date: &str,
+    ) -> std::path::PathBuf {
+        let folder = self.dir.path().join(format!(
+            "checkups-{employer}-{}-{}",
+            submitter.unwrap_or("dock"),
+            collabo_app::accounts::random_hex(4)
+        ));
+        std::fs::create_dir_all(&folder).unwrap();
+        let insurer = InsurerNumber::parse(INSURER).unwrap();
+        // Employers submit under the common 事業主 number; the dock has its own.
+        let sender = if submitter.is_some() {
+            "6631111116"
+        } else {
+            "1310000017"
+        };
+        let header = ArchiveHeader::new(sender, insurer.clone(), "2026-11-24".parse().unwrap());
+        let path = folder.join(header.file_name());
+        let mut writer = ArchiveWriter::create(&path, header).unwrap();
+        for (i, e) in exams.iter().enumerate() {
+            let k = key(employer, e.number);
+            let date: collabo_domain::Date = if exam_date.is_empty() {
+                "2025-04-01"
+                    .parse::<collabo_domain::Date>()
+                    .unwrap()
+                    .checked_add(jiff::Span::new().days(i as i64 / 60))
+                    .unwrap()
+            } else {
+                exam_date.parse().unwrap()
+            };
+            let mut record = CheckupRecord::new(
+                Default::default(),
+                insurer.clone(),
+                k.symbol.clone(),
+                k.number.clone(),
+                Some(k.branch.clone()),
+                kana(e.number),
+                sex(e.number),
+                BIRTH.parse().unwrap(),
+                date,
+            );
+            record.push(Item::HbA1c, ObservedValue::Number(e.hba1c), None, None);
+            record.questionnaire.smoking = Some(if e.smokes {
+                SmokingAnswer::Smokes
+            } else {
+                SmokingAnswer::DoesNotSmoke
+            });
+            writer.write(&record).unwrap();
+        }
+        writer.finish().unwrap().flush().unwrap();
+        path
     }
 
     /// Runs one SQL statement directly on the database; returns the rows affected.
@@ -372,7 +461,11 @@ impl TestApp {
             .0
     }
 
-    pub async fn send(&self, req: Request<Body>) -> Response {
+    pub async fn send(&self, mut req: Request<Body>) -> Response {
+        if let Some(peer) = req.extensions().get::<Peer>().map(|p| p.0) {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         let resp = collabo_web::router(self.state.clone())
             .oneshot(req)
             .await
@@ -398,8 +491,18 @@ impl TestApp {
         body: Vec<u8>,
     ) -> Request<Body> {
         let mut b = Request::builder().method(method).uri(path);
+        let mut cookies = Vec::new();
         if let Some(c) = &client.cookie {
-            b = b.header(header::COOKIE, format!("collabo_session={c}"));
+            cookies.push(format!("collabo_session={c}"));
+        }
+        if let Some(c) = &client.login_cookie {
+            cookies.push(format!("collabo_login={c}"));
+        }
+        if !cookies.is_empty() {
+            b = b.header(header::COOKIE, cookies.join("; "));
+        }
+        if let Some(peer) = client.peer {
+            b = b.extension(Peer(peer));
         }
         if let Some(t) = &client.bearer {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -464,17 +567,85 @@ impl TestApp {
         .await
     }
 
+    /// Opens the login page as a browser would: the client carries its pre-session
+    /// cookie and the form's token (from `peer`, when given).
+    pub async fn login_form(&self, peer: Option<std::net::SocketAddr>) -> Client {
+        let anonymous = Client {
+            peer,
+            ..Client::default()
+        };
+        let page = self.get("/login", &anonymous).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let cookie = page
+            .headers
+            .get(header::SET_COOKIE)
+            .expect("the login page sets its cookie")
+            .to_str()
+            .unwrap();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        let token = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("collabo_login=")
+            .to_owned();
+        assert!(
+            page.body
+                .contains(&format!("name=\"_csrf\" value=\"{token}\"")),
+            "the form carries the cookie's token"
+        );
+        Client {
+            csrf: token.clone(),
+            login_cookie: Some(token),
+            ..anonymous
+        }
+    }
+
+    /// Posts the login form (opened first) with a user name and password.
+    pub async fn post_login(
+        &self,
+        peer: Option<std::net::SocketAddr>,
+        username: &str,
+        password: &str,
+    ) -> Response {
+        let form = self.login_form(peer).await;
+        self.post_form(
+            "/login",
+            &form,
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// The session cookie value a response sets.
+    pub fn session_cookie_of(resp: &Response) -> Option<String> {
+        resp.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("collabo_session="))
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap()
+                    .trim_start_matches("collabo_session=")
+                    .to_owned()
+            })
+    }
+
+    /// The TOTP code of the helpers' secret for the next time step: the clock is moved
+    /// on 30 s first, since a code is accepted only once.
+    pub fn next_code(&self) -> String {
+        self.clock.advance(30);
+        auth::totp_code(TOTP, self.clock.now()).unwrap()
+    }
+
     /// Logs in with password (and TOTP when the user has it).
     pub async fn login(&self, username: &str) -> Client {
-        let resp = self
-            .send(self.request(
-                "POST",
-                "/login",
-                &Client::default(),
-                Some("application/x-www-form-urlencoded"),
-                format!("username={username}&password={}", urlencode(PASSWORD)).into_bytes(),
-            ))
-            .await;
+        let resp = self.post_login(None, username, PASSWORD).await;
         assert_eq!(
             resp.status,
             StatusCode::SEE_OTHER,
@@ -483,17 +654,13 @@ impl TestApp {
         );
         let cookie = resp
             .headers
-            .get(header::SET_COOKIE)
-            .unwrap()
-            .to_str()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("collabo_session="))
             .unwrap();
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
-        let id = cookie
-            .split(';')
-            .next()
-            .unwrap()
-            .trim_start_matches("collabo_session=")
-            .to_owned();
+        let id = Self::session_cookie_of(&resp).unwrap();
         let (session, user) = self
             .app()
             .session(&id, self.clock.now())
@@ -504,7 +671,7 @@ impl TestApp {
         let client = Client {
             cookie: Some(id),
             csrf: session.csrf,
-            bearer: None,
+            ..Client::default()
         };
         let location = resp
             .headers
@@ -514,7 +681,7 @@ impl TestApp {
             .unwrap()
             .to_owned();
         if location == "/totp" {
-            let code = auth::totp_code(TOTP, self.clock.now()).unwrap();
+            let code = self.next_code();
             let r = self.post_form("/totp", &client, &[("code", &code)]).await;
             assert_eq!(
                 r.status,
@@ -522,6 +689,24 @@ impl TestApp {
                 "totp {username}: {}",
                 r.body
             );
+            // The second factor gives the session a new id (and form token).
+            let id = Self::session_cookie_of(&r).expect("a new session cookie");
+            assert_ne!(
+                Some(&id),
+                client.cookie.as_ref(),
+                "the session id is rotated"
+            );
+            let (session, _) = self
+                .app()
+                .session(&id, self.clock.now())
+                .await
+                .unwrap()
+                .unwrap();
+            return Client {
+                cookie: Some(id),
+                csrf: session.csrf,
+                ..Client::default()
+            };
         }
         client
     }
@@ -531,13 +716,12 @@ impl TestApp {
     pub async fn api_client(&self, username: &str) -> Client {
         let token = self
             .app()
-            .issue_token(&self.admin(), username)
+            .issue_token(&self.admin(), username, self.state.config.token_days)
             .await
             .unwrap();
         Client {
-            cookie: None,
-            csrf: String::new(),
             bearer: Some(token),
+            ..Client::default()
         }
     }
 
@@ -549,6 +733,15 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert!(r.body.contains("公表しました"), "{}", r.body);
     }
+}
+
+/// The peer address a test request comes from (becomes `ConnectInfo`).
+#[derive(Debug, Clone, Copy)]
+struct Peer(std::net::SocketAddr);
+
+/// A peer address `10.0.0.n:40000`.
+pub fn peer(n: u8) -> Option<std::net::SocketAddr> {
+    Some(std::net::SocketAddr::from(([10, 0, 0, n], 40000)))
 }
 
 pub fn urlencode(text: &str) -> String {

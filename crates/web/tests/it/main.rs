@@ -5,9 +5,12 @@
 // Helpers outside #[test] functions fail loudly too: a panic is a test failure here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod availability;
 mod browser;
+mod exports;
 mod helpers;
 mod letters;
 mod matrix;
 mod postgres;
 mod privacy;
+mod security;

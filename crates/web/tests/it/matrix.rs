@@ -11,7 +11,10 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/login", "NASUE"),
     ("POST", "/login", "NASUE"),
     ("GET", "/healthz", "NASUE"),
-    ("GET", "/metrics", "NASUE"),
+    ("GET", "/static/collabo.css", "NASUE"),
+    ("GET", "/static/collabo.js", "NASUE"),
+    // Only with the metrics token (none is configured here) or on metrics_listen.
+    ("GET", "/metrics", ""),
     ("GET", "/api/v1/openapi.json", "NASUE"),
     ("GET", "/totp", "ASUE"),
     ("POST", "/totp", "ASUE"),
@@ -51,6 +54,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/users", "A"),
     ("POST", "/admin/users/{user}/reset-totp", "A"),
     ("POST", "/admin/users/{user}/token", "A"),
+    ("POST", "/admin/tokens/{token}/revoke", "A"),
     ("GET", "/admin/employers", "A"),
     ("POST", "/admin/employers", "A"),
     ("POST", "/admin/agreements", "A"),
@@ -100,6 +104,7 @@ fn concrete(path: &str, upload_id: i64, member: &str) -> String {
         .replace("UPLOAD", &upload_id.to_string())
         .replace("{member}", member)
         .replace("{user}", "nobody")
+        .replace("{token}", "0000")
 }
 
 fn denied(
@@ -189,7 +194,8 @@ async fn every_route_allows_exactly_the_roles_of_the_table() {
             } else {
                 app.post_form(&path, client, &[]).await
             };
-            let employer_scoped = spec.path.contains("{employer}");
+            // A foreign employer, and /metrics without its token, answer 404.
+            let employer_scoped = spec.path.contains("{employer}") || spec.path == "/metrics";
             let was_denied = denied(
                 spec.method == "GET",
                 resp.status,
@@ -225,4 +231,98 @@ async fn every_route_allows_exactly_the_roles_of_the_table() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Checks the security headers of one response; returns what is missing.
+fn header_problems(path: &str, resp: &crate::helpers::Response) -> Vec<String> {
+    let h = |name: &str| {
+        resp.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut problems = Vec::new();
+    let csp = h("content-security-policy");
+    if !csp.contains("frame-ancestors 'none'")
+        || !csp.contains("script-src 'self'")
+        || !csp.contains("default-src 'none'")
+        || csp.contains("unsafe-inline")
+    {
+        problems.push(format!("{path}: CSP {csp:?}"));
+    }
+    if h("x-content-type-options") != "nosniff" {
+        problems.push(format!("{path}: no nosniff"));
+    }
+    if h("referrer-policy") != "no-referrer" {
+        problems.push(format!(
+            "{path}: Referrer-Policy {:?}",
+            h("referrer-policy")
+        ));
+    }
+    let static_file = path.starts_with("/static/");
+    if !static_file && h("cache-control") != "no-store" {
+        problems.push(format!("{path}: Cache-Control {:?}", h("cache-control")));
+    }
+    if h("content-type").starts_with("text/html") {
+        let body = &resp.body;
+        let inline_script = body
+            .match_indices("<script")
+            .any(|(i, _)| !body[i..].split('>').next().unwrap_or("").contains("src="));
+        let handler = [
+            "onsubmit=",
+            "onclick=",
+            "onload=",
+            "onerror=",
+            " style=",
+            "<style",
+        ]
+        .iter()
+        .find(|a| body.contains(*a));
+        if inline_script || handler.is_some() {
+            problems.push(format!("{path}: inline script or style ({handler:?})"));
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn every_route_answers_with_the_security_headers() {
+    let app = TestApp::spawn().await;
+    let specs = collabo_web::routes::specs();
+    let mut clients = std::collections::HashMap::new();
+    for (role, user) in [
+        ('A', "admin1"),
+        ('S', "staff1"),
+        ('U', "auditor1"),
+        ('E', "emp1"),
+    ] {
+        clients.insert(role, (app.login(user).await, app.api_client(user).await));
+    }
+    let member = crate::helpers::key_text("E1", 1);
+    let mut problems = Vec::new();
+    let mut walked = 0;
+    for spec in specs.iter().filter(|s| s.method == "GET") {
+        let (_, _, allowed) = EXPECTED
+            .iter()
+            .find(|(m, p, _)| *m == spec.method && *p == spec.path)
+            .unwrap();
+        // As a role the route lets in (its personal pages), or without a login.
+        let who = allowed.chars().find(|r| *r != 'N');
+        let none = (Client::default(), Client::default());
+        let (page, api) = who.and_then(|r| clients.get(&r)).unwrap_or(&none);
+        let path = concrete(spec.path, 1, &member);
+        let resp = app.get(&path, if spec.api { api } else { page }).await;
+        problems.extend(header_problems(&path, &resp));
+        walked += 1;
+    }
+    // Refusals and unknown paths carry them too.
+    for path in ["/staff", "/no/such/page", "/api/v1/cases/counts"] {
+        problems.extend(header_problems(
+            path,
+            &app.get(path, &Client::default()).await,
+        ));
+    }
+    assert!(walked > 30, "{walked}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -4,27 +4,10 @@
 
 use crate::helpers::{FY, TestApp, exam, referral_csv};
 use axum::http::StatusCode;
-use sqlx::Connection;
 
 #[tokio::test]
 async fn the_portal_runs_on_postgresql() {
-    let admin_url = std::env::var("COLLABO_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut conn = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it with scripts/setup.sh")
-        });
-    let name = format!("collabo_web_{}", collabo_app::accounts::random_hex(6));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let base = admin_url
-        .rsplit_once('/')
-        .map_or(admin_url.as_str(), |(b, _)| b);
-    let url = format!("{base}/{name}");
-    let app = TestApp::on(&url, tempfile::tempdir().unwrap()).await;
+    let app = TestApp::postgres().await;
     assert_eq!(app.app().backend(), collabo_app::Backend::Postgres);
     let emp1 = app.login("emp1").await;
     let up = app
@@ -64,10 +47,5 @@ async fn the_portal_runs_on_postgresql() {
             .unwrap()
             .is_intact()
     );
-    app.app().close().await;
-    drop(app);
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    app.finish().await;
 }
