@@ -38,6 +38,7 @@ pub mod letters;
 pub mod members;
 pub mod registers;
 pub mod reports;
+pub mod retention;
 pub mod review;
 pub mod tabular;
 

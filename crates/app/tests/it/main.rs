@@ -11,3 +11,4 @@ mod fuzz;
 mod harness;
 mod no_wrong_letter;
 mod privacy;
+mod rules;

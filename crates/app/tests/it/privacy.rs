@@ -884,3 +884,59 @@ async fn an_employer_contact_is_refused_every_staff_operation(t: TestApp) {
         "other upload",
     );
 }
+
+both!(employer_sharing_stops_without_a_joint_use_declaration);
+/// 個人情報保護法 第27条第5項第3号: personal data is jointly used with the employers only
+/// after the five items were made known; without a declaration in force the R list and
+/// the aggregates are refused to employers, and nothing is published for them.
+async fn employer_sharing_stops_without_a_joint_use_declaration(t: TestApp) {
+    dock_society(&t).await;
+    let day = d(2025, 8, 1);
+    assert_eq!(listed(&t, "1001", day).await.len(), 15);
+    t.sql("DELETE FROM joint_use_declarations").await;
+    let refused = t
+        .app
+        .risk_holders(
+            &employer("1001", day),
+            &code("1001"),
+            Some(FY),
+            collabo_app::Paging::all(),
+        )
+        .await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    let refused = t
+        .app
+        .aggregates(&employer("1001", day), &code("1001"), Some(FY))
+        .await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    let refused = t.app.publish_aggregates(&staff(day), FY).await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    assert_eq!(t.app.joint_use_in_force(day).await.unwrap(), None);
+    // A declaration from next month on: still refused today, shared from that day.
+    let later = collabo_domain::joint_use::JointUseDeclaration::example(
+        d(2025, 9, 1),
+        "テスト健康保険組合",
+        "東京都千代田区架空町1-1",
+    );
+    let stored = t.app.record_joint_use(&admin(day), &later).await.unwrap();
+    assert_eq!(stored.version, 1);
+    assert!(
+        t.app
+            .risk_holders(
+                &employer("1001", day),
+                &code("1001"),
+                Some(FY),
+                collabo_app::Paging::all(),
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(listed(&t, "1001", d(2025, 9, 1)).await.len(), 15);
+    // A declaration missing one of the law's items is refused.
+    let mut incomplete = later.clone();
+    incomplete.joint_users.clear();
+    assert!(matches!(
+        t.app.record_joint_use(&admin(day), &incomplete).await,
+        Err(AppError::Invalid(_))
+    ));
+}

@@ -754,3 +754,152 @@ pub async fn upload_template(
     )]));
     Ok(page.html()?.into_response())
 }
+
+/// The five items of a 共同利用 declaration as label/value pairs (個人情報保護法
+/// 第27条第5項第3号), for the public page and the admin's list.
+pub fn joint_use_facts(d: &collabo_domain::joint_use::JointUseDeclaration) -> Vec<(String, String)> {
+    vec![
+        ("共同利用をする旨".into(), d.statement.clone()),
+        ("共同して利用される個人データの項目".into(), d.items.clone()),
+        ("共同して利用する者の範囲".into(), d.joint_users.clone()),
+        ("利用する者の利用目的".into(), d.purposes.clone()),
+        (
+            "個人データの管理について責任を有する者".into(),
+            format!(
+                "{}（住所: {}、代表者: {}）",
+                d.responsible_name, d.responsible_address, d.responsible_representative
+            ),
+        ),
+        (
+            "適用期間".into(),
+            match d.effective_until {
+                Some(u) => format!("{} から {} まで", wareki(d.effective_from), wareki(u)),
+                None => format!("{} から", wareki(d.effective_from)),
+            },
+        ),
+        ("公表の方法".into(), d.published_at.clone()),
+        ("版".into(), format!("第{}版", d.version)),
+    ]
+}
+
+/// GET /admin/joint-use: every version of the 共同利用 declaration, and a form for the next.
+pub async fn joint_use(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let all = state.app.joint_use_declarations(&who.actor()).await?;
+    let today = state.today();
+    let current = collabo_domain::joint_use::in_force(&all, today);
+    let mut page = Page::new("共同利用の公表事項", &who);
+    page.push(Block::Para(
+        "個人情報保護法第27条第5項第3号により、事業所との共同利用の前に、その旨・項目・共同利用者の範囲・利用目的・責任者（名称、住所、代表者）を公表します。公表中の版がない間は、事業所へのリスク保有者一覧・集計の提供は停止されます。".into(),
+    ));
+    match current {
+        Some(d) => {
+            page.push(Block::Heading(format!("公表中: 第{}版", d.version)));
+            page.push(Block::Facts(joint_use_facts(d)));
+        }
+        None => {
+            page.notice(
+                "warn",
+                vec!["公表中の共同利用の公表事項がありません。事業所への提供は停止中です。".into()],
+            );
+        }
+    }
+    page.push(Block::Table(Table {
+        headers: vec!["版".into(), "適用開始".into(), "終了".into(), "公表の方法".into()],
+        rows: all
+            .iter()
+            .rev()
+            .map(|d| {
+                vec![
+                    Cell::Num(d.version.to_string()),
+                    Cell::Text(wareki(d.effective_from)),
+                    Cell::Text(d.effective_until.map(wareki).unwrap_or_default()),
+                    Cell::Text(d.published_at.clone()),
+                ]
+            })
+            .collect(),
+        empty: "登録された版はありません。".into(),
+    }));
+    let base = current.cloned().unwrap_or_else(|| {
+        collabo_domain::joint_use::JointUseDeclaration::example(today, "", "")
+    });
+    page.push(Block::Heading("新しい版を登録".into()));
+    page.push(Block::Form(Form {
+        action: "/admin/joint-use".into(),
+        multipart: false,
+        csrf: who.csrf().into(),
+        fields: vec![
+            Field::new("共同利用をする旨", "statement", "textarea").value(base.statement),
+            Field::new("共同して利用される個人データの項目", "items", "textarea")
+                .value(base.items),
+            Field::new("共同して利用する者の範囲", "joint_users", "textarea")
+                .value(base.joint_users),
+            Field::new("利用する者の利用目的", "purposes", "textarea").value(base.purposes),
+            Field::new("責任を有する者の名称", "responsible_name", "text")
+                .value(base.responsible_name),
+            Field::new("責任を有する者の住所", "responsible_address", "text")
+                .value(base.responsible_address),
+            Field::new("代表者の氏名", "responsible_representative", "text")
+                .value(base.responsible_representative),
+            Field::new("適用開始日", "effective_from", "date").value(today.to_string()),
+            Field::new("終了日（任意）", "effective_until", "date"),
+            Field::new("公表の方法", "published_at", "text").value(base.published_at),
+        ],
+        submit: "この版を登録".into(),
+        get: false,
+    }));
+    Ok(page.html()?.into_response())
+}
+
+/// The joint-use form.
+#[derive(Deserialize)]
+pub struct JointUseForm {
+    statement: String,
+    items: String,
+    joint_users: String,
+    purposes: String,
+    responsible_name: String,
+    responsible_address: String,
+    responsible_representative: String,
+    effective_from: String,
+    #[serde(default)]
+    effective_until: String,
+    published_at: String,
+}
+
+/// POST /admin/joint-use: records a new version.
+pub async fn record_joint_use(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    FormData(form): FormData<JointUseForm>,
+) -> WebResult<Response> {
+    let effective_from = collabo_app::parse_date(&form.effective_from)
+        .map_err(|m| WebError::BadRequest(format!("適用開始日: {m}")))?;
+    let effective_until = match form.effective_until.trim() {
+        "" => None,
+        text => Some(
+            collabo_app::parse_date(text)
+                .map_err(|m| WebError::BadRequest(format!("終了日: {m}")))?,
+        ),
+    };
+    let declaration = collabo_domain::joint_use::JointUseDeclaration {
+        version: 0,
+        statement: form.statement.trim().to_owned(),
+        items: form.items.trim().to_owned(),
+        joint_users: form.joint_users.trim().to_owned(),
+        purposes: form.purposes.trim().to_owned(),
+        responsible_name: form.responsible_name.trim().to_owned(),
+        responsible_address: form.responsible_address.trim().to_owned(),
+        responsible_representative: form.responsible_representative.trim().to_owned(),
+        effective_from,
+        effective_until,
+        published_at: form.published_at.trim().to_owned(),
+    };
+    state
+        .app
+        .record_joint_use(&who.actor(), &declaration)
+        .await?;
+    Ok(Redirect::to("/admin/joint-use").into_response())
+}

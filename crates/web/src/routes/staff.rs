@@ -1113,12 +1113,17 @@ pub async fn member_page(
 fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
     use collabo_domain::case::CaseEvent::*;
     match event {
-        Identified { late, .. } => {
-            if *late {
-                "抽出（期限後の提出）".into()
+        Identified { late, warnings, .. } => {
+            let mut label = if *late {
+                "抽出（期限後の提出）".to_owned()
             } else {
-                "抽出".into()
+                "抽出".to_owned()
+            };
+            // C: a referral that does not fit the person is kept and flagged (issue 12).
+            for w in warnings {
+                label.push_str(&format!("［要確認: {}］", w.label()));
             }
+            label
         }
         Excluded(reason) => format!("対象外: {}", reason.label()),
         NoticeDue(kind) => format!("通知待ち: {}", kind.title()),
@@ -1363,4 +1368,88 @@ pub async fn publish_aggregates(
         "実績レポートへ".into(),
     )]));
     Ok(page.html()?.into_response())
+}
+
+fn retention_page(
+    who: &Identity,
+    report: &collabo_app::retention::DisposalReport,
+) -> WebResult<Response> {
+    let mut page = Page::new("保存期間を過ぎた記録", who);
+    page.push(Block::Para(format!(
+        "特定健康診査及び特定保健指導の実施に関する基準第10条により、記録は作成の翌年度から{}年間（資格を喪失した方は喪失の翌年度末まで、いずれか短い方）保存します。{}時点で保存期間を過ぎた記録です。",
+        report.rule.years,
+        wareki(report.today)
+    )));
+    if report.confirmed {
+        page.notice(
+            "ok",
+            vec![format!(
+                "{}人・{}件を削除しました（1人ごとに監査記録を残しました）。",
+                report.people.len(),
+                report.records()
+            )],
+        );
+    }
+    page.push(Block::Facts(
+        report
+            .totals
+            .iter()
+            .map(|(k, n)| (k.label().to_owned(), format!("{n}件")))
+            .chain([("対象者".to_owned(), format!("{}人", report.people.len()))])
+            .collect(),
+    ));
+    page.push(Block::Table(Table {
+        headers: vec!["加入者".into(), "最古の記録".into(), "記録".into()],
+        rows: report
+            .people
+            .iter()
+            .take(PER_PAGE as usize)
+            .map(|p| {
+                vec![
+                    Cell::Text(p.member.to_key_string()),
+                    Cell::Text(wareki(p.oldest)),
+                    Cell::Text(
+                        p.counts
+                            .iter()
+                            .map(|(k, n)| format!("{} {n}", k.label()))
+                            .collect::<Vec<_>>()
+                            .join("・"),
+                    ),
+                ]
+            })
+            .collect(),
+        empty: "保存期間を過ぎた記録はありません。".into(),
+    }));
+    if !report.confirmed && !report.people.is_empty() {
+        page.push(Block::Action(Button {
+            action: "/staff/retention".into(),
+            label: "これらの記録を削除する".into(),
+            csrf: who.csrf().into(),
+            fields: Vec::new(),
+            confirm: format!(
+                "{}人・{}件の記録を削除します。元に戻せません。よろしいですか？",
+                report.people.len(),
+                report.records()
+            ),
+        }));
+    }
+    Ok(page.html()?.into_response())
+}
+
+/// GET /staff/retention: the dry run (nothing is deleted).
+pub async fn retention(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let report = state.app.retention(&who.actor(), false).await?;
+    retention_page(&who, &report)
+}
+
+/// POST /staff/retention: the confirmed disposal, with its report.
+pub async fn dispose(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    let report = state.app.retention(&who.actor(), true).await?;
+    retention_page(&who, &report)
 }
