@@ -688,3 +688,39 @@ async fn an_employer_may_enrol_totp_and_is_then_asked_for_it() {
     let again = app.post_login(None, "emp1", crate::helpers::PASSWORD).await;
     assert_eq!(again.headers.get("location").unwrap(), "/totp");
 }
+
+/// Issue 12: the employer's list says each level in words (受診勧奨判定値, すぐに受診 — HbA1c
+/// 8.0 is the すぐに value), the employer pages link the 共同利用 notice, the public page
+/// shows it, and without a declaration in force the list is refused (個人情報保護法
+/// 第27条第5項第3号).
+#[tokio::test]
+async fn the_employer_list_says_each_level_in_words_and_stops_without_a_joint_use_notice() {
+    let app = TestApp::spawn().await;
+    app.add_checkups("E1", Some("E1"), &[exam(1, 7.0, false), exam(2, 8.4, false)])
+        .await;
+    let emp1 = app.login("emp1").await;
+    let page = app.get("/employer/E1/risk-holders", &emp1).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("受診勧奨判定値"), "{}", page.body);
+    assert!(page.body.contains("すぐに受診"), "{}", page.body);
+    let overview = app.get("/employer/E1", &emp1).await;
+    assert!(overview.body.contains("/joint-use"), "{}", overview.body);
+    let public = app
+        .get("/joint-use", &crate::helpers::Client::default())
+        .await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert!(
+        public.body.contains("共同して利用する者の範囲")
+            && public.body.contains("テスト健康保険組合"),
+        "{}",
+        public.body
+    );
+    app.sql("DELETE FROM joint_use_declarations").await;
+    let refused = app.get("/employer/E1/risk-holders", &emp1).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("共同利用"), "{}", refused.body);
+    let public = app
+        .get("/joint-use", &crate::helpers::Client::default())
+        .await;
+    assert!(public.body.contains("公表している共同利用はありません"));
+}
