@@ -313,9 +313,7 @@ impl App {
             .effective_until
             .is_some_and(|u| u < declaration.effective_from)
         {
-            return Err(AppError::Invalid(
-                "終了日が開始日より前です。".into(),
-            ));
+            return Err(AppError::Invalid("終了日が開始日より前です。".into()));
         }
         let mut tx = write(self).await?;
         let stored = tx

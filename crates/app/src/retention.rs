@@ -92,7 +92,10 @@ impl App {
         if confirm {
             let mut by_person: BTreeMap<String, Vec<&HeldRecord>> = BTreeMap::new();
             for r in &past {
-                by_person.entry(r.member.to_key_string()).or_default().push(r);
+                by_person
+                    .entry(r.member.to_key_string())
+                    .or_default()
+                    .push(r);
             }
             let mut tx = write(self).await?;
             for (key, records) in &by_person {
@@ -126,7 +129,12 @@ impl App {
     }
 }
 
-fn report_of(past: &[&HeldRecord], rule: RetentionRule, today: Date, confirmed: bool) -> DisposalReport {
+fn report_of(
+    past: &[&HeldRecord],
+    rule: RetentionRule,
+    today: Date,
+    confirmed: bool,
+) -> DisposalReport {
     let mut people: BTreeMap<String, PersonDisposal> = BTreeMap::new();
     let mut totals = BTreeMap::new();
     for r in past {

@@ -404,7 +404,9 @@ fn parse_smoking(raw: &str) -> Option<SmokingAnswer> {
         "やめた" | "以前は吸っていた" | "過去喫煙" | "禁煙中" | "最近1か月間は吸っていない" => {
             SmokingAnswer::FormerSmoker
         }
-        _ if ids::normalise_code(raw).starts_with("以前は吸っていたが") => SmokingAnswer::FormerSmoker,
+        _ if ids::normalise_code(raw).starts_with("以前は吸っていたが") => {
+            SmokingAnswer::FormerSmoker
+        }
         _ => return None,
     })
 }
@@ -419,7 +421,9 @@ fn parse_draw_timing(raw: &str) -> Option<DrawTiming> {
     }
     Some(match text.as_str() {
         "空腹" | "空腹時" | "食後10時間以上" => DrawTiming::Fasting,
-        "随時" | "食後3.5時間以上" | "食後3.5時間以上10時間未満" => DrawTiming::Random,
+        "随時" | "食後3.5時間以上" | "食後3.5時間以上10時間未満" => {
+            DrawTiming::Random
+        }
         "食直後" | "食後3.5時間未満" => DrawTiming::SoonAfterMeal,
         "食後" | "食後10時間未満" => DrawTiming::NotFasting,
         _ => return None,

@@ -436,11 +436,14 @@ pub fn write_document(out: &mut String, record: &CheckupRecord, header: &Archive
     let fasting = measured(Item::TriglyceridesFasting) || measured(Item::GlucoseFasting);
     let random = measured(Item::TriglyceridesRandom) || measured(Item::GlucoseRandom);
     // The recorded 採血時間 wins; without one it is told from the items when they agree.
-    let timing = record.questionnaire.draw_timing.or(match (fasting, random) {
-        (true, false) => Some(DrawTiming::Fasting),
-        (false, true) => Some(DrawTiming::Random),
-        _ => None,
-    });
+    let timing = record
+        .questionnaire
+        .draw_timing
+        .or(match (fasting, random) {
+            (true, false) => Some(DrawTiming::Fasting),
+            (false, true) => Some(DrawTiming::Random),
+            _ => None,
+        });
     if let Some(timing) = timing {
         coded_entry(
             out,

@@ -771,7 +771,13 @@ mod tests {
         assert_eq!(map.groups_of(MapKind::Drug, "610406390"), ["diabetes_drug"]);
         assert_eq!(map.len(MapKind::Drug), 473 - 5 + 5);
         // ウゴービ (obesity only) is no diabetes drug; オゼンピック (same YJ stem) is.
-        for wegovy in ["629927101", "629927201", "629927301", "629927401", "629927501"] {
+        for wegovy in [
+            "629927101",
+            "629927201",
+            "629927301",
+            "629927401",
+            "629927501",
+        ] {
             assert!(map.groups_of(MapKind::Drug, wegovy).is_empty(), "{wegovy}");
         }
         assert_eq!(map.groups_of(MapKind::Drug, "629907701"), ["diabetes_drug"]);
@@ -827,10 +833,22 @@ mod tests {
     /// 2499418G1028 and マンジャロ 2499422G1024 stay diabetes drugs.
     #[test]
     fn obesity_only_semaglutide_and_tirzepatide_are_told_apart() {
-        assert!(is_obesity_only("ウゴービ皮下注２．４ｍｇ　ＳＤ　０．７５ｍＬ", "2499418G9029"));
+        assert!(is_obesity_only(
+            "ウゴービ皮下注２．４ｍｇ　ＳＤ　０．７５ｍＬ",
+            "2499418G9029"
+        ));
         assert!(is_obesity_only("", "2499418G5023"));
-        assert!(is_obesity_only("ゼップバウンド皮下注２．５ｍｇアテオス", ""));
-        assert!(!is_obesity_only("オゼンピック皮下注０．２５ｍｇ　ＳＤ", "2499418G1028"));
-        assert!(!is_obesity_only("マンジャロ皮下注２．５ｍｇアテオス", "2499422G1024"));
+        assert!(is_obesity_only(
+            "ゼップバウンド皮下注２．５ｍｇアテオス",
+            ""
+        ));
+        assert!(!is_obesity_only(
+            "オゼンピック皮下注０．２５ｍｇ　ＳＤ",
+            "2499418G1028"
+        ));
+        assert!(!is_obesity_only(
+            "マンジャロ皮下注２．５ｍｇアテオス",
+            "2499422G1024"
+        ));
     }
 }

@@ -846,11 +846,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     .with_context(|| format!("{}: not JSON", path.display()))?;
                 if let Some(map) = value.as_object_mut() {
                     map.entry("version").or_insert(serde_json::json!(0));
-                    map.entry("effective_until").or_insert(serde_json::Value::Null);
+                    map.entry("effective_until")
+                        .or_insert(serde_json::Value::Null);
                 }
                 let declaration: collabo_domain::joint_use::JointUseDeclaration =
-                    serde_json::from_value(value)
-                        .with_context(|| format!("{}: not a 共同利用 declaration", path.display()))?;
+                    serde_json::from_value(value).with_context(|| {
+                        format!("{}: not a 共同利用 declaration", path.display())
+                    })?;
                 let stored = app.record_joint_use(&admin(), &declaration).await?;
                 println!(
                     "共同利用の公表事項 第{}版を登録しました（{} から）。",

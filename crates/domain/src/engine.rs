@@ -255,12 +255,8 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                         })
                         .unwrap_or_else(crate::risk::default_thresholds);
                     let flags = flag_checkup(checkup, file.member.sex, &rules);
-                    let urgent_of = |item: Item| {
-                        flags
-                            .iter()
-                            .find(|f| f.item == item)
-                            .and_then(|f| f.urgent)
-                    };
+                    let urgent_of =
+                        |item: Item| flags.iter().find(|f| f.item == item).and_then(|f| f.urgent);
                     let mut criteria: Vec<RiskFlag> = Vec::new();
                     if let Some(hba1c) = hba1c {
                         criteria.push(RiskFlag {
@@ -627,7 +623,15 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
                 return events;
             };
             let from = follow_up_window_start(case, code);
-            match search_claims(file, ctx, criteria, from, check_date, check_date, trigger_date) {
+            match search_claims(
+                file,
+                ctx,
+                criteria,
+                from,
+                check_date,
+                check_date,
+                trigger_date,
+            ) {
                 ClaimsAnswer::Visit(time) => {
                     push(CaseEvent::VisitFound {
                         time,

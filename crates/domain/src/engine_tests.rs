@@ -770,7 +770,12 @@ fn a_diabetes_case_keeps_only_the_values_that_met_a_criterion_as_measured() {
         [
             (Item::HbA1c, "7.0".into(), "≥6.5".into(), "要受診"),
             // 空腹時血糖 ≥ 126 is a すぐに受診 value (issue 12's list of the programme's grades).
-            (Item::GlucoseFasting, "131".into(), "≥126".into(), "すぐに受診を"),
+            (
+                Item::GlucoseFasting,
+                "131".into(),
+                "≥126".into(),
+                "すぐに受診を"
+            ),
         ],
         "eGFR 72.4 and urine protein ± met no criterion; blood pressure is not D's"
     );
@@ -899,5 +904,8 @@ fn a_cervical_referral_for_a_man_is_accepted_and_flagged() {
     let CaseEvent::Identified { warnings, .. } = &case.events[0].event else {
         panic!("first event is Identified")
     };
-    assert_eq!(warnings, &[crate::referral::PlausibilityWarning::SexMismatch]);
+    assert_eq!(
+        warnings,
+        &[crate::referral::PlausibilityWarning::SexMismatch]
+    );
 }

@@ -2,8 +2,8 @@
 //! need a detailed examination, as submitted for programme C.
 
 use crate::calendar::{CalendarError, age_on, yokuyokugetsumatsu};
-use crate::member::Sex;
 use crate::ids::{EmployerCode, MemberKey};
+use crate::member::Sex;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 

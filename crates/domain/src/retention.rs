@@ -137,7 +137,9 @@ mod tests {
         assert!(rule.is_past(d(2018, 6, 10), None, d(2024, 4, 1)));
         // A longer society setting keeps it longer; less than 5 is refused.
         assert_eq!(
-            RetentionRule::new(7).unwrap().keep_until(d(2018, 6, 10), None),
+            RetentionRule::new(7)
+                .unwrap()
+                .keep_until(d(2018, 6, 10), None),
             d(2026, 3, 31)
         );
         assert_eq!(RetentionRule::new(4), None);

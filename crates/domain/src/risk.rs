@@ -593,15 +593,13 @@ mod tests {
         use crate::calendar::FiscalYear;
         use crate::programme::{ProgrammeBook, ProgrammeCode};
         let book = ProgrammeBook::default();
-        let thresholds = |fy: i16| {
-            match &book
-                .for_year(ProgrammeCode::R, FiscalYear::new(fy))
-                .unwrap()
-                .rules
-            {
-                crate::programme::ProgrammeRules::Risk { thresholds, .. } => thresholds.clone(),
-                _ => panic!("R has risk rules"),
-            }
+        let thresholds = |fy: i16| match &book
+            .for_year(ProgrammeCode::R, FiscalYear::new(fy))
+            .unwrap()
+            .rules
+        {
+            crate::programme::ProgrammeRules::Risk { thresholds, .. } => thresholds.clone(),
+            _ => panic!("R has risk rules"),
         };
         let values = [
             (Item::Hdl, ObservedValue::Number(33.0)),
@@ -611,10 +609,7 @@ mod tests {
         fy2022.exam_date = Date::constant(2022, 10, 3);
         let flags = flag_checkup(&fy2022, Sex::Male, &thresholds(2022));
         assert_eq!(
-            flags
-                .iter()
-                .map(|f| (f.item, f.level))
-                .collect::<Vec<_>>(),
+            flags.iter().map(|f| (f.item, f.level)).collect::<Vec<_>>(),
             [
                 (Item::TriglyceridesRandom, RiskLevel::Guidance),
                 (Item::Hdl, RiskLevel::Referral),
@@ -624,10 +619,7 @@ mod tests {
         fy2025.exam_date = Date::constant(2025, 10, 3);
         let flags = flag_checkup(&fy2025, Sex::Male, &thresholds(2025));
         assert_eq!(
-            flags
-                .iter()
-                .map(|f| (f.item, f.level))
-                .collect::<Vec<_>>(),
+            flags.iter().map(|f| (f.item, f.level)).collect::<Vec<_>>(),
             [(Item::Hdl, RiskLevel::Guidance)]
         );
         assert_eq!(thresholds(2018), heisei30_thresholds());

@@ -82,9 +82,15 @@ impl Tx {
         let mut n = 0;
         for r in records {
             let statements: &[&'static str] = match r.kind {
-                RecordKind::Checkup => &["DELETE FROM checkups WHERE insurer = $1 AND CAST(id AS TEXT) = $2"],
-                RecordKind::Referral => &["DELETE FROM referrals WHERE insurer = $1 AND CAST(id AS TEXT) = $2"],
-                RecordKind::Visit => &["DELETE FROM visits WHERE insurer = $1 AND CAST(id AS TEXT) = $2"],
+                RecordKind::Checkup => {
+                    &["DELETE FROM checkups WHERE insurer = $1 AND CAST(id AS TEXT) = $2"]
+                }
+                RecordKind::Referral => {
+                    &["DELETE FROM referrals WHERE insurer = $1 AND CAST(id AS TEXT) = $2"]
+                }
+                RecordKind::Visit => {
+                    &["DELETE FROM visits WHERE insurer = $1 AND CAST(id AS TEXT) = $2"]
+                }
                 RecordKind::ClosedCase => &[
                     "DELETE FROM case_events WHERE case_key = $2 AND EXISTS (SELECT 1 FROM cases WHERE cases.case_key = $2 AND cases.insurer = $1)",
                     "DELETE FROM letters WHERE case_key = $2 AND EXISTS (SELECT 1 FROM cases WHERE cases.case_key = $2 AND cases.insurer = $1)",

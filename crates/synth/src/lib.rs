@@ -23,8 +23,8 @@ use collabo_claims::{ClaimFileKind, GroupMap};
 use collabo_domain::Date;
 use collabo_domain::calendar::{FiscalYear, YearMonth, add_months, yokuyokugetsumatsu};
 use collabo_domain::checkup::{
-    Checkup, CheckupSource, DrawTiming, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
-    UrineGrade,
+    Checkup, CheckupSource, DrawTiming, Item, Observation, ObservedValue, Questionnaire,
+    SmokingAnswer, UrineGrade,
 };
 use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};

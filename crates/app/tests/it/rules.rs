@@ -37,7 +37,11 @@ async fn retention_lists_records_past_their_date_and_deletes_only_when_confirmed
     assert_eq!(t.count("SELECT COUNT(*) FROM checkups").await, 6, "dry run");
 
     // The day before, FY2019's checkups are still kept.
-    let before = t.app.retention(&staff(d(2025, 3, 31)), false).await.unwrap();
+    let before = t
+        .app
+        .retention(&staff(d(2025, 3, 31)), false)
+        .await
+        .unwrap();
     assert_eq!(before.records(), 2);
 
     let done = t.app.retention(&staff(today), true).await.unwrap();
@@ -45,10 +49,8 @@ async fn retention_lists_records_past_their_date_and_deletes_only_when_confirmed
     assert_eq!(done.records(), 4);
     assert_eq!(t.count("SELECT COUNT(*) FROM checkups").await, 2);
     assert_eq!(
-        t.count(
-            "SELECT COUNT(*) FROM checkups WHERE exam_date = '2021-06-10'"
-        )
-        .await,
+        t.count("SELECT COUNT(*) FROM checkups WHERE exam_date = '2021-06-10'")
+            .await,
         2
     );
     // One audit record per person disposed of, naming them.
@@ -60,7 +62,19 @@ async fn retention_lists_records_past_their_date_and_deletes_only_when_confirmed
         2
     );
     // Nothing left to dispose of.
-    assert_eq!(t.app.retention(&staff(today), false).await.unwrap().records(), 0);
+    assert_eq!(
+        t.app
+            .retention(&staff(today), false)
+            .await
+            .unwrap()
+            .records(),
+        0
+    );
     // Employers may not run it.
-    assert!(t.app.retention(&employer("1001", today), false).await.is_err());
+    assert!(
+        t.app
+            .retention(&employer("1001", today), false)
+            .await
+            .is_err()
+    );
 }

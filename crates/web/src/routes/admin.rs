@@ -757,7 +757,9 @@ pub async fn upload_template(
 
 /// The five items of a 共同利用 declaration as label/value pairs (個人情報保護法
 /// 第27条第5項第3号), for the public page and the admin's list.
-pub fn joint_use_facts(d: &collabo_domain::joint_use::JointUseDeclaration) -> Vec<(String, String)> {
+pub fn joint_use_facts(
+    d: &collabo_domain::joint_use::JointUseDeclaration,
+) -> Vec<(String, String)> {
     vec![
         ("共同利用をする旨".into(), d.statement.clone()),
         ("共同して利用される個人データの項目".into(), d.items.clone()),
@@ -807,7 +809,12 @@ pub async fn joint_use(
         }
     }
     page.push(Block::Table(Table {
-        headers: vec!["版".into(), "適用開始".into(), "終了".into(), "公表の方法".into()],
+        headers: vec![
+            "版".into(),
+            "適用開始".into(),
+            "終了".into(),
+            "公表の方法".into(),
+        ],
         rows: all
             .iter()
             .rev()
@@ -822,9 +829,9 @@ pub async fn joint_use(
             .collect(),
         empty: "登録された版はありません。".into(),
     }));
-    let base = current.cloned().unwrap_or_else(|| {
-        collabo_domain::joint_use::JointUseDeclaration::example(today, "", "")
-    });
+    let base = current
+        .cloned()
+        .unwrap_or_else(|| collabo_domain::joint_use::JointUseDeclaration::example(today, "", ""));
     page.push(Block::Heading("新しい版を登録".into()));
     page.push(Block::Form(Form {
         action: "/admin/joint-use".into(),
@@ -832,8 +839,7 @@ pub async fn joint_use(
         csrf: who.csrf().into(),
         fields: vec![
             Field::new("共同利用をする旨", "statement", "textarea").value(base.statement),
-            Field::new("共同して利用される個人データの項目", "items", "textarea")
-                .value(base.items),
+            Field::new("共同して利用される個人データの項目", "items", "textarea").value(base.items),
             Field::new("共同して利用する者の範囲", "joint_users", "textarea")
                 .value(base.joint_users),
             Field::new("利用する者の利用目的", "purposes", "textarea").value(base.purposes),

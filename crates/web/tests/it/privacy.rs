@@ -696,8 +696,12 @@ async fn an_employer_may_enrol_totp_and_is_then_asked_for_it() {
 #[tokio::test]
 async fn the_employer_list_says_each_level_in_words_and_stops_without_a_joint_use_notice() {
     let app = TestApp::spawn().await;
-    app.add_checkups("E1", Some("E1"), &[exam(1, 7.0, false), exam(2, 8.4, false)])
-        .await;
+    app.add_checkups(
+        "E1",
+        Some("E1"),
+        &[exam(1, 7.0, false), exam(2, 8.4, false)],
+    )
+    .await;
     let emp1 = app.login("emp1").await;
     let page = app.get("/employer/E1/risk-holders", &emp1).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
