@@ -276,6 +276,9 @@ pub enum CaseEvent {
         /// opened all the same and staff see the warning.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         warnings: Vec<crate::referral::PlausibilityWarning>,
+        /// D: the kidney criteria were met (a priority case, when the setting asks).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        priority: bool,
     },
     /// Excluded before any notice.
     Excluded(ExclusionReason),
@@ -346,6 +349,7 @@ impl CaseEvent {
                 late,
                 source,
                 warnings,
+                priority,
                 ..
             } => CaseEvent::Identified {
                 fiscal_year: *fiscal_year,
@@ -353,6 +357,7 @@ impl CaseEvent {
                 late: *late,
                 source: *source,
                 warnings: warnings.clone(),
+                priority: *priority,
             },
             other => other.clone(),
         }

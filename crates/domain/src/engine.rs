@@ -121,6 +121,7 @@ pub fn run_member(file: &MemberFile<'_>, ctx: &Context<'_>) -> MemberOutcome {
                     late: candidate.late,
                     source: candidate.source,
                     warnings: candidate.warnings,
+                    priority: candidate.priority,
                 },
             }],
         };
@@ -149,6 +150,7 @@ struct Candidate {
     referral: Option<Referral>,
     source: Option<crate::checkup::CheckupSource>,
     warnings: Vec<crate::referral::PlausibilityWarning>,
+    priority: bool,
 }
 
 fn settings<'a>(
@@ -207,6 +209,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             let Some(s) = settings(ctx, code, checkup.exam_date) else {
                 continue;
             };
+            let mut priority = false;
             if !recent_enough(ctx, s, checkup.exam_date) {
                 continue;
             }
@@ -230,8 +233,10 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 ProgrammeRules::Diabetes {
                     hba1c_threshold,
                     glucose_threshold,
+                    kidney_priority,
                     ..
                 } => {
+                    priority = *kidney_priority && kidney_criteria(checkup);
                     let hba1c = checkup
                         .number(Item::HbA1c)
                         .filter(|v| *v >= *hba1c_threshold);
@@ -308,6 +313,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 referral: None,
                 source: Some(checkup.source),
                 warnings: Vec::new(),
+                priority,
             });
         }
     }
@@ -329,6 +335,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             late: referral.is_late(),
             referral: Some(referral.clone()),
             source: None,
+            priority: false,
             // Accepted and flagged, never dropped (issue 12).
             warnings: crate::referral::plausibility(
                 referral.cancer,
@@ -652,6 +659,16 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         }
     }
     events
+}
+
+/// The kidney criteria of the national 糖尿病性腎症重症化予防プログラム as a priority mark:
+/// eGFR < 45 or 尿蛋白 1+ or more.
+fn kidney_criteria(checkup: &Checkup) -> bool {
+    checkup.number(Item::Egfr).is_some_and(|e| e < 45.0)
+        || matches!(
+            checkup.value(Item::UrineProtein),
+            Some(crate::checkup::ObservedValue::Grade(g)) if g >= UrineGrade::ONE_PLUS
+        )
 }
 
 /// The claims evidence of smoking-cessation treatment (the claims adapter's groups

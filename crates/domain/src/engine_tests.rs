@@ -909,3 +909,40 @@ fn a_cervical_referral_for_a_man_is_accepted_and_flagged() {
         &[crate::referral::PlausibilityWarning::SexMismatch]
     );
 }
+
+/// 糖尿病性腎症重症化予防プログラム (腎障害: eGFR < 45 or 尿蛋白 1+): a priority mark on D's
+/// case when the setting asks for it; none by default.
+#[test]
+fn the_kidney_criteria_mark_a_d_case_as_priority_only_when_asked() {
+    let kidney_checkup = || {
+        let mut c = checkup(d(2025, 5, 10), 7.1, false);
+        c.observations.push(Observation {
+            item: Item::Egfr,
+            value: ObservedValue::Number(41.0),
+        });
+        c
+    };
+    let priority_of = |w: &World| match &w.case(ProgrammeCode::D).events[0].event {
+        CaseEvent::Identified { priority, .. } => *priority,
+        _ => panic!("first event is Identified"),
+    };
+    let mut w = World::new();
+    w.checkups.push(kidney_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(!priority_of(&w));
+
+    let mut w = World::new();
+    let mut marked = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::D);
+    if let crate::programme::ProgrammeRules::Diabetes {
+        kidney_priority, ..
+    } = &mut marked.rules
+    {
+        *kidney_priority = true;
+    }
+    w.book.set(marked);
+    w.checkups.push(kidney_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(priority_of(&w));
+}

@@ -263,6 +263,11 @@ pub enum ProgrammeRules {
         /// HbA1c alone, stays the default.
         #[serde(default)]
         glucose_threshold: Option<f64>,
+        /// Mark a case as priority when the kidney criteria of the national programme
+        /// are met (eGFR < 45 or 尿蛋白 1+ or more: 糖尿病性腎症重症化予防プログラム's 腎障害,
+        /// with the 受診勧奨判定値 of eGFR); off by default.
+        #[serde(default)]
+        kidney_priority: bool,
         /// Months before the exam searched for a lifestyle-disease visit.
         lookback_months: i32,
         /// What counts as a lifestyle-disease visit in the look-back.
@@ -384,6 +389,7 @@ impl ProgrammeSettings {
                     ProgrammeRules::Diabetes {
                         hba1c_threshold: 6.5,
                         glucose_threshold: None,
+                        kidney_priority: false,
                         lookback_months: 12,
                         lookback: VisitCriteria { any_of: lookback },
                         follow_up_months: 6,
