@@ -255,9 +255,6 @@ impl App {
     ) -> Result<RiskHolderList> {
         actor.may(Action::ViewRiskHolders, Scope::Employer(code))?;
         let today = actor.today();
-        if is_employer(actor) {
-            self.require_joint_use(today).await?;
-        }
         let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(today));
         let mut r = self.store().read().await?;
         self.own_employer(&mut r, code).await?;
@@ -309,8 +306,6 @@ impl App {
     pub async fn publish_aggregates(&self, actor: &Actor, fy: FiscalYear) -> Result<usize> {
         actor.may(Action::PublishAggregates, Scope::Society)?;
         let today = actor.today();
-        // Publishing is sharing with the employers: it needs the 共同利用 declaration.
-        self.require_joint_use(today).await?;
         let rule = self.suppression_rule().await?;
         let mut r = self.store().read().await?;
         let book = r.programme_book().await?;
@@ -371,9 +366,6 @@ impl App {
         fiscal_year: Option<FiscalYear>,
     ) -> Result<AggregateView> {
         let access = actor.may(Action::ViewAggregates, Scope::Employer(code))?;
-        if is_employer(actor) {
-            self.require_joint_use(actor.today()).await?;
-        }
         let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(actor.today()));
         let mut r = self.store().read().await?;
         self.own_employer(&mut r, code).await?;
@@ -410,10 +402,4 @@ impl App {
             years,
         })
     }
-}
-
-/// An employer contact (the sharing the 共同利用 declaration must cover); staff reading
-/// an employer's page on its behalf are the society itself.
-fn is_employer(actor: &Actor) -> bool {
-    matches!(actor.role, collabo_domain::authz::Role::Employer(_))
 }

@@ -38,7 +38,6 @@ pub mod letters;
 pub mod members;
 pub mod registers;
 pub mod reports;
-pub mod retention;
 pub mod review;
 pub mod tabular;
 

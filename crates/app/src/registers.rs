@@ -10,7 +10,6 @@ use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
 use collabo_domain::ids::EmployerCode;
-use collabo_domain::joint_use::{self, JointUseDeclaration};
 use collabo_domain::programme::{ProgrammeBook, ProgrammeCode, ProgrammeSettings};
 
 const MIN_POPULATION: &str = "aggregates.min_population";
@@ -296,61 +295,5 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Records a new version of the 共同利用 declaration (admin). Every one of the five
-    /// items of 個人情報保護法 第27条第5項第3号 and where it is published must be written.
-    pub async fn record_joint_use(
-        &self,
-        actor: &Actor,
-        declaration: &JointUseDeclaration,
-    ) -> Result<JointUseDeclaration> {
-        actor.may(Action::ManageSettings, Scope::Society)?;
-        declaration
-            .check()
-            .map_err(|e| AppError::Invalid(format!("{e}。")))?;
-        if declaration
-            .effective_until
-            .is_some_and(|u| u < declaration.effective_from)
-        {
-            return Err(AppError::Invalid("終了日が開始日より前です。".into()));
-        }
-        let mut tx = write(self).await?;
-        let stored = tx
-            .record_joint_use(declaration, &actor.now.to_string(), &actor.user)
-            .await?;
-        tx.audit(
-            &AuditEntry::new(actor, AuditAction::JointUseRecord).detail(format!(
-                "version {} from {}",
-                stored.version, stored.effective_from
-            )),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(stored)
-    }
-
-    /// Every recorded version of the 共同利用 declaration (admin).
-    pub async fn joint_use_declarations(&self, actor: &Actor) -> Result<Vec<JointUseDeclaration>> {
-        actor.may(Action::ManageSettings, Scope::Society)?;
-        Ok(self.store().read().await?.joint_use_declarations().await?)
-    }
-
-    /// The 共同利用 declaration in force on `today`, for the public page. It is public by
-    /// law (本人が容易に知り得る状態), holds no one's personal data, and so needs no actor.
-    pub async fn joint_use_in_force(&self, today: Date) -> Result<Option<JointUseDeclaration>> {
-        let all = self.store().read().await?.joint_use_declarations().await?;
-        Ok(joint_use::in_force(&all, today).cloned())
-    }
-
-    /// Employer sharing (the R list, aggregates) needs a declaration in force: without
-    /// one the data may not be jointly used (個人情報保護法 第27条第5項第3号).
-    pub(crate) async fn require_joint_use(&self, today: Date) -> Result<()> {
-        match self.joint_use_in_force(today).await? {
-            Some(_) => Ok(()),
-            None => Err(AppError::Conflict(
-                "共同利用の公表事項（個人情報保護法第27条第5項第3号）が公表されていないため、事業所へのデータ提供を停止しています。".into(),
-            )),
-        }
     }
 }

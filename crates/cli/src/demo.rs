@@ -142,16 +142,6 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
     )
     .await?;
     let start = add_months(fy.first_day(), -1)?;
-    // The 共同利用 declaration, published before any sharing (個人情報保護法 第27条第5項第3号).
-    app.record_joint_use(
-        &admin(start),
-        &collabo_domain::joint_use::JointUseDeclaration::example(
-            start,
-            "架空産業健康保険組合",
-            "〒100-0000 東京都千代田区架空町1-1",
-        ),
-    )
-    .await?;
     for e in &society.employers {
         app.upsert_employer(&admin(start), e).await?;
     }

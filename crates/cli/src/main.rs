@@ -159,23 +159,6 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
-    /// 共同利用の公表事項 (個人情報保護法第27条第5項第3号): 公表中の版を表示する。
-    /// `--record FILE.json` で新しい版を登録する (五つの事項・適用開始日・公表の方法)。
-    JointUse {
-        /// 登録する版 (JSON: statement, items, joint_users, purposes, responsible_name,
-        /// responsible_address, responsible_representative, effective_from,
-        /// effective_until, published_at)
-        #[arg(long)]
-        record: Option<PathBuf>,
-    },
-    /// 保存期間 (実施基準第10条: 作成の翌年度から5年、資格喪失の翌年度末のいずれか短い方)
-    /// を過ぎた健診・要精密検査・受診記録・終了ケース。既定は一覧のみ (試行)、
-    /// `--confirm` で削除し、1人ごとに監査記録を残す。
-    Retention {
-        /// 削除する (省略時は一覧のみ)
-        #[arg(long)]
-        confirm: bool,
-    },
     /// 事業所向け集計 (小さいセルは秘匿) を公表する。
     Aggregates {
         #[command(subcommand)]
@@ -836,84 +819,6 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     println!("レビュー {id} を却下しました。");
                 }
             }
-        }
-        Command::JointUse { record } => {
-            let app = open(&cli).await?;
-            if let Some(path) = record {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                let mut value: serde_json::Value = serde_json::from_str(&text)
-                    .with_context(|| format!("{}: not JSON", path.display()))?;
-                if let Some(map) = value.as_object_mut() {
-                    map.entry("version").or_insert(serde_json::json!(0));
-                    map.entry("effective_until")
-                        .or_insert(serde_json::Value::Null);
-                }
-                let declaration: collabo_domain::joint_use::JointUseDeclaration =
-                    serde_json::from_value(value).with_context(|| {
-                        format!("{}: not a 共同利用 declaration", path.display())
-                    })?;
-                let stored = app.record_joint_use(&admin(), &declaration).await?;
-                println!(
-                    "共同利用の公表事項 第{}版を登録しました（{} から）。",
-                    stored.version, stored.effective_from
-                );
-            } else {
-                let today = staff().today();
-                match app.joint_use_in_force(today).await? {
-                    Some(d) => {
-                        println!("公表中: 第{}版（{} から）", d.version, d.effective_from);
-                        println!("共同利用をする旨: {}", d.statement);
-                        println!("項目: {}", d.items);
-                        println!("共同利用者の範囲: {}", d.joint_users);
-                        println!("利用目的: {}", d.purposes);
-                        println!(
-                            "責任者: {}（{}、代表者 {}）",
-                            d.responsible_name, d.responsible_address, d.responsible_representative
-                        );
-                        println!("公表の方法: {}", d.published_at);
-                    }
-                    None => println!(
-                        "公表中の共同利用の公表事項はありません。事業所への提供は停止中です。"
-                    ),
-                }
-            }
-            app.close().await;
-        }
-        Command::Retention { confirm } => {
-            let app = open(&cli).await?;
-            let report = app.retention(&staff(), *confirm).await?;
-            println!(
-                "保存期間 {} 年（{} 時点）: {} 人・{} 件{}",
-                report.rule.years,
-                report.today,
-                report.people.len(),
-                report.records(),
-                if report.confirmed {
-                    "を削除しました（廃棄報告）。"
-                } else {
-                    "が保存期間を過ぎています（試行: 削除するには --confirm）。"
-                }
-            );
-            for (kind, n) in &report.totals {
-                println!("  {}: {n} 件", kind.label());
-            }
-            if report.confirmed {
-                for p in &report.people {
-                    let counts: Vec<String> = p
-                        .counts
-                        .iter()
-                        .map(|(k, n)| format!("{} {n}", k.label()))
-                        .collect();
-                    println!(
-                        "  {}  最古 {}  {}",
-                        p.member.to_key_string(),
-                        p.oldest,
-                        counts.join("・")
-                    );
-                }
-            }
-            app.close().await;
         }
         Command::Report { fy } => {
             let app = open(&cli).await?;

@@ -31,13 +31,11 @@ pub mod consent;
 pub mod coverage;
 pub mod employer;
 pub mod imports;
-pub mod joint_use;
 pub mod letters;
 pub mod members;
 pub mod portal;
 pub mod registers;
 pub mod reports;
-pub mod retention;
 pub mod review;
 mod rows;
 

@@ -53,7 +53,6 @@ impl TestApp {
         let data = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", data.path().join("t.sqlite").display());
         let app = App::init(&url, &society(), data.path()).await.unwrap();
-        declare_joint_use(&app).await;
         TestApp { app, url, data }
     }
 
@@ -86,7 +85,6 @@ impl TestApp {
         let url = format!("{base}/{name}");
         let data = tempfile::tempdir().unwrap();
         let app = App::init(&url, &society(), data.path()).await.unwrap();
-        declare_joint_use(&app).await;
         TestApp { app, url, data }
     }
 
@@ -178,22 +176,6 @@ pub fn code(c: &str) -> EmployerCode {
 
 pub fn key(symbol: &str, number: u32, branch: &str) -> MemberKey {
     MemberKey::parse_key_string(&format!("{INSURER}:{symbol}:{number}:{branch}")).unwrap()
-}
-
-/// Every harness society has published its 共同利用 declaration (issue 12): without one,
-/// employer sharing is refused. Tests of that refusal end it or start without it.
-pub async fn declare_joint_use(app: &App) {
-    let society = society();
-    app.record_joint_use(
-        &admin(Date::constant(2000, 4, 1)),
-        &collabo_domain::joint_use::JointUseDeclaration::example(
-            Date::constant(2000, 4, 1),
-            &society.name,
-            &society.address,
-        ),
-    )
-    .await
-    .unwrap();
 }
 
 fn actor(user: &str, role: Role, on: Date) -> Actor {

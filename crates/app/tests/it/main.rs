@@ -11,4 +11,3 @@ mod fuzz;
 mod harness;
 mod no_wrong_letter;
 mod privacy;
-mod rules;

@@ -80,13 +80,6 @@ pub fn table() -> Vec<Entry> {
         r("GET", "/healthz", Public, "死活監視", get(public::healthz)),
         r(
             "GET",
-            "/joint-use",
-            Public,
-            "個人データの共同利用について（公表事項）",
-            get(public::joint_use),
-        ),
-        r(
-            "GET",
             "/static/collabo.css",
             Public,
             "スタイルシート",
@@ -234,20 +227,6 @@ pub fn table() -> Vec<Entry> {
             Can(ImportSocietyData),
             "手動確定の取消",
             post(staff::claims_reopen),
-        ),
-        r(
-            "GET",
-            "/staff/retention",
-            Can(ManageRetention),
-            "保存期間を過ぎた記録（試行）",
-            get(staff::retention),
-        ),
-        r(
-            "POST",
-            "/staff/retention",
-            Can(ManageRetention),
-            "保存期間を過ぎた記録の削除",
-            post(staff::dispose),
         ),
         r(
             "GET",
@@ -445,20 +424,6 @@ pub fn table() -> Vec<Entry> {
             Can(ManageSettings),
             "事業設定の保存",
             post(admin::save_settings),
-        ),
-        r(
-            "GET",
-            "/admin/joint-use",
-            Can(ManageSettings),
-            "共同利用の公表事項（版の一覧）",
-            get(admin::joint_use),
-        ),
-        r(
-            "POST",
-            "/admin/joint-use",
-            Can(ManageSettings),
-            "共同利用の公表事項の登録",
-            post(admin::record_joint_use),
         ),
         r(
             "GET",

@@ -405,23 +405,3 @@ pub async fn script() -> Response {
     )
         .into_response()
 }
-
-/// GET /joint-use: the 共同利用 declaration in force today, for anyone (個人情報保護法
-/// 第27条第5項第3号: 本人が容易に知り得る状態に置く). Letters and the employer pages link here.
-pub async fn joint_use(State(state): State<AppState>) -> WebResult<Response> {
-    let mut page = Page::bare("個人データの共同利用について");
-    match state.app.joint_use_in_force(state.today()).await? {
-        Some(d) => {
-            page.push(Block::Para(
-                "当組合は、個人情報の保護に関する法律第27条第5項第3号に基づき、次のとおり個人データを共同利用します。".into(),
-            ));
-            page.push(Block::Facts(super::admin::joint_use_facts(&d)));
-        }
-        None => {
-            page.push(Block::Para(
-                "現在、公表している共同利用はありません。事業所への個人データの提供は行っていません。".into(),
-            ));
-        }
-    }
-    Ok(page.html()?.into_response())
-}

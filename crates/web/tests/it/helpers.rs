@@ -261,18 +261,6 @@ impl TestApp {
 
     async fn seed(&self) {
         let admin = self.admin();
-        // The 共同利用 declaration every society must publish before sharing (issue 12).
-        self.app()
-            .record_joint_use(
-                &admin,
-                &collabo_domain::joint_use::JointUseDeclaration::example(
-                    jiff::civil::Date::constant(2000, 4, 1),
-                    "テスト健康保険組合",
-                    "東京都",
-                ),
-            )
-            .await
-            .unwrap();
         for (c, name) in [("E1", "株式会社テスト一"), ("E2", "株式会社テスト二")] {
             self.app()
                 .upsert_employer(
