@@ -106,12 +106,12 @@ pub struct HeldRecord {
 
 /// The records past their retention on `today`, given each person's last insured day
 /// (`left`, `None` while insured).
-pub fn past_retention<'a>(
-    records: &'a [HeldRecord],
+pub fn past_retention(
+    records: &[HeldRecord],
     left: impl Fn(&MemberKey) -> Option<Date>,
     rule: RetentionRule,
     today: Date,
-) -> Vec<&'a HeldRecord> {
+) -> Vec<&HeldRecord> {
     records
         .iter()
         .filter(|r| rule.is_past(r.made, left(&r.member), today))
