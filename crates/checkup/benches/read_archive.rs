@@ -138,7 +138,7 @@ fn synthetic(i: u64, rng: &mut Rng) -> CheckupRecord {
     r.push(Item::Haemoglobin, Number(rng.range(10.5, 17.0)), None, None);
     r.questionnaire.smoking = Some(match i % 4 {
         0 => SmokingAnswer::Smokes,
-        1 => SmokingAnswer::QuitRecently,
+        1 => SmokingAnswer::FormerSmoker,
         _ => SmokingAnswer::DoesNotSmoke,
     });
     r.questionnaire.medication_blood_pressure = Some(i.is_multiple_of(7));

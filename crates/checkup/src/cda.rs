@@ -13,7 +13,7 @@
 use crate::error::ReadError;
 use crate::items::{self, BpReading, CodeKind, Medication};
 use crate::record::{CheckupRecord, Origin, Problem, RangeFlag, UnknownItem};
-use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
+use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{self, Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
 use jiff::civil::Date;
@@ -686,7 +686,8 @@ fn smoking_answer(
     };
     let answer = match (fourth, code) {
         (_, "1") => Smokes,
-        (true, "2") => QuitRecently,
+        // 第4期 code 2: 以前は吸っていたが、最近1か月間は吸っていない (a former smoker).
+        (true, "2") => FormerSmoker,
         (true, "3") | (false, "2") => DoesNotSmoke,
         _ => return Err(format!("unknown 喫煙 answer code {code:?}")),
     };
@@ -711,7 +712,7 @@ fn smoking_answer(
 fn interpret_observations(record: &mut CheckupRecord, observations: Vec<RawObservation>) {
     let mut bp: Vec<BpFound> = Vec::new();
     let mut triglycerides: Vec<(bool, &RawObservation)> = Vec::new();
-    let mut draw_timing: Option<String> = None;
+    let mut draw_timing: Option<(String, u64)> = None;
     let mut seen_codes: Vec<&str> = Vec::new();
     let exam_date = record.exam_date;
     for observation in &observations {
@@ -778,7 +779,7 @@ fn interpret_observations(record: &mut CheckupRecord, observations: Vec<RawObser
                 triglycerides.push((random_code, observation))
             }
             CodeKind::DrawTiming => match coded(observation) {
-                Some((value, _)) => draw_timing = Some(value.to_owned()),
+                Some((value, _)) => draw_timing = Some((value.to_owned(), observation.line)),
                 None if observation.negated => {}
                 None => record.problems.push(problem(
                     code,
@@ -836,11 +837,18 @@ fn interpret_observations(record: &mut CheckupRecord, observations: Vec<RawObser
         judge_blood_pressure(record, &bp, systolic);
     }
     let fourth = exam_date >= FOURTH_PERIOD_START;
-    let fasting_draw = match draw_timing.as_deref() {
-        Some("2") => Some(true),
-        Some("1" | "3" | "4") => Some(false),
-        _ => None,
-    };
+    let timing = draw_timing
+        .as_ref()
+        .and_then(|(raw, _)| DrawTiming::from_mhlw_code(raw));
+    if let (Some((raw, line)), None) = (&draw_timing, timing) {
+        record.problems.push(problem(
+            items::CODE_DRAW_TIMING,
+            *line,
+            format!("unknown 採血時間 code {raw:?}; the sample is judged as of unknown timing"),
+        ));
+    }
+    record.questionnaire.draw_timing = timing;
+    let fasting_draw = timing.map(DrawTiming::is_fasting);
     for (random_code, observation) in triglycerides {
         let code = observation.code.as_deref().unwrap_or_default();
         let item = if random_code {
@@ -945,7 +953,7 @@ mod tests {
     #[test]
     fn smoking_without_an_answer_list_follows_the_exam_date() {
         let (answer, note) = smoking_answer("2", None, Date::constant(2024, 5, 1)).unwrap();
-        assert_eq!(answer, SmokingAnswer::QuitRecently);
+        assert_eq!(answer, SmokingAnswer::FormerSmoker);
         assert!(note.is_some());
         let (answer, _) = smoking_answer("2", None, Date::constant(2024, 3, 31)).unwrap();
         assert_eq!(answer, SmokingAnswer::DoesNotSmoke);

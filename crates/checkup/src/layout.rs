@@ -13,7 +13,7 @@ use crate::error::{ReadError, WriteError};
 use crate::items::Medication;
 use crate::record::{CheckupRecord, Origin, Problem, UnknownItem};
 use collabo_domain::calendar::{parse_iso, parse_wareki};
-use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
+use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{self, Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
 use jiff::civil::Date;
@@ -293,18 +293,25 @@ impl Layout {
                     Ok(v) => triglycerides = Some((v, header)),
                     Err(m) => problems.push(bad(header, m)),
                 },
-                Column::DrawTiming => match ids::normalise_code(raw).as_str() {
-                    "空腹" | "空腹時" | "2" => fasting = Some(true),
-                    "随時" | "食後" | "1" | "3" | "4" => fasting = Some(false),
-                    _ => {
-                        problems.push(bad(header, format!("expected 空腹 or 随時, found {raw:?}")))
+                Column::DrawTiming => match parse_draw_timing(raw) {
+                    Some(t) => {
+                        fasting = Some(t.is_fasting());
+                        questionnaire.draw_timing = Some(t);
                     }
+                    None => problems.push(bad(
+                        header,
+                        format!(
+                            "expected 空腹, 随時 (食後3.5時間以上) or 食直後 (食後3.5時間未満), or the MHLW code 1–4, found {raw:?}"
+                        ),
+                    )),
                 },
                 Column::Smoking => match parse_smoking(raw) {
                     Some(v) => questionnaire.smoking = Some(v),
                     None => problems.push(bad(
                         header,
-                        format!("expected はい, いいえ or やめた, found {raw:?}"),
+                        format!(
+                            "expected はい, いいえ or やめた (以前は吸っていたが最近1か月間は吸っていない), found {raw:?}"
+                        ),
                     )),
                 },
                 Column::Medication(which) => {
@@ -386,11 +393,39 @@ fn parse_value(raw: &str, item: Item) -> Result<ObservedValue, String> {
         .ok_or_else(|| format!("expected a number, 未実施 or 測定不能, found {raw:?}"))
 }
 
+/// 喫煙. The 第4期 answer 2 is 「以前は吸っていたが、最近1か月間は吸っていない」: a former
+/// smoker who has not smoked for at least a month (MHLW XML用特定健診項目情報 V4, OID
+/// 1.2.392.200119.6.24060). Someone who quit within the last month still smoked in it, so
+/// 「最近やめた」「禁煙1か月以内」 are not that answer and are refused as unclear.
 fn parse_smoking(raw: &str) -> Option<SmokingAnswer> {
     Some(match ids::normalise_code(raw).as_str() {
-        "はい" | "吸う" => SmokingAnswer::Smokes,
-        "いいえ" | "吸わない" => SmokingAnswer::DoesNotSmoke,
-        "やめた" | "最近やめた" | "禁煙1か月以内" => SmokingAnswer::QuitRecently,
+        "はい" | "吸う" | "吸っている" => SmokingAnswer::Smokes,
+        "いいえ" | "吸わない" | "吸っていない" => SmokingAnswer::DoesNotSmoke,
+        "やめた" | "以前は吸っていた" | "過去喫煙" | "禁煙中" | "最近1か月間は吸っていない" => {
+            SmokingAnswer::FormerSmoker
+        }
+        _ if ids::normalise_code(raw).starts_with("以前は吸っていたが") => {
+            SmokingAnswer::FormerSmoker
+        }
+        _ => return None,
+    })
+}
+
+/// 採血時間: 空腹 (食後10時間以上), 随時 (食後3.5時間以上10時間未満), 食直後 (食後3.5時間未満),
+/// or the MHLW code (2, 3, 4; 1 「食後10時間未満」 of the earlier list). See
+/// shared/reference/tokutei/XMLhc24tab.csv, 採血時間(食後).
+fn parse_draw_timing(raw: &str) -> Option<DrawTiming> {
+    let text = ids::normalise_code(raw);
+    if let Some(t) = DrawTiming::from_mhlw_code(&text) {
+        return Some(t);
+    }
+    Some(match text.as_str() {
+        "空腹" | "空腹時" | "食後10時間以上" => DrawTiming::Fasting,
+        "随時" | "食後3.5時間以上" | "食後3.5時間以上10時間未満" => {
+            DrawTiming::Random
+        }
+        "食直後" | "食後3.5時間未満" => DrawTiming::SoonAfterMeal,
+        "食後" | "食後10時間未満" => DrawTiming::NotFasting,
         _ => return None,
     })
 }
@@ -662,14 +697,15 @@ impl<W: Write> CsvWriter<W> {
     pub fn write(&mut self, record: &CheckupRecord) -> Result<(), WriteError> {
         let yes_no = |b: Option<bool>| b.map_or("", |b| if b { "はい" } else { "いいえ" });
         let q = &record.questionnaire;
-        let (tg, timing) = match (
+        let (tg, told) = match (
             record.value(Item::TriglyceridesFasting),
             record.value(Item::TriglyceridesRandom),
         ) {
-            (Some(v), _) => (value_text(v), "空腹"),
-            (None, Some(v)) => (value_text(v), "随時"),
-            (None, None) => (String::new(), ""),
+            (Some(v), _) => (value_text(v), Some(DrawTiming::Fasting)),
+            (None, Some(v)) => (value_text(v), Some(DrawTiming::Random)),
+            (None, None) => (String::new(), None),
         };
+        let timing = q.draw_timing.or(told).map_or("", DrawTiming::label);
         let fields: Vec<String> = COLUMNS
             .iter()
             .map(|(_, column, _)| match column {
@@ -691,7 +727,7 @@ impl<W: Write> CsvWriter<W> {
                 Column::Smoking => match q.smoking {
                     Some(SmokingAnswer::Smokes) => "はい",
                     Some(SmokingAnswer::DoesNotSmoke) => "いいえ",
-                    Some(SmokingAnswer::QuitRecently) => "やめた",
+                    Some(SmokingAnswer::FormerSmoker) => "やめた",
                     None => "",
                 }
                 .to_owned(),

@@ -15,7 +15,7 @@ use crate::items::{self, CodeKind};
 use crate::layout::format_number;
 use crate::reader::NS_MHLW_2024;
 use crate::record::CheckupRecord;
-use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer};
+use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer};
 use collabo_domain::ids::InsurerNumber;
 use jiff::civil::Date;
 use quick_xml::escape::escape;
@@ -435,10 +435,22 @@ pub fn write_document(out: &mut String, record: &CheckupRecord, header: &Archive
     let measured = |item| record.value(item).and_then(ObservedValue::number).is_some();
     let fasting = measured(Item::TriglyceridesFasting) || measured(Item::GlucoseFasting);
     let random = measured(Item::TriglyceridesRandom) || measured(Item::GlucoseRandom);
-    match (fasting, random) {
-        (true, false) => coded_entry(out, items::CODE_DRAW_TIMING, "2", items::OID_DRAW_TIMING),
-        (false, true) => coded_entry(out, items::CODE_DRAW_TIMING, "3", items::OID_DRAW_TIMING),
-        _ => {}
+    // The recorded 採血時間 wins; without one it is told from the items when they agree.
+    let timing = record
+        .questionnaire
+        .draw_timing
+        .or(match (fasting, random) {
+            (true, false) => Some(DrawTiming::Fasting),
+            (false, true) => Some(DrawTiming::Random),
+            _ => None,
+        });
+    if let Some(timing) = timing {
+        coded_entry(
+            out,
+            items::CODE_DRAW_TIMING,
+            timing.mhlw_code(),
+            items::OID_DRAW_TIMING,
+        );
     }
     let q = &record.questionnaire;
     for (code, answer) in [
@@ -451,11 +463,11 @@ pub fn write_document(out: &mut String, record: &CheckupRecord, header: &Archive
         }
     }
     if let Some(smoking) = q.smoking {
-        // 第3期 has no "quit within the last month" answer: it is いいえ there.
+        // 第3期 has no "former smoker" answer: a former smoker is いいえ there.
         let (value, system) = if record.exam_date >= FOURTH_PERIOD_START {
             let value = match smoking {
                 SmokingAnswer::Smokes => "1",
-                SmokingAnswer::QuitRecently => "2",
+                SmokingAnswer::FormerSmoker => "2",
                 SmokingAnswer::DoesNotSmoke => "3",
             };
             (value, items::OID_SMOKING_2024)

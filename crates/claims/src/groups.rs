@@ -7,8 +7,17 @@
 //! from a directory holding any of: 傷病名マスター `b_*.txt` (ICD-10 columns 16/17
 //! matched against `condition_icd10_prefixes.csv`, or the built-in prefixes),
 //! `shobyomei_target_conditions.csv`, `followup_procedure_codes.csv`,
-//! `diabetes_drug_codes.csv`, and 医薬品マスター `y_*.csv` (diabetes drugs by YJ
-//! prefix). The map flattens to [`GroupRow`]s (kind, code, group, valid_from) so the
+//! `diabetes_drug_codes.csv`, `smoking_cessation_codes.csv`, and 医薬品マスター `y_*.csv`
+//! (diabetes and smoking-cessation drugs by YJ prefix).
+//!
+//! Obesity-only GLP-1/GIP products (ウゴービ = semaglutide for 肥満症, YJ 2499418G5–G9;
+//! ゼップバウンド = tirzepatide for 肥満症) share their YJ prefixes with the diabetes
+//! products (オゼンピック 2499418G1–G3, マンジャロ 2499422), so they are left out of
+//! `diabetes_drug` by name and by code: a person treated for obesity is not "under
+//! diabetes care" (issue 12; reference/receipt/NOTES.md caveat on 2499418).
+//! Smoking cessation (`smoking_cessation` procedures: ニコチン依存症管理料 1/2 and the
+//! app's 指導管理料; `smoking_cessation_drug`: varenicline YJ 7990003, nicotine TTS YJ
+//! 7990712) lets programme S leave out people already in treatment. The map flattens to [`GroupRow`]s (kind, code, group, valid_from) so the
 //! store can persist a loaded version and rebuild it with [`GroupMap::from_rows`].
 //!
 //! Mapping of `followup_procedure_codes.csv` rows (target, evidence) to groups:
@@ -169,6 +178,7 @@ const BUILTIN_PREFIXES: &str = include_str!("../data/condition_icd10_prefixes.cs
 const BUILTIN_SHOBYOMEI: &str = include_str!("../data/shobyomei_target_conditions.csv");
 const BUILTIN_PROCEDURES: &str = include_str!("../data/followup_procedure_codes.csv");
 const BUILTIN_DRUGS: &str = include_str!("../data/diabetes_drug_codes.csv");
+const BUILTIN_SMOKING: &str = include_str!("../data/smoking_cessation_codes.csv");
 
 impl GroupMap {
     /// The map from the tables shipped in this crate (支払基金 masters of 2024).
@@ -186,6 +196,10 @@ impl GroupMap {
         rows.extend(drug_list_rows(
             &dir.join("diabetes_drug_codes.csv"),
             BUILTIN_DRUGS.as_bytes(),
+        )?);
+        rows.extend(smoking_rows(
+            &dir.join("smoking_cessation_codes.csv"),
+            BUILTIN_SMOKING.as_bytes(),
         )?);
         GroupMap::from_rows(rows)
     }
@@ -231,6 +245,8 @@ impl GroupMap {
                 rows.extend(procedure_rows(path, &read(path)?)?);
             } else if name == "diabetes_drug_codes.csv" {
                 rows.extend(drug_list_rows(path, &read(path)?)?);
+            } else if name == "smoking_cessation_codes.csv" {
+                rows.extend(smoking_rows(path, &read(path)?)?);
             } else {
                 continue;
             }
@@ -240,7 +256,7 @@ impl GroupMap {
             return Err(ClaimsError::master(
                 dir,
                 0,
-                "no master file found (expected b_*.txt, y_*.csv, shobyomei_target_conditions.csv, followup_procedure_codes.csv or diabetes_drug_codes.csv)",
+                "no master file found (expected b_*.txt, y_*.csv, shobyomei_target_conditions.csv, followup_procedure_codes.csv, diabetes_drug_codes.csv or smoking_cessation_codes.csv)",
             ));
         }
         GroupMap::from_rows(rows)
@@ -600,6 +616,11 @@ fn drug_list_rows(path: &Path, bytes: &[u8]) -> Result<Vec<GroupRow>, ClaimsErro
     for (line, record) in csv_rows(path, bytes, true)? {
         let code = field(path, line, &record, 0, "医薬品コード")?;
         check_code(path, line, code, 9)?;
+        let name = record.get(1).unwrap_or_default();
+        let yj = record.get(2).unwrap_or_default();
+        if is_obesity_only(name, yj) {
+            continue;
+        }
         out.push(GroupRow {
             kind: MapKind::Drug,
             code: code.to_owned(),
@@ -608,6 +629,57 @@ fn drug_list_rows(path: &Path, bytes: &[u8]) -> Result<Vec<GroupRow>, ClaimsErro
         });
     }
     Ok(out)
+}
+
+/// `smoking_cessation_codes.csv`: kind (`procedure` or `drug`), code, name, source.
+fn smoking_rows(path: &Path, bytes: &[u8]) -> Result<Vec<GroupRow>, ClaimsError> {
+    let mut out = Vec::new();
+    for (line, record) in csv_rows(path, bytes, true)? {
+        let kind = field(path, line, &record, 0, "kind")?;
+        let code = field(path, line, &record, 1, "code")?;
+        check_code(path, line, code, 9)?;
+        let (kind, group) = match kind {
+            "procedure" => (MapKind::Procedure, "smoking_cessation"),
+            "drug" => (MapKind::Drug, "smoking_cessation_drug"),
+            other => {
+                return Err(ClaimsError::master(
+                    path,
+                    line,
+                    format!("kind {other:?}: expected procedure or drug"),
+                ));
+            }
+        };
+        out.push(GroupRow {
+            kind,
+            code: code.to_owned(),
+            group: group.to_owned(),
+            valid_from: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Obesity-only products of the GLP-1/GIP classes: ウゴービ (semaglutide 2.4 mg for 肥満症,
+/// YJ 2499418G5023–2499418G9029 in `y_ALL20240321.csv`) and ゼップバウンド (tirzepatide for
+/// 肥満症, not yet in that master, told by name). Not diabetes drugs.
+fn is_obesity_only(name: &str, yj: &str) -> bool {
+    const OBESITY_YJ: [&str; 5] = [
+        "2499418G5",
+        "2499418G6",
+        "2499418G7",
+        "2499418G8",
+        "2499418G9",
+    ];
+    let name = name.trim_matches('"');
+    name.contains("ウゴービ")
+        || name.contains("ゼップバウンド")
+        || OBESITY_YJ.iter().any(|p| yj.starts_with(p))
+}
+
+/// YJ prefixes of smoking-cessation drugs: 7990003 varenicline (チャンピックス), 7990712
+/// nicotine TTS (ニコチネルＴＴＳ, prescription only).
+fn is_smoking_cessation_yj(yj: &str) -> bool {
+    yj.starts_with("7990003") || yj.starts_with("7990712")
 }
 
 /// YJ prefixes of diabetes drugs: 396 糖尿病用剤, 2492 インスリン等 (without glucagon
@@ -639,14 +711,20 @@ fn drug_master_rows(
         let code = field(path, line, &record, 2, "医薬品コード")?;
         check_code(path, line, code, 9)?;
         let yj = field(path, line, &record, 31, "薬価基準収載医薬品コード")?;
-        if is_diabetes_yj(yj) {
-            out.push(GroupRow {
-                kind: MapKind::Drug,
-                code: code.to_owned(),
-                group: "diabetes_drug".to_owned(),
-                valid_from: file_date,
-            });
-        }
+        let name = record.get(4).unwrap_or_default();
+        let group = if is_diabetes_yj(yj) && !is_obesity_only(name, yj) {
+            "diabetes_drug"
+        } else if is_smoking_cessation_yj(yj) {
+            "smoking_cessation_drug"
+        } else {
+            continue;
+        };
+        out.push(GroupRow {
+            kind: MapKind::Drug,
+            code: code.to_owned(),
+            group: group.to_owned(),
+            valid_from: file_date,
+        });
     }
     Ok(out)
 }
@@ -691,7 +769,26 @@ mod tests {
         assert!(map.groups_of(MapKind::ChestComment, "820181220").is_empty());
         assert!(map.groups_of(MapKind::Procedure, "160006510").is_empty());
         assert_eq!(map.groups_of(MapKind::Drug, "610406390"), ["diabetes_drug"]);
-        assert_eq!(map.len(MapKind::Drug), 473);
+        assert_eq!(map.len(MapKind::Drug), 473 - 5 + 5);
+        // ウゴービ (obesity only) is no diabetes drug; オゼンピック (same YJ stem) is.
+        for wegovy in [
+            "629927101",
+            "629927201",
+            "629927301",
+            "629927401",
+            "629927501",
+        ] {
+            assert!(map.groups_of(MapKind::Drug, wegovy).is_empty(), "{wegovy}");
+        }
+        assert_eq!(map.groups_of(MapKind::Drug, "629907701"), ["diabetes_drug"]);
+        assert_eq!(
+            map.groups_of(MapKind::Drug, "620006777"),
+            ["smoking_cessation_drug"]
+        );
+        assert_eq!(
+            map.groups_of(MapKind::Procedure, "113008310"),
+            ["smoking_cessation"]
+        );
         assert_eq!(map.len(MapKind::Diagnosis), 863);
         for site in SITES {
             assert!(
@@ -730,5 +827,28 @@ mod tests {
         assert!(is_diabetes_yj("3969004F1020"));
         assert!(is_diabetes_yj("2499418G1023"));
         assert!(!is_diabetes_yj("2149001F1020"));
+    }
+
+    /// ウゴービ YJ codes as in y_ALL20240321.csv (2499418G5023 … G9029); オゼンピック
+    /// 2499418G1028 and マンジャロ 2499422G1024 stay diabetes drugs.
+    #[test]
+    fn obesity_only_semaglutide_and_tirzepatide_are_told_apart() {
+        assert!(is_obesity_only(
+            "ウゴービ皮下注２．４ｍｇ　ＳＤ　０．７５ｍＬ",
+            "2499418G9029"
+        ));
+        assert!(is_obesity_only("", "2499418G5023"));
+        assert!(is_obesity_only(
+            "ゼップバウンド皮下注２．５ｍｇアテオス",
+            ""
+        ));
+        assert!(!is_obesity_only(
+            "オゼンピック皮下注０．２５ｍｇ　ＳＤ",
+            "2499418G1028"
+        ));
+        assert!(!is_obesity_only(
+            "マンジャロ皮下注２．５ｍｇアテオス",
+            "2499422G1024"
+        ));
     }
 }

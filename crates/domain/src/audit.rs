@@ -73,6 +73,10 @@ actions! {
     AgreementEnd = "admin.agreement.end", "覚書の解約";
     /// Programme settings were saved.
     SettingsSave = "admin.settings.save", "事業設定の保存";
+    /// A version of the 共同利用 declaration was recorded.
+    JointUseRecord = "admin.joint_use.record", "共同利用の公表事項の登録";
+    /// Records past their retention were disposed of (one record per person).
+    RetentionDispose = "retention.dispose", "保存期間経過による廃棄";
     /// A letter template was uploaded.
     TemplateUpload = "admin.template.upload", "通知テンプレートの登録";
     /// A letter template was refused.

@@ -71,11 +71,13 @@ pub enum Action {
     ViewAudit,
     /// Publish employers' aggregate tables.
     PublishAggregates,
+    /// List and dispose of records past their retention (実施基準 第10条).
+    ManageRetention,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::ManageUsers,
         Action::ManageEmployers,
         Action::ManageSettings,
@@ -94,6 +96,7 @@ impl Action {
         Action::Export,
         Action::ViewAudit,
         Action::PublishAggregates,
+        Action::ManageRetention,
     ];
 }
 
@@ -129,7 +132,7 @@ pub fn decide(role: &Role, action: Action, scope: Scope<'_>) -> Access {
         Role::Staff => match action {
             ImportSocietyData | ViewSubmissions | ViewRiskHolders | ViewAggregates | ViewCases
             | ViewMember | ResolveReview | RecordConsent | ManageLetters | RunEngine
-            | ViewReports | Export | PublishAggregates => Access::Allow,
+            | ViewReports | Export | PublishAggregates | ManageRetention => Access::Allow,
             UploadEmployerData => Access::Allow,
             ManageUsers | ManageEmployers | ManageSettings | ViewAudit => Access::Deny,
         },
@@ -198,6 +201,7 @@ mod tests {
                     Action::ViewReports,
                     Action::Export,
                     Action::PublishAggregates,
+                    Action::ManageRetention,
                 ],
             ),
             (

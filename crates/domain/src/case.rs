@@ -120,6 +120,10 @@ impl TriggerValue {
     pub fn judgement(&self) -> &'static str {
         crate::risk::judgement(self.level.unwrap_or(RiskLevel::Referral), self.urgent)
     }
+    /// The value's level of the three (保健指導判定値, 受診勧奨判定値, すぐに受診).
+    pub fn urgency(&self) -> crate::risk::Urgency {
+        crate::risk::Urgency::of(self.level.unwrap_or(RiskLevel::Referral), self.urgent)
+    }
 }
 
 /// Why a case was excluded before any notice.
@@ -136,6 +140,13 @@ pub enum ExclusionReason {
     NotCoveredByAgreement,
     /// D: a lifestyle-disease visit in the look-back window (already under care).
     AlreadyUnderCare,
+    /// D: the checkup's 服薬2 (血糖) answer is 「はい」: taking glucose-lowering medication
+    /// or insulin, so already treated (糖尿病性腎症重症化予防プログラム: 未治療者 are those
+    /// not under treatment).
+    TakesGlucoseMedication,
+    /// S: claims already show smoking-cessation treatment (ニコチン依存症管理料 or a
+    /// cessation drug) from a year before the checkup to the notice.
+    InCessationTreatment,
     /// The programme is switched off for that fiscal year.
     ProgrammeDisabled,
 }
@@ -149,6 +160,8 @@ impl ExclusionReason {
             ExclusionReason::NotInsured => "資格なし",
             ExclusionReason::NotCoveredByAgreement => "覚書の対象外",
             ExclusionReason::AlreadyUnderCare => "受診中（対象外）",
+            ExclusionReason::TakesGlucoseMedication => "服薬中（問診・対象外）",
+            ExclusionReason::InCessationTreatment => "禁煙治療中（対象外）",
             ExclusionReason::ProgrammeDisabled => "事業停止中",
         }
     }
@@ -259,6 +272,13 @@ pub enum CaseEvent {
         /// society's own 人間ドック); none for a 要精密検査 list. Letters say so.
         #[serde(default)]
         source: Option<crate::checkup::CheckupSource>,
+        /// C: why the referral does not fit the person (sex, usual age); the case is
+        /// opened all the same and staff see the warning.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<crate::referral::PlausibilityWarning>,
+        /// D: the kidney criteria were met (a priority case, when the setting asks).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        priority: bool,
     },
     /// Excluded before any notice.
     Excluded(ExclusionReason),
@@ -328,12 +348,16 @@ impl CaseEvent {
                 fiscal_year,
                 late,
                 source,
+                warnings,
+                priority,
                 ..
             } => CaseEvent::Identified {
                 fiscal_year: *fiscal_year,
                 values: Vec::new(),
                 late: *late,
                 source: *source,
+                warnings: warnings.clone(),
+                priority: *priority,
             },
             other => other.clone(),
         }

@@ -301,14 +301,21 @@ pub struct Observation {
 }
 
 /// The smoking answer of the questionnaire (問診: 現在、たばこを習慣的に吸っている).
+///
+/// The answer lists differ by period (MHLW XML用特定健診項目情報, item `9N736000000000011`):
+/// 第3期 (OID 1.2.392.200119.6.2003) 1 はい / 2 いいえ; 第4期 (OID 1.2.392.200119.6.24060)
+/// 1 はい / 2 「以前は吸っていたが、最近1か月間は吸っていない」 / 3 いいえ. The 第4期 code 2
+/// is a former smoker who has not smoked for at least the last month: not a smoker.
+/// See: shared/reference/tokutei/NOTES.md §0.9 and §4 (喫煙).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SmokingAnswer {
-    /// はい: currently smokes.
+    /// はい: currently smokes (第3期 and 第4期 code 1).
     Smokes,
-    /// 第4期 only: smoked until recently, quit within the last month
-    /// (以前は吸っていたが最近1か月間は吸っていない).
-    QuitRecently,
-    /// いいえ.
+    /// 第4期 code 2 only: smoked before, has not smoked in the last month
+    /// (以前は吸っていたが、最近1か月間は吸っていない).
+    #[serde(alias = "QuitRecently")]
+    FormerSmoker,
+    /// いいえ (第3期 code 2, 第4期 code 3).
     DoesNotSmoke,
 }
 
@@ -317,22 +324,88 @@ impl SmokingAnswer {
     pub fn code(self) -> &'static str {
         match self {
             SmokingAnswer::Smokes => "smokes",
-            SmokingAnswer::QuitRecently => "quit_recently",
+            SmokingAnswer::FormerSmoker => "former",
             SmokingAnswer::DoesNotSmoke => "no",
         }
     }
-    /// From the storage code.
+    /// From the storage code (`quit_recently` is the earlier code of `former`).
     pub fn from_code(code: &str) -> Option<Self> {
         Some(match code {
             "smokes" => SmokingAnswer::Smokes,
-            "quit_recently" => SmokingAnswer::QuitRecently,
+            "former" | "quit_recently" => SmokingAnswer::FormerSmoker,
             "no" => SmokingAnswer::DoesNotSmoke,
             _ => return None,
         })
     }
+    /// Whether the person currently smokes (the only answer programme S acts on).
+    pub fn smokes(self) -> bool {
+        self == SmokingAnswer::Smokes
+    }
+    /// The answer as a questionnaire prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            SmokingAnswer::Smokes => "はい",
+            SmokingAnswer::FormerSmoker => "以前は吸っていたが最近1か月間は吸っていない",
+            SmokingAnswer::DoesNotSmoke => "いいえ",
+        }
+    }
 }
 
-/// The questionnaire answers programmes use.
+/// 採血時間（食後）: how long after a meal the blood was drawn (item `9N141000000000011`,
+/// OID 1.2.392.200119.6.2202: 2 食後10時間以上, 3 食後3.5時間以上10時間未満, 4 食後3.5時間未満;
+/// code 1 「10時間未満」 is the earlier list's non-fasting answer).
+/// See: shared/reference/tokutei/XMLhc24tab.csv (採血時間(食後)) and NOTES.md §4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DrawTiming {
+    /// 空腹時: 10 hours or more after a meal (code 2).
+    Fasting,
+    /// 随時: 3.5 hours or more and less than 10 (code 3).
+    Random,
+    /// 食直後: less than 3.5 hours after a meal (code 4). The 標準的な健診・保健指導プログラム
+    /// judges neither 随時血糖 nor 随時中性脂肪 on such a sample.
+    SoonAfterMeal,
+    /// Code 1 「食後10時間未満」: not fasting, without saying whether 3.5 hours had passed.
+    /// Judged as 随時: the institution reporting a 随時 value under the 第3期 rules was
+    /// bound by the same 「食直後を除き」 condition.
+    NotFasting,
+}
+
+impl DrawTiming {
+    /// From the MHLW code (1–4).
+    pub fn from_mhlw_code(code: &str) -> Option<Self> {
+        Some(match code.trim() {
+            "1" => DrawTiming::NotFasting,
+            "2" => DrawTiming::Fasting,
+            "3" => DrawTiming::Random,
+            "4" => DrawTiming::SoonAfterMeal,
+            _ => return None,
+        })
+    }
+    /// The MHLW code.
+    pub fn mhlw_code(self) -> &'static str {
+        match self {
+            DrawTiming::NotFasting => "1",
+            DrawTiming::Fasting => "2",
+            DrawTiming::Random => "3",
+            DrawTiming::SoonAfterMeal => "4",
+        }
+    }
+    /// The answer as the CSV/XLSX layout writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DrawTiming::Fasting => "空腹",
+            DrawTiming::Random => "随時",
+            DrawTiming::SoonAfterMeal => "食直後",
+            DrawTiming::NotFasting => "食後10時間未満",
+        }
+    }
+    /// 10 hours or more after a meal.
+    pub fn is_fasting(self) -> bool {
+        self == DrawTiming::Fasting
+    }
+}
+
+/// The questionnaire answers programmes use, and the 採血時間 recorded with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Questionnaire {
     /// Smoking.
@@ -343,6 +416,9 @@ pub struct Questionnaire {
     pub medication_glucose: Option<bool>,
     /// 服薬3: lipid medication.
     pub medication_lipids: Option<bool>,
+    /// 採血時間（食後）, when the checkup says.
+    #[serde(default)]
+    pub draw_timing: Option<DrawTiming>,
 }
 
 /// Who did the checkup.

@@ -120,6 +120,8 @@ pub fn run_member(file: &MemberFile<'_>, ctx: &Context<'_>) -> MemberOutcome {
                     values: candidate.values,
                     late: candidate.late,
                     source: candidate.source,
+                    warnings: candidate.warnings,
+                    priority: candidate.priority,
                 },
             }],
         };
@@ -147,6 +149,8 @@ struct Candidate {
     late: bool,
     referral: Option<Referral>,
     source: Option<crate::checkup::CheckupSource>,
+    warnings: Vec<crate::referral::PlausibilityWarning>,
+    priority: bool,
 }
 
 fn settings<'a>(
@@ -205,6 +209,7 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             let Some(s) = settings(ctx, code, checkup.exam_date) else {
                 continue;
             };
+            let mut priority = false;
             if !recent_enough(ctx, s, checkup.exam_date) {
                 continue;
             }
@@ -226,14 +231,26 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                     Vec::new()
                 }
                 ProgrammeRules::Diabetes {
-                    hba1c_threshold, ..
+                    hba1c_threshold,
+                    glucose_threshold,
+                    kidney_priority,
+                    ..
                 } => {
-                    let Some(hba1c) = checkup
+                    priority = *kidney_priority && kidney_criteria(checkup);
+                    let hba1c = checkup
                         .number(Item::HbA1c)
-                        .filter(|v| *v >= *hba1c_threshold)
-                    else {
+                        .filter(|v| *v >= *hba1c_threshold);
+                    // The national programme's glucose criterion, when the society turns
+                    // it on: 空腹時血糖 or 随時血糖 ≥ 126 on a sample the programme judges.
+                    let glucose = glucose_threshold.and_then(|t| {
+                        [Item::GlucoseFasting, Item::GlucoseRandom]
+                            .into_iter()
+                            .filter(|i| crate::risk::judged(checkup, *i))
+                            .find_map(|i| checkup.number(i).filter(|v| *v >= t).map(|v| (i, v, t)))
+                    });
+                    if hba1c.is_none() && glucose.is_none() {
                         continue;
-                    };
+                    }
                     // The thresholds of R (the MHLW 受診勧奨判定値 by default) judge the
                     // other items and the 「すぐに受診を」 grade of HbA1c.
                     let rules = settings(ctx, ProgrammeCode::R, checkup.exam_date)
@@ -243,26 +260,40 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                         })
                         .unwrap_or_else(crate::risk::default_thresholds);
                     let flags = flag_checkup(checkup, file.member.sex, &rules);
-                    let urgent = flags
+                    let urgent_of =
+                        |item: Item| flags.iter().find(|f| f.item == item).and_then(|f| f.urgent);
+                    let mut criteria: Vec<RiskFlag> = Vec::new();
+                    if let Some(hba1c) = hba1c {
+                        criteria.push(RiskFlag {
+                            item: Item::HbA1c,
+                            level: RiskLevel::Referral,
+                            value: hba1c,
+                            threshold: *hba1c_threshold,
+                            direction: crate::risk::Direction::AtOrAbove,
+                            urgent: urgent_of(Item::HbA1c),
+                        });
+                    }
+                    if let Some((item, value, threshold)) = glucose {
+                        criteria.push(RiskFlag {
+                            item,
+                            level: RiskLevel::Referral,
+                            value,
+                            threshold,
+                            direction: crate::risk::Direction::AtOrAbove,
+                            urgent: urgent_of(item),
+                        });
+                    }
+                    let shown: Vec<Item> = criteria.iter().map(|f| f.item).collect();
+                    criteria
                         .iter()
-                        .find(|f| f.item == Item::HbA1c)
-                        .and_then(|f| f.urgent);
-                    let hba1c_flag = RiskFlag {
-                        item: Item::HbA1c,
-                        level: RiskLevel::Referral,
-                        value: hba1c,
-                        threshold: *hba1c_threshold,
-                        direction: crate::risk::Direction::AtOrAbove,
-                        urgent,
-                    };
-                    flagged_value(checkup, &hba1c_flag)
-                        .into_iter()
+                        .filter_map(|f| flagged_value(checkup, f))
                         .chain(
                             flags
                                 .iter()
                                 .filter(|f| {
                                     f.level == RiskLevel::Referral
                                         && DIABETES_ITEMS.contains(&f.item)
+                                        && !shown.contains(&f.item)
                                 })
                                 .filter_map(|f| flagged_value(checkup, f)),
                         )
@@ -281,6 +312,8 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
                 late: false,
                 referral: None,
                 source: Some(checkup.source),
+                warnings: Vec::new(),
+                priority,
             });
         }
     }
@@ -302,6 +335,14 @@ fn candidates(file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<Candidate> {
             late: referral.is_late(),
             referral: Some(referral.clone()),
             source: None,
+            priority: false,
+            // Accepted and flagged, never dropped (issue 12).
+            warnings: crate::referral::plausibility(
+                referral.cancer,
+                file.member.sex,
+                file.member.birth_date,
+                referral.screening_date,
+            ),
         });
     }
     found
@@ -343,12 +384,15 @@ enum ClaimsAnswer {
     Waiting(Vec<crate::calendar::YearMonth>),
 }
 
+/// Searches visits in `from..=to`; without one, answers "no visit" only when the claims
+/// months of `from..=complete_to` are all complete.
 fn search_claims(
     file: &MemberFile<'_>,
     ctx: &Context<'_>,
     criteria: &VisitCriteria,
     from: Date,
     to: Date,
+    complete_to: Date,
     trigger: Date,
 ) -> ClaimsAnswer {
     let visit = file
@@ -361,7 +405,7 @@ fn search_claims(
     match visit {
         Some(time) => ClaimsAnswer::Visit(time),
         None => {
-            let missing = ctx.coverage.missing(from, to);
+            let missing = ctx.coverage.missing(from, complete_to);
             if missing.is_empty() {
                 ClaimsAnswer::NoVisit
             } else {
@@ -420,6 +464,7 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
             ctx,
             criteria,
             follow_up_window_start(case, code),
+            today,
             today,
             trigger_date,
         )
@@ -502,10 +547,23 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
             },
             ClaimsCheck::LookBack,
         ) => {
+            // 服薬2 (血糖) 「はい」 on the checkup: already treated (the national
+            // programme's 未治療者 are those not on glucose-lowering treatment).
+            let medicated = file.checkups.iter().any(|c| {
+                c.exam_date == trigger_date && c.questionnaire.medication_glucose == Some(true)
+            });
+            if medicated {
+                push(CaseEvent::Excluded(ExclusionReason::TakesGlucoseMedication));
+                return events;
+            }
             let Ok(from) = add_months(trigger_date, -lookback_months) else {
                 return events;
             };
-            match search_claims(file, ctx, lookback, from, trigger_date, trigger_date) {
+            // The look-back runs up to the day the notice is prepared (today), so a
+            // treatment started between the checkup and the notice excludes the case; it
+            // waits for complete claims months up to the exam date, as before (months after
+            // it are never complete on the day of a notice; what has arrived counts).
+            match search_claims(file, ctx, lookback, from, today, trigger_date, trigger_date) {
                 ClaimsAnswer::Visit(_) => {
                     push(CaseEvent::Excluded(ExclusionReason::AlreadyUnderCare))
                 }
@@ -513,11 +571,34 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
                 ClaimsAnswer::Waiting(missing) => wait(&mut events, check, missing),
             }
         }
-        (ProgrammeRules::Risk { notify_person, .. }, ClaimsCheck::LookBack) => {
-            if *notify_person {
+        (
+            ProgrammeRules::Risk {
+                notify_person,
+                notify_at,
+                notify_items,
+                ..
+            },
+            ClaimsCheck::LookBack,
+        ) => {
+            // A notice that depends on the level (and items): only values that reach it.
+            let reaches = case.trigger_values().iter().any(|v| {
+                (notify_items.is_empty() || notify_items.contains(&v.item))
+                    && notify_at.is_none_or(|at| v.urgency() >= at)
+            });
+            if *notify_person && reaches {
                 push(CaseEvent::NoticeDue(letter_for(code)));
             } else {
                 push(CaseEvent::Closed(Outcome::SharedOnly));
+            }
+        }
+        (ProgrammeRules::Smoking, ClaimsCheck::LookBack) => {
+            // S leaves out people already in 禁煙治療: claims from a year before the
+            // checkup up to the notice with ニコチン依存症管理料 or a cessation drug. Claims
+            // are not awaited (a letter to someone already treated does no harm).
+            if in_cessation_treatment(file, trigger_date, today) {
+                push(CaseEvent::Excluded(ExclusionReason::InCessationTreatment));
+            } else {
+                push(CaseEvent::NoticeDue(letter_for(code)));
             }
         }
         (_, ClaimsCheck::LookBack) => push(CaseEvent::NoticeDue(letter_for(code))),
@@ -549,7 +630,15 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
                 return events;
             };
             let from = follow_up_window_start(case, code);
-            match search_claims(file, ctx, criteria, from, check_date, trigger_date) {
+            match search_claims(
+                file,
+                ctx,
+                criteria,
+                from,
+                check_date,
+                check_date,
+                trigger_date,
+            ) {
                 ClaimsAnswer::Visit(time) => {
                     push(CaseEvent::VisitFound {
                         time,
@@ -570,6 +659,41 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
         }
     }
     events
+}
+
+/// The kidney criteria of the national 糖尿病性腎症重症化予防プログラム as a priority mark:
+/// eGFR < 45 or 尿蛋白 1+ or more.
+fn kidney_criteria(checkup: &Checkup) -> bool {
+    checkup.number(Item::Egfr).is_some_and(|e| e < 45.0)
+        || matches!(
+            checkup.value(Item::UrineProtein),
+            Some(crate::checkup::ObservedValue::Grade(g)) if g >= UrineGrade::ONE_PLUS
+        )
+}
+
+/// The claims evidence of smoking-cessation treatment (the claims adapter's groups
+/// `smoking_cessation` for ニコチン依存症管理料 and `smoking_cessation_drug` for varenicline
+/// and prescription nicotine patches).
+pub fn cessation_criteria() -> VisitCriteria {
+    use crate::programme::EvidenceTerm;
+    VisitCriteria {
+        any_of: vec![
+            vec![EvidenceTerm::procedure("smoking_cessation")],
+            vec![EvidenceTerm::drug("smoking_cessation_drug")],
+        ],
+    }
+}
+
+fn in_cessation_treatment(file: &MemberFile<'_>, exam: Date, today: Date) -> bool {
+    let Ok(from) = add_months(exam, -12) else {
+        return false;
+    };
+    let criteria = cessation_criteria();
+    file.visits.iter().any(|v| {
+        v.time.may_be_on_or_after(from)
+            && v.time.may_be_on_or_before(today)
+            && criteria.matches(v, exam)
+    })
 }
 
 /// The letters a visit makes pointless: the D 受診勧奨 (the person is seeing a doctor)

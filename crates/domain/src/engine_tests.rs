@@ -769,7 +769,13 @@ fn a_diabetes_case_keeps_only_the_values_that_met_a_criterion_as_measured() {
         rows,
         [
             (Item::HbA1c, "7.0".into(), "≥6.5".into(), "要受診"),
-            (Item::GlucoseFasting, "131".into(), "≥126".into(), "要受診"),
+            // 空腹時血糖 ≥ 126 is a すぐに受診 value (issue 12's list of the programme's grades).
+            (
+                Item::GlucoseFasting,
+                "131".into(),
+                "≥126".into(),
+                "すぐに受診を"
+            ),
         ],
         "eGFR 72.4 and urine protein ± met no criterion; blood pressure is not D's"
     );
@@ -780,4 +786,163 @@ fn a_diabetes_case_keeps_only_the_values_that_met_a_criterion_as_measured() {
             ..
         }
     ));
+}
+
+/// Issue 12, 糖尿病性腎症重症化予防プログラム (未治療者): the look-back runs to the day the
+/// notice is prepared, so diabetes treatment begun after the exam but before the notice
+/// excludes the case (the look-back still waits for complete months up to the exam).
+#[test]
+fn a_treatment_started_after_the_exam_but_before_the_notice_excludes_the_case() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.5, false));
+    w.visits.push(visit(
+        ServiceTime::Day(d(2025, 6, 2)),
+        &[(GroupKind::Drug, "diabetes_drug")],
+    ));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 7, 15));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.state(), CaseState::Excluded);
+    assert!(case.events.iter().any(|e| matches!(
+        e.event,
+        CaseEvent::Excluded(crate::case::ExclusionReason::AlreadyUnderCare)
+    )));
+    // Without that visit the same checkup is a notice.
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 7.5, false));
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 7, 15));
+    assert_eq!(
+        w.case(ProgrammeCode::D).letter_due(),
+        Some(LetterKind::DiabetesReferral)
+    );
+}
+
+/// Issue 12: the 服薬2 (血糖) answer 「はい」 means the person is treated (not 未治療).
+#[test]
+fn glucose_medication_in_the_questionnaire_excludes_the_diabetes_case() {
+    let mut w = World::new();
+    let mut c = checkup(d(2025, 5, 10), 7.5, false);
+    c.questionnaire.medication_glucose = Some(true);
+    w.checkups.push(c);
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.state(), CaseState::Excluded);
+    assert!(case.events.iter().any(|e| matches!(
+        e.event,
+        CaseEvent::Excluded(crate::case::ExclusionReason::TakesGlucoseMedication)
+    )));
+}
+
+/// 糖尿病性腎症重症化予防プログラム 令和6年度版 p.33 ①: 空腹時血糖 ≥ 126 is a criterion; it
+/// is an option here (default off, the seed's trigger is HbA1c ≥ 6.5 alone).
+#[test]
+fn fasting_glucose_triggers_d_only_when_the_option_is_on() {
+    let glucose_checkup = || {
+        let mut c = checkup(d(2025, 5, 10), 6.0, false);
+        c.observations.push(Observation {
+            item: Item::GlucoseFasting,
+            value: ObservedValue::Number(131.0),
+        });
+        c.questionnaire.draw_timing = Some(crate::checkup::DrawTiming::Fasting);
+        c
+    };
+    let mut w = World::new();
+    w.checkups.push(glucose_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(w.cases.iter().all(|c| c.key.programme != ProgrammeCode::D));
+
+    let mut w = World::new();
+    let mut with_glucose = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::D);
+    if let crate::programme::ProgrammeRules::Diabetes {
+        glucose_threshold, ..
+    } = &mut with_glucose.rules
+    {
+        *glucose_threshold = Some(126.0);
+    }
+    w.book.set(with_glucose);
+    w.checkups.push(glucose_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.letter_due(), Some(LetterKind::DiabetesReferral));
+    let CaseEvent::Identified { values, .. } = &case.events[0].event else {
+        panic!()
+    };
+    assert_eq!(values[0].item, Item::GlucoseFasting);
+    assert_eq!(values[0].threshold, "≥126");
+}
+
+/// Issue 12: S leaves out a smoker whose claims already show ニコチン依存症管理料.
+#[test]
+fn a_smoker_already_in_cessation_treatment_gets_no_notice() {
+    let mut w = World::new();
+    w.checkups.push(checkup(d(2025, 5, 10), 5.2, true));
+    w.visits.push(visit(
+        ServiceTime::Month(YearMonth::parse("2025-04").unwrap()),
+        &[(GroupKind::Procedure, "smoking_cessation")],
+    ));
+    w.run(d(2025, 6, 15));
+    let case = w.case(ProgrammeCode::S);
+    assert_eq!(case.state(), CaseState::Excluded);
+    assert_eq!(case.letter_due(), None);
+}
+
+/// Issue 12 (指針: 子宮頸がん検診 is for women aged 20+): a 子宮頸 referral for a man is
+/// accepted — the case opens and the notice is due — and flagged for staff.
+#[test]
+fn a_cervical_referral_for_a_man_is_accepted_and_flagged() {
+    let mut w = cancer_world(d(2025, 4, 1));
+    let mut r = referral(d(2025, 6, 5), d(2025, 7, 10));
+    r.cancer = CancerType::Cervical;
+    w.referrals.push(r);
+    w.run(d(2025, 7, 15));
+    let case = w.case(ProgrammeCode::C);
+    assert_eq!(case.letter_due(), Some(LetterKind::CancerReferral));
+    let CaseEvent::Identified { warnings, .. } = &case.events[0].event else {
+        panic!("first event is Identified")
+    };
+    assert_eq!(
+        warnings,
+        &[crate::referral::PlausibilityWarning::SexMismatch]
+    );
+}
+
+/// 糖尿病性腎症重症化予防プログラム (腎障害: eGFR < 45 or 尿蛋白 1+): a priority mark on D's
+/// case when the setting asks for it; none by default.
+#[test]
+fn the_kidney_criteria_mark_a_d_case_as_priority_only_when_asked() {
+    let kidney_checkup = || {
+        let mut c = checkup(d(2025, 5, 10), 7.1, false);
+        c.observations.push(Observation {
+            item: Item::Egfr,
+            value: ObservedValue::Number(41.0),
+        });
+        c
+    };
+    let priority_of = |w: &World| match &w.case(ProgrammeCode::D).events[0].event {
+        CaseEvent::Identified { priority, .. } => *priority,
+        _ => panic!("first event is Identified"),
+    };
+    let mut w = World::new();
+    w.checkups.push(kidney_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(!priority_of(&w));
+
+    let mut w = World::new();
+    let mut marked = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::D);
+    if let crate::programme::ProgrammeRules::Diabetes {
+        kidney_priority, ..
+    } = &mut marked.rules
+    {
+        *kidney_priority = true;
+    }
+    w.book.set(marked);
+    w.checkups.push(kidney_checkup());
+    w.coverage = coverage("2024-05", "2025-05");
+    w.run(d(2025, 6, 15));
+    assert!(priority_of(&w));
 }

@@ -10,7 +10,7 @@
 
 use crate::calendar::FiscalYear;
 use crate::referral::CancerType;
-use crate::risk::{RiskLevel, ThresholdRule, default_thresholds};
+use crate::risk::{RiskLevel, ThresholdEdition, ThresholdRule};
 use crate::visit::{GroupKind, VisitFact};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
@@ -242,6 +242,14 @@ pub enum ProgrammeRules {
         share_level: RiskLevel,
         /// The society also sends the person a notice.
         notify_person: bool,
+        /// The notice goes only to people with a value at or above this level (e.g.
+        /// `Immediate` for a 重症化予防 notice at すぐに受診 only); `None`: every risk holder.
+        #[serde(default)]
+        notify_at: Option<crate::risk::Urgency>,
+        /// Only values of these items count for the notice (e.g. blood pressure for a
+        /// blood-pressure notice); empty: every item.
+        #[serde(default)]
+        notify_items: Vec<crate::checkup::Item>,
     },
     /// S.
     Smoking,
@@ -249,6 +257,17 @@ pub enum ProgrammeRules {
     Diabetes {
         /// HbA1c (NGSP %) at or above which a person is a target.
         hba1c_threshold: f64,
+        /// Also a target: 空腹時血糖 or 随時血糖 at or above this (mg/dL), for samples the
+        /// programme judges (`risk::judged`). The national 糖尿病性腎症重症化予防プログラム
+        /// (令和6年度版 p.33 ①) uses 126; off (`None`) by default, so the seed's trigger,
+        /// HbA1c alone, stays the default.
+        #[serde(default)]
+        glucose_threshold: Option<f64>,
+        /// Mark a case as priority when the kidney criteria of the national programme
+        /// are met (eGFR < 45 or 尿蛋白 1+ or more: 糖尿病性腎症重症化予防プログラム's 腎障害,
+        /// with the 受診勧奨判定値 of eGFR); off by default.
+        #[serde(default)]
+        kidney_priority: bool,
         /// Months before the exam searched for a lifestyle-disease visit.
         lookback_months: i32,
         /// What counts as a lifestyle-disease visit in the look-back.
@@ -303,8 +322,28 @@ fn cancer_criteria(site: &str) -> VisitCriteria {
 }
 
 impl ProgrammeSettings {
-    /// The seed's defaults for a programme.
+    /// The seed's defaults for a programme, as they apply today: R with the 判定値 of the
+    /// 標準的な健診・保健指導プログラム 令和6年度版 from FY2024 (see [`ProgrammeBook::default`]
+    /// for the 平成30年度版 version of FY2018–FY2023).
     pub fn default_for(code: ProgrammeCode) -> Self {
+        match code {
+            ProgrammeCode::R => Self::risk_edition(ThresholdEdition::Reiwa6),
+            _ => Self::seed_default(code),
+        }
+    }
+
+    /// Programme R's defaults with the 判定値 of one edition of the programme, from the
+    /// first fiscal year of that edition.
+    pub fn risk_edition(edition: ThresholdEdition) -> Self {
+        let mut settings = Self::seed_default(ProgrammeCode::R);
+        settings.from_year = FiscalYear::new(edition.from_year());
+        if let ProgrammeRules::Risk { thresholds, .. } = &mut settings.rules {
+            *thresholds = edition.thresholds();
+        }
+        settings
+    }
+
+    fn seed_default(code: ProgrammeCode) -> Self {
         let base = |consent_mode, pamphlets: &[&str], rules| ProgrammeSettings {
             code,
             from_year: FiscalYear::new(2000),
@@ -319,9 +358,11 @@ impl ProgrammeSettings {
                 ConsentMode::OptOut,
                 &["健診結果の見方"],
                 ProgrammeRules::Risk {
-                    thresholds: default_thresholds(),
+                    thresholds: ThresholdEdition::Reiwa6.thresholds(),
                     share_level: RiskLevel::Referral,
                     notify_person: false,
+                    notify_at: None,
+                    notify_items: Vec::new(),
                 },
             ),
             ProgrammeCode::S => base(
@@ -347,6 +388,8 @@ impl ProgrammeSettings {
                     &["糖尿病性腎症を知っていますか", "受診の手引き"],
                     ProgrammeRules::Diabetes {
                         hba1c_threshold: 6.5,
+                        glucose_threshold: None,
+                        kidney_priority: false,
                         lookback_months: 12,
                         lookback: VisitCriteria { any_of: lookback },
                         follow_up_months: 6,
@@ -384,20 +427,39 @@ pub struct ProgrammeBook {
 }
 
 impl Default for ProgrammeBook {
+    /// The seed's programmes; R in two versions, one per edition of the 標準的な健診・保健
+    /// 指導プログラム: 平成30年度版 for checkups of FY2018–FY2023, 令和6年度版 from FY2024.
     fn default() -> Self {
-        ProgrammeBook {
-            versions: ProgrammeCode::ALL
+        let mut versions: Vec<ProgrammeSettings> = ThresholdEdition::ALL
+            .into_iter()
+            .map(ProgrammeSettings::risk_edition)
+            .collect();
+        versions.extend(
+            [ProgrammeCode::S, ProgrammeCode::D, ProgrammeCode::C]
                 .into_iter()
-                .map(ProgrammeSettings::default_for)
-                .collect(),
-        }
+                .map(ProgrammeSettings::default_for),
+        );
+        ProgrammeBook { versions }
     }
 }
 
 impl ProgrammeBook {
-    /// A book from stored versions; programmes without any get the defaults.
+    /// A book from stored versions. The built-in versions fill only the years before a
+    /// programme's first stored version: a stored version holds until a later stored one,
+    /// so a society's own settings are never shadowed by a later built-in edition.
     pub fn new(versions: Vec<ProgrammeSettings>) -> Self {
         let mut book = ProgrammeBook::default();
+        for code in ProgrammeCode::ALL {
+            if let Some(first) = versions
+                .iter()
+                .filter(|v| v.code == code)
+                .map(|v| v.from_year)
+                .min()
+            {
+                book.versions
+                    .retain(|v| v.code != code || v.from_year < first);
+            }
+        }
         for v in versions {
             book.set(v);
         }

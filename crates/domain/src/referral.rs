@@ -1,8 +1,9 @@
 //! Cancer-screening referrals (要精密検査者): the people an employer's screening said
 //! need a detailed examination, as submitted for programme C.
 
-use crate::calendar::{CalendarError, yokuyokugetsumatsu};
+use crate::calendar::{CalendarError, age_on, yokuyokugetsumatsu};
 use crate::ids::{EmployerCode, MemberKey};
+use crate::member::Sex;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -101,5 +102,98 @@ impl Referral {
     /// Received after the deadline (accepted, but flagged).
     pub fn is_late(&self) -> bool {
         self.deadline().is_ok_and(|due| self.received_on > due)
+    }
+}
+
+/// Why a referral does not fit the person: kept, shown to staff, never dropped (the
+/// employer's list may be right and the register wrong, or the other way round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlausibilityWarning {
+    /// 乳がん or 子宮頸がん screening of a man.
+    SexMismatch,
+    /// Younger than the screening's usual age on the screening date.
+    BelowUsualAge {
+        /// The usual lowest age.
+        usual_from: i16,
+        /// The person's age on the screening date.
+        age: i16,
+    },
+}
+
+impl PlausibilityWarning {
+    /// For the staff page.
+    pub fn label(&self) -> String {
+        match self {
+            PlausibilityWarning::SexMismatch => "性別が検診の対象と一致しません".to_owned(),
+            PlausibilityWarning::BelowUsualAge { usual_from, age } => {
+                format!("検診時{age}歳（通常{usual_from}歳以上）")
+            }
+        }
+    }
+}
+
+impl CancerType {
+    /// The usual lowest age of the screening: 胃 50 (X線は40歳以上も可, so 40 here, the
+    /// referral does not say which method), 肺・大腸・乳 40, 子宮頸 20 (厚生労働省
+    /// 「がん予防重点健康教育及びがん検診実施のための指針」, as issue 12 lists them).
+    pub fn usual_from_age(self) -> i16 {
+        match self {
+            CancerType::Stomach | CancerType::Lung | CancerType::Colorectal => 40,
+            CancerType::Breast => 40,
+            CancerType::Cervical => 20,
+        }
+    }
+    /// The sex the screening is for, when only one (乳・子宮頸: women).
+    pub fn only_for(self) -> Option<Sex> {
+        match self {
+            CancerType::Breast | CancerType::Cervical => Some(Sex::Female),
+            _ => None,
+        }
+    }
+}
+
+/// The warnings of a referral for a person of this sex and birth date.
+pub fn plausibility(
+    cancer: CancerType,
+    sex: Sex,
+    birth_date: Date,
+    screening_date: Date,
+) -> Vec<PlausibilityWarning> {
+    let mut warnings = Vec::new();
+    if cancer.only_for().is_some_and(|only| only != sex) {
+        warnings.push(PlausibilityWarning::SexMismatch);
+    }
+    let age = age_on(birth_date, screening_date);
+    let usual_from = cancer.usual_from_age();
+    if age < usual_from {
+        warnings.push(PlausibilityWarning::BelowUsualAge { usual_from, age });
+    }
+    warnings
+}
+
+#[cfg(test)]
+mod plausibility_tests {
+    use super::*;
+
+    /// Issue 12 (指針: 乳・子宮頸 are women's screenings; 子宮頸 20+, the others 40+).
+    #[test]
+    fn a_cervical_referral_for_a_man_and_a_young_lung_referral_are_flagged() {
+        let birth = Date::constant(1980, 4, 1);
+        let on = Date::constant(2025, 6, 1);
+        assert_eq!(
+            plausibility(CancerType::Cervical, Sex::Male, birth, on),
+            [PlausibilityWarning::SexMismatch]
+        );
+        assert!(plausibility(CancerType::Cervical, Sex::Female, birth, on).is_empty());
+        assert!(plausibility(CancerType::Colorectal, Sex::Male, birth, on).is_empty());
+        let young = Date::constant(1990, 4, 1);
+        assert_eq!(
+            plausibility(CancerType::Lung, Sex::Male, young, on),
+            [PlausibilityWarning::BelowUsualAge {
+                usual_from: 40,
+                age: 35
+            }]
+        );
+        assert!(plausibility(CancerType::Cervical, Sex::Female, young, on).is_empty());
     }
 }

@@ -23,8 +23,8 @@ use collabo_claims::{ClaimFileKind, GroupMap};
 use collabo_domain::Date;
 use collabo_domain::calendar::{FiscalYear, YearMonth, add_months, yokuyokugetsumatsu};
 use collabo_domain::checkup::{
-    Checkup, CheckupSource, Item, Observation, ObservedValue, Questionnaire, SmokingAnswer,
-    UrineGrade,
+    Checkup, CheckupSource, DrawTiming, Item, Observation, ObservedValue, Questionnaire,
+    SmokingAnswer, UrineGrade,
 };
 use collabo_domain::employer::{Agreement, AgreementStatus, Employer};
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
@@ -1085,6 +1085,11 @@ fn synth_checkup(
         medication_blood_pressure: Some(c.hypertension),
         medication_glucose: Some(c.diabetes),
         medication_lipids: Some(c.dyslipidemia),
+        draw_timing: Some(if fasting {
+            DrawTiming::Fasting
+        } else {
+            DrawTiming::Random
+        }),
     };
     Checkup {
         member: m.key.clone(),

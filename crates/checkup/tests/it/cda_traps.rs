@@ -275,7 +275,7 @@ fn smoking(exam: &'static str, value: &str, system: &str) -> Option<SmokingAnswe
 }
 
 #[test]
-fn smoking_code_2_means_no_in_the_third_period_list_and_quit_recently_in_the_fourth() {
+fn smoking_code_2_means_no_in_the_third_period_list_and_a_former_smoker_in_the_fourth() {
     assert_eq!(
         smoking("20230610", "1", YES_NO),
         Some(SmokingAnswer::Smokes)
@@ -290,7 +290,7 @@ fn smoking_code_2_means_no_in_the_third_period_list_and_quit_recently_in_the_fou
     );
     assert_eq!(
         smoking("20240610", "2", SMOKING_2024),
-        Some(SmokingAnswer::QuitRecently)
+        Some(SmokingAnswer::FormerSmoker)
     );
     assert_eq!(
         smoking("20240610", "3", SMOKING_2024),

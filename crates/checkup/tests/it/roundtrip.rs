@@ -3,7 +3,7 @@
 use collabo_checkup::{
     ArchiveHeader, CheckupReader, CheckupRecord, Origin, RangeFlag, write_archive,
 };
-use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
+use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
 use jiff::civil::{Date, date};
@@ -63,10 +63,11 @@ pub fn sample_records() -> Vec<CheckupRecord> {
     a.push(Item::UrineProtein, Grade(UrineGrade::ONE_PLUS), None, None);
     a.push(Item::UrineGlucose, NotMeasurable, None, None);
     a.push(Item::Haemoglobin, Number(12.9), None, None);
-    a.questionnaire.smoking = Some(SmokingAnswer::QuitRecently);
+    a.questionnaire.smoking = Some(SmokingAnswer::FormerSmoker);
     a.questionnaire.medication_blood_pressure = Some(true);
     a.questionnaire.medication_glucose = Some(false);
     a.questionnaire.medication_lipids = Some(false);
+    a.questionnaire.draw_timing = Some(DrawTiming::Random);
 
     let mut b = person("２", Sex::Female, date(2023, 11, 2));
     b.branch = None;
@@ -76,10 +77,12 @@ pub fn sample_records() -> Vec<CheckupRecord> {
     b.push(Item::Haemoglobin, Number(11.5), None, Some(RangeFlag::Low));
     b.push(Item::UrineProtein, Grade(UrineGrade::NEGATIVE), None, None);
     b.questionnaire.smoking = Some(SmokingAnswer::Smokes);
+    b.questionnaire.draw_timing = Some(DrawTiming::Fasting);
 
     let mut c = person("3", Sex::Female, date(2023, 5, 20));
     c.push(Item::TriglyceridesRandom, Number(220.0), None, None);
     c.questionnaire.smoking = Some(SmokingAnswer::DoesNotSmoke);
+    c.questionnaire.draw_timing = Some(DrawTiming::SoonAfterMeal);
     vec![a, b, c]
 }
 
@@ -145,7 +148,7 @@ fn records_written_to_an_archive_read_back_the_same() {
 fn quit_recently_has_no_third_period_answer_and_is_written_as_no() {
     let dir = tempfile::tempdir().unwrap();
     let mut record = person("9", Sex::Male, date(2023, 6, 1));
-    record.questionnaire.smoking = Some(SmokingAnswer::QuitRecently);
+    record.questionnaire.smoking = Some(SmokingAnswer::FormerSmoker);
     let path = write_archive(dir.path(), header(), [record]).unwrap();
     let back = CheckupReader::open(&path).unwrap().next().unwrap().unwrap();
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use super::roundtrip::sample_records;
 use collabo_checkup::{CheckupReader, Format, ReadError, write_csv};
-use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
+use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::member::Sex;
 use jiff::civil::date;
 
@@ -48,7 +48,7 @@ fn check_rows(path: &std::path::Path) {
     );
     assert_eq!(
         second.questionnaire.smoking,
-        Some(SmokingAnswer::QuitRecently)
+        Some(SmokingAnswer::FormerSmoker)
     );
 
     let ReadError::Rejected { origin, problems } = results[2].as_ref().unwrap_err() else {
@@ -222,4 +222,51 @@ fn a_csv_without_the_required_columns_is_one_fatal_error_naming_them() {
         text.contains("wrong.csv") && text.contains("line 1") && text.contains("保険者番号"),
         "{text}"
     );
+}
+
+/// 採血時間 in the layout keeps the MHLW distinction (XMLhc24tab.csv 採血時間(食後): 2 食後10時間
+/// 以上, 3 食後3.5時間以上10時間未満, 4 食後3.5時間未満), so that a 食直後 sample is known as
+/// such; and the 第4期 smoking answer 2 (以前は吸っていたが最近1か月間は吸っていない) is a former
+/// smoker, while 「最近やめた」「禁煙1か月以内」 (which may have smoked this month) are refused.
+#[test]
+fn draw_timing_and_smoking_answers_are_read_with_their_mhlw_meaning() {
+    let csv = "保険者番号,記号,番号,健診実施日,性別,生年月日,中性脂肪,採血時間,喫煙\n\
+06139999,1001,1,2024-06-10,男,1970-01-15,180,食直後,以前は吸っていたが、最近1か月間は吸っていない\n\
+06139999,1001,2,2024-06-10,男,1970-01-15,180,3,いいえ\n\
+06139999,1001,3,2024-06-10,男,1970-01-15,180,空腹,最近やめた\n\
+06139999,1001,4,2024-06-10,男,1970-01-15,180,食後2時間,禁煙1か月以内\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("timing.csv");
+    std::fs::write(&path, csv).unwrap();
+    let rows: Vec<_> = CheckupReader::open(&path).unwrap().collect();
+    let first = rows[0].as_ref().unwrap();
+    assert_eq!(
+        first.questionnaire.draw_timing,
+        Some(DrawTiming::SoonAfterMeal)
+    );
+    assert_eq!(
+        first.value(Item::TriglyceridesRandom),
+        Some(ObservedValue::Number(180.0))
+    );
+    assert_eq!(
+        first.questionnaire.smoking,
+        Some(SmokingAnswer::FormerSmoker)
+    );
+    let second = rows[1].as_ref().unwrap();
+    assert_eq!(second.questionnaire.draw_timing, Some(DrawTiming::Random));
+    let third = rows[2].as_ref().unwrap();
+    assert_eq!(third.questionnaire.draw_timing, Some(DrawTiming::Fasting));
+    assert_eq!(third.questionnaire.smoking, None);
+    assert!(
+        third
+            .problems
+            .iter()
+            .any(|p| p.field == "喫煙" && p.message.contains("最近やめた")),
+        "{:?}",
+        third.problems
+    );
+    let fourth = rows[3].as_ref().unwrap();
+    assert_eq!(fourth.questionnaire.draw_timing, None);
+    let fields: Vec<&str> = fourth.problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(fields, ["採血時間", "喫煙"]);
 }

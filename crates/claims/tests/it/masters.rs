@@ -114,6 +114,63 @@ fn drug_master_is_mapped_by_yj_code() {
     assert!(map.groups_of(MapKind::Drug, "629999903").is_empty());
 }
 
+/// ウゴービ (semaglutide for obesity) shares YJ 2499418 with オゼンピック; its codes in
+/// y_ALL20240321.csv are 629927101–629927501 (YJ 2499418G5023–G9029). ゼップバウンド
+/// (tirzepatide for obesity) is newer than that master: its row here is made up (code
+/// 629999920) and carries the マンジャロ YJ stem, so only the name tells it. Varenicline
+/// (チャンピックス, YJ 7990003) is a smoking-cessation drug. Source: issue 12.
+#[test]
+fn obesity_only_glp1_products_are_not_diabetes_drugs_and_varenicline_is_cessation() {
+    let dir = tempfile::tempdir().unwrap();
+    let row = |code: &str, name: &str, yj: &str| {
+        let mut cols = vec![String::new(); 40];
+        cols[0] = "0".into();
+        cols[1] = "Y".into();
+        cols[2] = code.into();
+        cols[4] = name.into();
+        cols[31] = yj.into();
+        cols.iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    write_cp932(
+        &dir.path().join("y_ALL20250401.csv"),
+        &[
+            row(
+                "629927501",
+                "ウゴービ皮下注２．４ｍｇ　ＳＤ　０．７５ｍＬ",
+                "2499418G9029",
+            ),
+            row(
+                "629907701",
+                "オゼンピック皮下注０．２５ｍｇ　ＳＤ　０．５ｍＬ",
+                "2499418G1028",
+            ),
+            row(
+                "629999920",
+                "ゼップバウンド皮下注２．５ｍｇアテオス",
+                "2499422G7020",
+            ),
+            row(
+                "622931301",
+                "マンジャロ皮下注２．５ｍｇアテオス　０．５ｍＬ",
+                "2499422G1024",
+            ),
+            row("620006777", "チャンピックス錠１ｍｇ", "7990003F2024"),
+        ],
+    );
+    let map = GroupMap::load_dir(dir.path()).unwrap();
+    assert!(map.groups_of(MapKind::Drug, "629927501").is_empty());
+    assert!(map.groups_of(MapKind::Drug, "629999920").is_empty());
+    assert_eq!(map.groups_of(MapKind::Drug, "629907701"), ["diabetes_drug"]);
+    assert_eq!(map.groups_of(MapKind::Drug, "622931301"), ["diabetes_drug"]);
+    assert_eq!(
+        map.groups_of(MapKind::Drug, "620006777"),
+        ["smoking_cessation_drug"]
+    );
+}
+
 #[test]
 fn derived_tables_in_a_directory_equal_the_builtin_map() {
     let dir = tempfile::tempdir().unwrap();

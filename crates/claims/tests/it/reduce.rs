@@ -337,3 +337,39 @@ fn jd_days_count_as_service_days() {
     let claim = reduce(&[format!("JD,1,{jd}")]);
     assert_eq!(claim.days, [d(2026, 6, 3), d(2026, 6, 7), d(2026, 6, 8)]);
 }
+
+/// Issue 12: ウゴービ (semaglutide for 肥満症, 医薬品コード 629927501, YJ 2499418G9029 in
+/// y_ALL20240321.csv) is no diabetes drug, so a look-back that finds only it does not
+/// count as "already under care" for D; メトグルコ (metformin, 621974701, YJ 3962002F2027)
+/// does. The claims carry no diagnosis, so only the drug decides.
+#[test]
+fn a_wegovy_only_lookback_does_not_exclude_a_d_case_while_metformin_does() {
+    let ProgrammeSettings {
+        rules: ProgrammeRules::Diabetes { lookback, .. },
+        ..
+    } = ProgrammeSettings::default_for(ProgrammeCode::D)
+    else {
+        panic!("D is the diabetes programme");
+    };
+    let wegovy = reduce(&[iy("629927501", &[5])]);
+    assert!(wegovy.groups(GroupKind::Drug).is_empty());
+    assert!(!lookback.matches(&wegovy.to_visit_fact(member()), d(2026, 7, 1)));
+    let metformin = reduce(&[iy("621974701", &[5])]);
+    assert_eq!(metformin.groups(GroupKind::Drug), ["diabetes_drug"].into());
+    assert!(lookback.matches(&metformin.to_visit_fact(member()), d(2026, 7, 1)));
+}
+
+/// ニコチン依存症管理料１（初回） (113008310, s_ALL20240531.csv) and チャンピックス錠１ｍｇ
+/// (620006777, YJ 7990003F2024) are the smoking-cessation groups programme S looks for.
+#[test]
+fn nicotine_dependence_management_and_varenicline_are_smoking_cessation() {
+    let claim = reduce(&[si("113008310", &[5]), iy("620006777", &[5])]);
+    assert_eq!(
+        claim.groups(GroupKind::Procedure),
+        ["smoking_cessation", "visit"].into()
+    );
+    assert_eq!(
+        claim.groups(GroupKind::Drug),
+        ["smoking_cessation_drug"].into()
+    );
+}

@@ -96,6 +96,11 @@ pub async fn overview(
             "二要素認証（確認コード）を設定して、ログインをより安全にする".into(),
         )]));
     }
+    // The 共同利用 declaration the sharing rests on (個人情報保護法 第27条第5項第3号).
+    page.push(Block::Links(vec![(
+        "/joint-use".into(),
+        "個人データの共同利用について（公表事項）".into(),
+    )]));
     upload_forms(&mut page, &code, who.csrf());
     page.push(Block::Heading("提出履歴".into()));
     let rows = overview
@@ -396,7 +401,8 @@ pub fn flag_text(f: &RiskFlag) -> (String, String, String, String) {
         f.item.label().to_owned(),
         format!("{} {}", trim_number(f.value), f.item.unit()),
         format!("{}{}", f.direction.symbol(), trim_number(f.threshold)),
-        f.level.label().to_owned(),
+        // The level in words, of the three: 保健指導判定値, 受診勧奨判定値, すぐに受診.
+        f.urgency().label().to_owned(),
     )
 }
 

@@ -1113,12 +1113,25 @@ pub async fn member_page(
 fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
     use collabo_domain::case::CaseEvent::*;
     match event {
-        Identified { late, .. } => {
-            if *late {
-                "抽出（期限後の提出）".into()
+        Identified {
+            late,
+            warnings,
+            priority,
+            ..
+        } => {
+            let mut label = if *late {
+                "抽出（期限後の提出）".to_owned()
             } else {
-                "抽出".into()
+                "抽出".to_owned()
+            };
+            if *priority {
+                label.push_str("［優先: 腎機能］");
             }
+            // C: a referral that does not fit the person is kept and flagged (issue 12).
+            for w in warnings {
+                label.push_str(&format!("［要確認: {}］", w.label()));
+            }
+            label
         }
         Excluded(reason) => format!("対象外: {}", reason.label()),
         NoticeDue(kind) => format!("通知待ち: {}", kind.title()),
