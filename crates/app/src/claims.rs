@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Visits admitted and inserted at a time.
 const CHUNK: usize = 20_000;
@@ -74,10 +75,38 @@ async fn store_visits(
 async fn card_index(
     r: &mut collabo_store::Reader,
     insurer: &InsurerNumber,
-) -> Result<(i64, CardIndex)> {
+) -> Result<(i64, Arc<CardIndex>)> {
     let generation = r.register_generation().await?;
     let holders = r.card_holders().await?;
-    Ok((generation, CardIndex::new(insurer, holders)))
+    Ok((generation, Arc::new(CardIndex::new(insurer, holders))))
+}
+
+/// The last card index an [`App`] built, kept while the register generation is the
+/// same: a month of claims comes as several files, each matched against the same
+/// register.
+pub(crate) type CardIndexCache = Arc<std::sync::Mutex<Option<(i64, Arc<CardIndex>)>>>;
+
+impl App {
+    /// The card index of the register as it is now (from the cache when no register was
+    /// imported since it was built).
+    async fn current_card_index(&self, insurer: &InsurerNumber) -> Result<(i64, Arc<CardIndex>)> {
+        let mut r = self.store().read().await?;
+        let generation = r.register_generation().await?;
+        let cached = self
+            .card_index
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|(g, _)| *g == generation);
+        if let Some(hit) = cached {
+            return Ok(hit);
+        }
+        let built = card_index(&mut r, insurer).await?;
+        if let Ok(mut c) = self.card_index.lock() {
+            *c = Some(built.clone());
+        }
+        Ok(built)
+    }
 }
 
 impl App {
@@ -115,10 +144,7 @@ impl App {
             let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
             blocking(move || spool_visits(&path, &file, &map))
         };
-        let index = async {
-            let mut r = self.store().read().await?;
-            card_index(&mut r, &insurer).await
-        };
+        let index = self.current_card_index(&insurer);
         let (spooled, index) = tokio::join!(parse, index);
         let spooled = spooled??;
         let (generation, mut register) = index?;

@@ -225,8 +225,11 @@ pub struct CardHolder {
 #[derive(Debug, Clone)]
 pub struct CardIndex {
     insurer: crate::ids::InsurerNumber,
-    by_card: HashMap<(Symbol, CardNumber), Vec<(Branch, Date, Sex)>>,
+    by_card: HashMap<(Symbol, CardNumber), Vec<Holder>>,
 }
+
+/// One member of a 記号番号: 枝番, 生年月日, 性別.
+type Holder = (Branch, Date, Sex);
 
 impl CardIndex {
     /// Indexes the register of `society`; holders of another society are left out.
@@ -234,7 +237,7 @@ impl CardIndex {
         society: &crate::ids::InsurerNumber,
         holders: impl IntoIterator<Item = CardHolder>,
     ) -> CardIndex {
-        let mut by_card: HashMap<(Symbol, CardNumber), Vec<(Branch, Date, Sex)>> = HashMap::new();
+        let mut by_card: HashMap<(Symbol, CardNumber), Vec<Holder>> = HashMap::new();
         for h in holders {
             if &h.key.insurer != society {
                 continue;

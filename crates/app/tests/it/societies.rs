@@ -6,8 +6,7 @@
 use crate::both;
 use crate::harness::*;
 use collabo_app::{App, Paging, Society};
-use collabo_claims::{ClaimSpec, Filler, GroupSpec, UkeWriter, WriterOptions};
-use collabo_domain::admission::ClaimIdentity;
+use collabo_claims::{ClaimIdentity, ClaimSpec, Filler, GroupSpec, UkeWriter, WriterOptions};
 use collabo_domain::calendar::YearMonth;
 use collabo_domain::employer::Employer;
 use collabo_domain::ids::{CardNumber, InsurerNumber, MemberKey, Symbol};
