@@ -379,7 +379,11 @@ mod tests {
             }),
         );
         assert_eq!(index.len(), 3, "another society's member is not indexed");
-        let candidates: Vec<&Member> = register.iter().collect();
+        // The store gives `match_claim` this society's members only.
+        let candidates: Vec<&Member> = register
+            .iter()
+            .filter(|m| m.key.insurer == society)
+            .collect();
         let cases = [
             (
                 claim("7", None, Date::constant(1980, 1, 1), Sex::Female),
