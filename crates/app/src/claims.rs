@@ -6,10 +6,12 @@
 //! told, a volume without the ones before it or beyond its set's final volume stores
 //! nothing. Whether a month is complete is `collabo_domain::coverage::ClaimsLedger`'s
 //! decision; staff close a stream by hand for a month without claims of it, and reopen
-//! it, with a reason, each audited. The file is parsed and reduced before the write
-//! transaction begins, its visit facts spooled to a temporary file.
+//! it, with a reason, each audited. The file is read once — hashed, parsed and reduced
+//! before the write transaction begins, its visit facts spooled to a temporary file —
+//! while the register is read into a [`CardIndex`]; in the transaction each claim is
+//! matched by a hash lookup and the visits are inserted in bulk (issue 15).
 
-use crate::imports::{blocking, by_card, file_name, import_entry};
+use crate::imports::{blocking, file_name, import_entry};
 use crate::{App, AppError, ImportError, ImportReport, Result, write};
 use collabo_claims::{ClaimReader, GroupMap};
 use collabo_domain::actor::Actor;
@@ -23,13 +25,17 @@ use collabo_domain::coverage::{
     ClaimStream, ClaimsLedger, MonthAction, StreamArrival, check_volume,
 };
 use collabo_domain::ids::InsurerNumber;
+use collabo_domain::matching::CardIndex;
 use collabo_store::Tx;
 use collabo_store::imports::Begun;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
+use std::sync::Arc;
 
-const CHUNK: usize = 4000;
+/// Visits admitted and inserted at a time.
+const CHUNK: usize = 20_000;
 
 fn identity(id: &collabo_claims::claim::ClaimIdentity) -> ClaimIdentity {
     ClaimIdentity {
@@ -42,34 +48,19 @@ fn identity(id: &collabo_claims::claim::ClaimIdentity) -> ClaimIdentity {
     }
 }
 
+/// Admits a chunk of visits against the register's index and inserts the admitted.
 async fn store_visits(
     tx: &mut Tx,
     intake: &Intake<'_>,
+    register: &CardIndex,
     import_id: i64,
     visits: Vec<IncomingVisit>,
     summary: &mut ImportSummary,
 ) -> Result<()> {
     summary.rows += visits.len() as u64;
-    let mut cards: Vec<(String, String)> = visits
-        .iter()
-        .map(|v| {
-            (
-                v.identity.symbol.as_str().to_owned(),
-                v.identity.number.as_str().to_owned(),
-            )
-        })
-        .collect();
-    cards.sort();
-    cards.dedup();
-    let members = tx.members_with_cards(&cards).await?;
-    let by_card = by_card(&members);
-    let mut admitted = Vec::new();
+    let mut admitted = Vec::with_capacity(visits.len());
     for v in visits {
-        let candidates = by_card
-            .get(&(v.identity.symbol.as_str(), v.identity.number.as_str()))
-            .cloned()
-            .unwrap_or_default();
-        match intake.admit_visit(v, &candidates) {
+        match intake.admit_visit_indexed(v, register) {
             Some(Admission::Admitted(a)) => admitted.push(a),
             // The society's own data, but nobody needs it once the person opted out.
             Some(_) => summary.excluded_opted_out += 1,
@@ -78,6 +69,44 @@ async fn store_visits(
     }
     summary.stored += tx.insert_visits(import_id, &admitted).await?;
     Ok(())
+}
+
+/// The register's card index and the register generation it was read at.
+async fn card_index(
+    r: &mut collabo_store::Reader,
+    insurer: &InsurerNumber,
+) -> Result<(i64, Arc<CardIndex>)> {
+    let generation = r.register_generation().await?;
+    let holders = r.card_holders().await?;
+    Ok((generation, Arc::new(CardIndex::new(insurer, holders))))
+}
+
+/// The last card index an [`App`] built, kept while the register generation is the
+/// same: a month of claims comes as several files, each matched against the same
+/// register.
+pub(crate) type CardIndexCache = Arc<std::sync::Mutex<Option<(i64, Arc<CardIndex>)>>>;
+
+impl App {
+    /// The card index of the register as it is now (from the cache when no register was
+    /// imported since it was built).
+    async fn current_card_index(&self, insurer: &InsurerNumber) -> Result<(i64, Arc<CardIndex>)> {
+        let mut r = self.store().read().await?;
+        let generation = r.register_generation().await?;
+        let cached = self
+            .card_index
+            .lock()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|(g, _)| *g == generation);
+        if let Some(hit) = cached {
+            return Ok(hit);
+        }
+        let built = card_index(&mut r, insurer).await?;
+        if let Ok(mut c) = self.card_index.lock() {
+            *c = Some(built.clone());
+        }
+        Ok(built)
+    }
 }
 
 impl App {
@@ -105,10 +134,21 @@ impl App {
         file: &str,
         map: &GroupMap,
     ) -> Result<ImportReport> {
-        let sha256 = {
-            let path = path.to_owned();
-            blocking(move || crate::checkups::sha256_file(&path)).await??
+        let insurer =
+            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        // Parse and reduce before the write lock is taken, hashing the bytes as they are
+        // read and spooling the visit facts to a temporary file (memory stays flat for a
+        // file of gigabytes). Meanwhile the register is read once into a card index
+        // (記号番号 → members), so matching is a hash lookup per claim.
+        let parse = {
+            let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
+            blocking(move || spool_visits(&path, &file, &map))
         };
+        let index = self.current_card_index(&insurer);
+        let (spooled, index) = tokio::join!(parse, index);
+        let spooled = spooled??;
+        let (generation, mut register) = index?;
+        let sha256 = spooled.sha256.clone();
         if let Some(summary) = self
             .store()
             .read()
@@ -118,15 +158,6 @@ impl App {
         {
             return Ok(ImportReport { summary, sha256 });
         }
-        // Parse and reduce before the write lock is taken, spooling the visit facts to
-        // a temporary file (memory stays flat for a file of gigabytes); the transaction
-        // then matches and inserts them chunk by chunk. Matching stays inside the
-        // transaction: it needs the candidates of every chunk, and holding every
-        // admitted visit in memory until the insert would undo the spool.
-        let spooled = {
-            let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
-            blocking(move || spool_visits(&path, &file, &map)).await??
-        };
         let mut tx = write(self).await?;
         let import_id = match tx
             .begin_import(
@@ -142,8 +173,10 @@ impl App {
             Begun::New(id) => id,
             Begun::Repeat(summary) => return Ok(ImportReport { summary, sha256 }),
         };
-        let insurer =
-            InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
+        // A register imported meanwhile: index it again, inside the transaction.
+        if tx.register_generation().await? != generation {
+            register = card_index(&mut tx, &insurer).await?.1;
+        }
         let opt_outs = tx.opt_out_register().await?;
         let intake = Intake {
             insurer: &insurer,
@@ -173,7 +206,7 @@ impl App {
             if chunk.is_empty() {
                 break;
             }
-            store_visits(&mut tx, &intake, import_id, chunk, &mut summary).await?;
+            store_visits(&mut tx, &intake, &register, import_id, chunk, &mut summary).await?;
         }
         let file_summary = spooled.summary;
         let refuse = |line: u64, message: String| {
@@ -360,6 +393,8 @@ impl App {
 /// contained.
 struct Spooled {
     spool: std::fs::File,
+    /// SHA-256 of the file's bytes, computed while reading them.
+    sha256: String,
     summary: collabo_claims::FileSummary,
 }
 
@@ -379,7 +414,11 @@ fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
             source,
         })
     };
-    let mut reader = ClaimReader::open(path, map).map_err(malformed)?;
+    let input = HashingRead {
+        inner: std::fs::File::open(path).map_err(io)?,
+        hasher: Sha256::new(),
+    };
+    let mut reader = ClaimReader::new(BufReader::with_capacity(1 << 20, input), path, map);
     let mut out = BufWriter::new(tempfile::tempfile().map_err(io)?);
     let default_branch =
         collabo_domain::ids::Branch::parse("00").map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -410,8 +449,28 @@ fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
     }
     let mut spool = out.into_inner().map_err(|e| io(e.into_error()))?;
     spool.seek(SeekFrom::Start(0)).map_err(io)?;
+    let (input, summary) = reader.into_parts();
+    // The reader stops at the end of the input; whatever it left unread (nothing, for
+    // a whole file) is hashed too, so the hash is always that of the whole file.
+    let mut input = input.into_inner();
+    std::io::copy(&mut input, &mut std::io::sink()).map_err(io)?;
     Ok(Spooled {
         spool,
-        summary: reader.into_summary(),
+        sha256: hex::encode(input.hasher.finalize()),
+        summary,
     })
+}
+
+/// A reader that hashes what passes through it.
+struct HashingRead<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
 }

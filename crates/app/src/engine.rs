@@ -13,8 +13,25 @@ use collabo_domain::actor::Actor;
 use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::engine::{CaseChange, Context, MemberFile, SkipReason, run_member};
+use collabo_domain::member::Member;
 use collabo_domain::programme::ProgrammeCode;
+use collabo_store::cases::ChunkFacts;
+use collabo_store::marks::EngineMark;
+use rayon::prelude::*;
 use std::collections::BTreeMap;
+
+/// One member's facts out of a chunk's.
+fn file_of<'a>(member: &'a Member, facts: &'a ChunkFacts) -> MemberFile<'a> {
+    let key = member.key.to_key_string();
+    MemberFile {
+        member,
+        consents: facts.consents.get(&key).map_or(&[][..], |v| v),
+        checkups: facts.checkups.get(&key).map_or(&[][..], |v| v),
+        referrals: facts.referrals.get(&key).map_or(&[][..], |v| v),
+        visits: facts.visits.get(&key).map_or(&[][..], |v| v),
+        cases: facts.cases.get(&key).map_or(&[][..], |v| v),
+    }
+}
 
 /// Members per chunk of a run.
 const RUN_CHUNK: i64 = 2000;
@@ -32,6 +49,9 @@ pub struct RunSummary {
     pub skipped: BTreeMap<(ProgrammeCode, SkipReason), u64>,
     /// Letters taken out of unmailed batches (removed, or 差止 once printed).
     pub withdrawn: u64,
+    /// Set when the run was skipped: a complete run on this day already saw every
+    /// change recorded since (the watermark), so running again would change nothing.
+    pub unchanged_since: Option<collabo_domain::Date>,
 }
 
 impl RunSummary {
@@ -73,6 +93,29 @@ impl App {
             agreements: &agreements,
             coverage: &coverage,
         };
+        // The watermark: the audit sequence number before anything is read. A run on
+        // the same day as the last complete one, with nothing but reads, logins and the
+        // engine's own records since, would change nothing: it is skipped.
+        let start_seq = r.audit_head_seq().await?;
+        if let Some(mark) = r.engine_mark().await?
+            && mark.day == today
+            && r.audit_actions_since(mark.audit_seq)
+                .await?
+                .iter()
+                .all(|code| {
+                    AuditAction::from_code(code).is_some_and(|a| {
+                        a == AuditAction::EngineRun || a.leaves_engine_inputs_unchanged()
+                    })
+                })
+        {
+            let members = u64::try_from(r.count(collabo_store::Table::Members).await?).unwrap_or(0);
+            progress(members);
+            return Ok(RunSummary {
+                members,
+                unchanged_since: Some(today),
+                ..RunSummary::default()
+            });
+        }
         let mut summary = RunSummary::default();
         let mut after: Option<String> = None;
         loop {
@@ -84,17 +127,13 @@ impl App {
             let facts = r.chunk_facts(&first, &last).await?;
             let mut changes = Vec::new();
             let (mut opened, mut appended) = (0u64, 0u64);
-            for member in &members {
-                let key = member.key.to_key_string();
-                let file = MemberFile {
-                    member,
-                    consents: facts.consents.get(&key).map_or(&[][..], |v| v),
-                    checkups: facts.checkups.get(&key).map_or(&[][..], |v| v),
-                    referrals: facts.referrals.get(&key).map_or(&[][..], |v| v),
-                    visits: facts.visits.get(&key).map_or(&[][..], |v| v),
-                    cases: facts.cases.get(&key).map_or(&[][..], |v| v),
-                };
-                let outcome = run_member(&file, &ctx);
+            // The pure part on every core; the changes are then taken in member order.
+            let outcomes: Vec<_> = members
+                .par_iter()
+                .map(|member| run_member(&file_of(member, &facts), &ctx))
+                .collect();
+            for (member, outcome) in members.iter().zip(outcomes) {
+                let file = file_of(member, &facts);
                 for (programme, reason) in outcome.skipped {
                     *summary.skipped.entry((programme, reason)).or_default() += 1;
                 }
@@ -135,6 +174,20 @@ impl App {
             progress(summary.members);
             after = Some(last);
         }
+        let mut tx = write(self).await?;
+        tx.set_engine_mark(EngineMark {
+            day: today,
+            audit_seq: start_seq,
+        })
+        .await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::EngineRun).detail(format!(
+                "{today}: run complete, {} members",
+                summary.members
+            )),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(summary)
     }
 }

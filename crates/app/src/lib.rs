@@ -315,6 +315,9 @@ pub struct App {
     store: Store,
     /// Uploads per day for one employer's contacts (`None`: unlimited).
     employer_upload_quota: Option<i64>,
+    /// The register's card index for claims matching, with the register generation it
+    /// was read at (valid until the next register import; see `claims`).
+    card_index: claims::CardIndexCache,
 }
 
 impl App {
@@ -327,6 +330,7 @@ impl App {
         Ok(App {
             store: Store::init(url, society, seal).await?,
             employer_upload_quota: None,
+            card_index: Default::default(),
         })
     }
 
@@ -336,6 +340,7 @@ impl App {
         Ok(App {
             store: Store::open(url, insurer, seal).await?,
             employer_upload_quota: None,
+            card_index: Default::default(),
         })
     }
 
@@ -344,6 +349,7 @@ impl App {
         App {
             store: self.store.for_society(insurer),
             employer_upload_quota: self.employer_upload_quota,
+            card_index: Default::default(),
         }
     }
 

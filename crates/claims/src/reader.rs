@@ -404,6 +404,12 @@ impl<'m, R: BufRead> ClaimReader<'m, R> {
         self.summary
     }
 
+    /// Consumes the reader, returning its input (e.g. to finish a hash of the bytes
+    /// read) and the summary.
+    pub fn into_parts(self) -> (R, FileSummary) {
+        (self.input, self.summary)
+    }
+
     /// Reads every claim, handing each to `each`, and returns the summary. Stops at the
     /// first error.
     pub fn for_each_claim(

@@ -374,6 +374,22 @@ impl Intake<'_> {
         }))
     }
 
+    /// [`Intake::admit_visit`] against the register's [`crate::matching::CardIndex`].
+    pub fn admit_visit_indexed(
+        &self,
+        visit: IncomingVisit,
+        register: &crate::matching::CardIndex,
+    ) -> Option<Admission<IncomingVisit>> {
+        let key = register.match_claim(&visit.identity)?;
+        if self.opt_outs.excludes(&key, SubmittedData::Visit) {
+            return Some(Admission::Excluded);
+        }
+        Some(Admission::Admitted(Admitted {
+            member: key,
+            row: visit,
+        }))
+    }
+
     fn seal<T: Submitted>(&self, member: MemberKey, row: T) -> Admission<T> {
         if self.opt_outs.excludes(&member, row.data()) {
             Admission::Excluded

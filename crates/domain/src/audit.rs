@@ -146,6 +146,46 @@ actions! {
     AuditVerify = "audit.verify", "監査ログの検証";
 }
 
+impl AuditAction {
+    /// Whether an operation recorded with this action leaves every input of the
+    /// programme engine as it was (a read, a login, a refused file, account admin), so
+    /// a run on the same day after it would change nothing (the engine's watermark,
+    /// `App::run_engine`). Any action not listed here counts as a change: an action
+    /// added later re-runs the engine until someone lists it.
+    pub fn leaves_engine_inputs_unchanged(self) -> bool {
+        use AuditAction::*;
+        matches!(
+            self,
+            LoginSuccess
+                | LoginPassword
+                | LoginFailure
+                | LoginLocked
+                | LoginThrottled
+                | AccountLocked
+                | TotpEnrolled
+                | Logout
+                | UserPut
+                | UserTotpReset
+                | TokenCreate
+                | TokenRevoke
+                | TemplateRejected
+                | ImportRejected
+                | ReviewView
+                | LettersView
+                | MemberView
+                | MemberSearch
+                | CasesView
+                | CaseView
+                | CasesExport
+                | EmployerOverview
+                | RiskHoldersView
+                | AggregatesView
+                | AuditView
+                | AuditVerify
+        )
+    }
+}
+
 /// One thing to record. Build it with [`AuditEntry::new`] and the builder methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

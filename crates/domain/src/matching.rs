@@ -4,9 +4,10 @@
 //! never guessed.
 
 use crate::ids::{Branch, CardNumber, MemberKey, Symbol};
-use crate::member::Member;
+use crate::member::{Member, Sex};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use unicode_normalization::UnicodeNormalization;
 
 /// What a submitted row says about the person.
@@ -186,13 +187,102 @@ pub fn match_claim(
     let mut fits = candidates.iter().filter(|m| {
         m.key.symbol == identity.symbol
             && m.key.number == identity.number
-            && identity.branch.as_ref().is_none_or(|b| &m.key.branch == b)
-            && m.birth_date == identity.birth_date
-            && m.sex == identity.sex
+            && claim_fits(identity, &m.key.branch, m.birth_date, m.sex)
     });
     match (fits.next(), fits.next()) {
         (Some(one), None) => Some(one.key.clone()),
         _ => None,
+    }
+}
+
+/// The part of [`match_claim`]'s rule about one member of the 記号番号: the same 枝番
+/// when the claim gives one, and the same 生年月日 and 性別.
+fn claim_fits(
+    identity: &crate::admission::ClaimIdentity,
+    branch: &Branch,
+    birth_date: Date,
+    sex: Sex,
+) -> bool {
+    identity.branch.as_ref().is_none_or(|b| branch == b)
+        && birth_date == identity.birth_date
+        && sex == identity.sex
+}
+
+/// What claims matching needs of one member of the register.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardHolder {
+    /// 保険者番号 + 記号 + 番号 + 枝番.
+    pub key: MemberKey,
+    /// 生年月日.
+    pub birth_date: Date,
+    /// 性別.
+    pub sex: Sex,
+}
+
+/// The register of one society as claims matching needs it, built once per import:
+/// 記号番号 → the members sharing the card (a family shares it). Matching a claim is
+/// then a hash lookup, with [`match_claim`]'s rule (and the same result).
+#[derive(Debug, Clone)]
+pub struct CardIndex {
+    insurer: crate::ids::InsurerNumber,
+    by_card: HashMap<(Symbol, CardNumber), Vec<Holder>>,
+}
+
+/// One member of a 記号番号: 枝番, 生年月日, 性別.
+type Holder = (Branch, Date, Sex);
+
+impl CardIndex {
+    /// Indexes the register of `society`; holders of another society are left out.
+    pub fn new(
+        society: &crate::ids::InsurerNumber,
+        holders: impl IntoIterator<Item = CardHolder>,
+    ) -> CardIndex {
+        let mut by_card: HashMap<(Symbol, CardNumber), Vec<Holder>> = HashMap::new();
+        for h in holders {
+            if &h.key.insurer != society {
+                continue;
+            }
+            by_card
+                .entry((h.key.symbol, h.key.number))
+                .or_default()
+                .push((h.key.branch, h.birth_date, h.sex));
+        }
+        CardIndex {
+            insurer: society.clone(),
+            by_card,
+        }
+    }
+
+    /// Members indexed.
+    pub fn len(&self) -> usize {
+        self.by_card.values().map(Vec::len).sum()
+    }
+
+    /// Whether no member is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.by_card.is_empty()
+    }
+
+    /// [`match_claim`] against the whole register.
+    pub fn match_claim(&self, identity: &crate::admission::ClaimIdentity) -> Option<MemberKey> {
+        if identity.insurer != self.insurer {
+            return None;
+        }
+        let holders = self
+            .by_card
+            .get(&(identity.symbol.clone(), identity.number.clone()))?;
+        let mut fits = holders
+            .iter()
+            .filter(|(branch, birth, sex)| claim_fits(identity, branch, *birth, *sex));
+        match (fits.next(), fits.next()) {
+            (Some((branch, _, _)), None) => Some(MemberKey {
+                insurer: self.insurer.clone(),
+                symbol: identity.symbol.clone(),
+                number: identity.number.clone(),
+                branch: branch.clone(),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -229,6 +319,106 @@ mod tests {
             branch: None,
             name: name.into(),
             birth_date: birth,
+        }
+    }
+
+    fn claim(
+        number: &str,
+        branch: Option<&str>,
+        birth: Date,
+        sex: Sex,
+    ) -> crate::admission::ClaimIdentity {
+        crate::admission::ClaimIdentity {
+            insurer: InsurerNumber::parse("06130123").unwrap(),
+            symbol: Symbol::parse("1001").unwrap(),
+            number: CardNumber::parse(number).unwrap(),
+            branch: branch.map(|b| Branch::parse(b).unwrap()),
+            birth_date: birth,
+            sex,
+        }
+    }
+
+    #[test]
+    fn the_card_index_matches_claims_exactly_as_the_candidate_rule_does() {
+        let society = InsurerNumber::parse("06130123").unwrap();
+        let mother = member(
+            "7",
+            "00",
+            "山田 花子",
+            "ヤマダ ハナコ",
+            Date::constant(1980, 1, 1),
+        );
+        let twin_a = member(
+            "7",
+            "01",
+            "山田 一",
+            "ヤマダ ハジメ",
+            Date::constant(2010, 5, 5),
+        );
+        let twin_b = member(
+            "7",
+            "02",
+            "山田 二",
+            "ヤマダ フタバ",
+            Date::constant(2010, 5, 5),
+        );
+        let mut other_society = member("7", "03", "他 組合", "ホカ", Date::constant(1990, 1, 1));
+        other_society.key.insurer = InsurerNumber::parse("06139999").unwrap();
+        let register = [
+            mother.clone(),
+            twin_a.clone(),
+            twin_b.clone(),
+            other_society.clone(),
+        ];
+        let index = CardIndex::new(
+            &society,
+            register.iter().map(|m| CardHolder {
+                key: m.key.clone(),
+                birth_date: m.birth_date,
+                sex: m.sex,
+            }),
+        );
+        assert_eq!(index.len(), 3, "another society's member is not indexed");
+        // The store gives `match_claim` this society's members only.
+        let candidates: Vec<&Member> = register
+            .iter()
+            .filter(|m| m.key.insurer == society)
+            .collect();
+        let cases = [
+            (
+                claim("7", None, Date::constant(1980, 1, 1), Sex::Female),
+                Some(&mother),
+            ),
+            // Twins of one sex without 枝番: ambiguous, never guessed.
+            (
+                claim("7", None, Date::constant(2010, 5, 5), Sex::Female),
+                None,
+            ),
+            (
+                claim("7", Some("02"), Date::constant(2010, 5, 5), Sex::Female),
+                Some(&twin_b),
+            ),
+            (
+                claim("7", Some("02"), Date::constant(2010, 5, 6), Sex::Female),
+                None,
+            ),
+            (
+                claim("7", None, Date::constant(1980, 1, 1), Sex::Male),
+                None,
+            ),
+            (
+                claim("8", None, Date::constant(1980, 1, 1), Sex::Female),
+                None,
+            ),
+            (
+                claim("7", Some("03"), Date::constant(1990, 1, 1), Sex::Female),
+                None,
+            ),
+        ];
+        for (identity, expected) in cases {
+            let by_rule = match_claim(&identity, &candidates, &society);
+            assert_eq!(by_rule, expected.map(|m| m.key.clone()), "{identity:?}");
+            assert_eq!(index.match_claim(&identity), by_rule, "{identity:?}");
         }
     }
 

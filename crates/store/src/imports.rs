@@ -5,7 +5,7 @@
 //! caller; this module only persists their outcome.
 
 use crate::rows::{self, to_json};
-use crate::{Reader, Result, Tx, on_conn};
+use crate::{Conn, Reader, Result, Tx, on_conn};
 use collabo_domain::Date;
 use collabo_domain::admission::{
     Admitted, ImportKind, ImportSummary, IncomingVisit, OptOutRegister, ReviewPayload,
@@ -18,6 +18,76 @@ use collabo_domain::visit::ServiceTime;
 
 /// Rows per multi-row INSERT (well under SQLite's 32766 bound parameters).
 const CHUNK: usize = 400;
+
+/// Rows per multi-row INSERT of a bulk import on SQLite (7 to 9 columns: under 32766
+/// bound parameters).
+pub const BULK_ROWS: usize = 2000;
+
+/// Rows in PostgreSQL's `COPY … FROM STDIN` text format, sent in pieces of about a
+/// megabyte.
+pub(crate) struct CopyText {
+    buf: String,
+}
+
+impl CopyText {
+    pub(crate) fn new() -> CopyText {
+        CopyText {
+            buf: String::with_capacity(1 << 20),
+        }
+    }
+    fn escaped(&mut self, value: Option<&str>) {
+        let Some(v) = value else {
+            self.buf.push_str("\\N");
+            return;
+        };
+        for ch in v.chars() {
+            match ch {
+                '\\' => self.buf.push_str("\\\\"),
+                '\t' => self.buf.push_str("\\t"),
+                '\n' => self.buf.push_str("\\n"),
+                '\r' => self.buf.push_str("\\r"),
+                c => self.buf.push(c),
+            }
+        }
+    }
+    /// A field followed by a tab.
+    pub(crate) fn field(&mut self, value: Option<&str>) {
+        self.escaped(value);
+        self.buf.push('\t');
+    }
+    /// The last field of a row.
+    pub(crate) fn last(&mut self, value: Option<&str>) {
+        self.escaped(value);
+        self.buf.push('\n');
+    }
+    /// Runs `statement` (a `COPY … FROM STDIN`) with the rows; returns the rows copied.
+    pub(crate) async fn send(
+        self,
+        c: &mut sqlx::PgConnection,
+        statement: &'static str,
+    ) -> Result<u64> {
+        if self.buf.is_empty() {
+            return Ok(0);
+        }
+        let mut copy = c.copy_in_raw(statement).await?;
+        let bytes = self.buf.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            // Pieces end at a row's end, so no character is split.
+            let end = if bytes.len() - at <= 1 << 20 {
+                bytes.len()
+            } else {
+                bytes[at + (1 << 20)..]
+                    .iter()
+                    .position(|b| *b == b'\n')
+                    .map_or(bytes.len(), |p| at + (1 << 20) + p + 1)
+            };
+            copy.send(&bytes[at..end]).await?;
+            at = end;
+        }
+        Ok(copy.finish().await?)
+    }
+}
 
 /// The start of an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +234,42 @@ impl Tx {
     ) -> Result<u64> {
         let insurer = self.insurer.clone();
         let submitter = submitter.map(|e| e.as_str().to_owned());
+        if let Conn::Postgres(c) = self.conn() {
+            // COPY into a scratch table, then one INSERT … SELECT that skips what is
+            // stored already (COPY itself has no ON CONFLICT).
+            sqlx::query(
+                "CREATE TEMP TABLE IF NOT EXISTS checkups_incoming (insurer TEXT, member_key TEXT, exam_date TEXT,
+                 source TEXT, submitted_by TEXT, import_id BIGINT, observations TEXT, questionnaire TEXT,
+                 unknown_items TEXT) ON COMMIT DROP",
+            )
+            .execute(&mut *c)
+            .await?;
+            sqlx::query("TRUNCATE checkups_incoming")
+                .execute(&mut *c)
+                .await?;
+            let mut copy = CopyText::new();
+            for a in admitted {
+                let row = a.row();
+                copy.field(Some(&insurer));
+                copy.field(Some(&a.member().to_key_string()));
+                copy.field(Some(&row.exam_date.to_string()));
+                copy.field(Some(row.source.code()));
+                copy.field(submitter.as_deref());
+                copy.field(Some(&import_id.to_string()));
+                copy.field(Some(&to_json(&row.observations)));
+                copy.field(Some(&to_json(&row.questionnaire)));
+                copy.last(Some(&to_json(&row.unknown_items)));
+            }
+            copy.send(c, "COPY checkups_incoming FROM STDIN").await?;
+            let done = sqlx::query(
+                "INSERT INTO checkups (insurer, member_key, exam_date, source, submitted_by, import_id, observations, questionnaire, unknown_items)
+                 SELECT insurer, member_key, exam_date, source, submitted_by, import_id, observations, questionnaire, unknown_items
+                 FROM checkups_incoming ON CONFLICT (member_key, exam_date, source) DO NOTHING",
+            )
+            .execute(&mut *c)
+            .await?;
+            return Ok(done.rows_affected());
+        }
         let mut stored = 0;
         for chunk in admitted.chunks(CHUNK) {
             stored += on_conn!(self.conn(), c => {
@@ -227,34 +333,55 @@ impl Tx {
         Ok((stored, late))
     }
 
-    /// Inserts admitted visit facts.
+    /// Inserts admitted visit facts: by `COPY` on PostgreSQL, by multi-row `VALUES`
+    /// of [`BULK_ROWS`] rows on SQLite (every statement is a round trip).
     pub async fn insert_visits(
         &mut self,
         import_id: i64,
         admitted: &[Admitted<IncomingVisit>],
     ) -> Result<u64> {
         let insurer = self.insurer.clone();
-        for chunk in admitted.chunks(CHUNK) {
-            on_conn!(self.conn(), c => {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO visits (insurer, member_key, service_day, service_month, institution, evidence, import_id) ",
-                );
-                qb.push_values(chunk, |mut b, a| {
+        let day_of = |v: &IncomingVisit| match v.time {
+            ServiceTime::Day(d) => Some(d.to_string()),
+            ServiceTime::Month(_) => None,
+        };
+        match self.conn() {
+            Conn::Postgres(c) => {
+                let mut copy = CopyText::new();
+                for a in admitted {
                     let v = a.row();
-                    let day = match v.time {
-                        ServiceTime::Day(d) => Some(d.to_string()),
-                        ServiceTime::Month(_) => None,
-                    };
-                    b.push_bind(insurer.clone())
-                        .push_bind(a.member().to_key_string())
-                        .push_bind(day)
-                        .push_bind(v.time.month().to_string())
-                        .push_bind(v.institution.clone())
-                        .push_bind(to_json(&v.evidence))
-                        .push_bind(import_id);
-                });
-                qb.build().execute(&mut *c).await?;
-            });
+                    copy.field(Some(&insurer));
+                    copy.field(Some(&a.member().to_key_string()));
+                    copy.field(day_of(v).as_deref());
+                    copy.field(Some(&v.time.month().to_string()));
+                    copy.field(Some(&v.institution));
+                    copy.field(Some(&to_json(&v.evidence)));
+                    copy.last(Some(&import_id.to_string()));
+                }
+                copy.send(
+                    c,
+                    "COPY visits (insurer, member_key, service_day, service_month, institution, evidence, import_id) FROM STDIN",
+                )
+                .await?;
+            }
+            Conn::Sqlite(c) => {
+                for chunk in admitted.chunks(BULK_ROWS) {
+                    let mut qb = sqlx::QueryBuilder::new(
+                        "INSERT INTO visits (insurer, member_key, service_day, service_month, institution, evidence, import_id) ",
+                    );
+                    qb.push_values(chunk, |mut b, a| {
+                        let v = a.row();
+                        b.push_bind(insurer.clone())
+                            .push_bind(a.member().to_key_string())
+                            .push_bind(day_of(v))
+                            .push_bind(v.time.month().to_string())
+                            .push_bind(v.institution.clone())
+                            .push_bind(to_json(&v.evidence))
+                            .push_bind(import_id);
+                    });
+                    qb.build().execute(&mut *c).await?;
+                }
+            }
         }
         Ok(admitted.len() as u64)
     }

@@ -32,6 +32,7 @@ pub mod coverage;
 pub mod employer;
 pub mod imports;
 pub mod letters;
+pub mod marks;
 pub mod members;
 pub mod portal;
 pub mod registers;

@@ -11,3 +11,5 @@ mod fuzz;
 mod harness;
 mod no_wrong_letter;
 mod privacy;
+mod societies;
+mod watermark;
