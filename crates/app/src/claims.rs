@@ -10,7 +10,7 @@
 //! transaction begins, its visit facts spooled to a temporary file.
 
 use crate::imports::{blocking, by_card, file_name, import_entry};
-use crate::{App, AppError, ImportError, ImportReport, Result, write};
+use crate::{App, AppError, ImportError, ImportReport, Progress, Result, write};
 use collabo_claims::{ClaimReader, GroupMap};
 use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
@@ -88,9 +88,25 @@ impl App {
         path: &Path,
         map: &GroupMap,
     ) -> Result<ImportReport> {
+        self.import_claims_with_progress(actor, path, map, &Progress::default())
+            .await
+    }
+
+    /// [`App::import_claims`], advancing `progress` by the bytes of the file read (for
+    /// a progress bar over the file's size).
+    pub async fn import_claims_with_progress(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        map: &GroupMap,
+        progress: &Progress,
+    ) -> Result<ImportReport> {
         actor.may(Action::ImportSocietyData, Scope::Society)?;
         let file = file_name(path);
-        match self.import_claims_inner(actor, path, &file, map).await {
+        match self
+            .import_claims_inner(actor, path, &file, map, progress)
+            .await
+        {
             Ok(r) => Ok(r),
             Err(e) => Err(self
                 .refused(actor, ImportKind::Claims, &file, None, e)
@@ -104,10 +120,11 @@ impl App {
         path: &Path,
         file: &str,
         map: &GroupMap,
+        progress: &Progress,
     ) -> Result<ImportReport> {
         let sha256 = {
-            let path = path.to_owned();
-            blocking(move || crate::checkups::sha256_file(&path)).await??
+            let (path, file) = (path.to_owned(), file.to_owned());
+            blocking(move || crate::checkups::sha256_file(&path, &file)).await??
         };
         if let Some(summary) = self
             .store()
@@ -124,8 +141,13 @@ impl App {
         // transaction: it needs the candidates of every chunk, and holding every
         // admitted visit in memory until the insert would undo the spool.
         let spooled = {
-            let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
-            blocking(move || spool_visits(&path, &file, &map)).await??
+            let (path, file, map, progress) = (
+                path.to_owned(),
+                file.to_owned(),
+                map.clone(),
+                progress.clone(),
+            );
+            blocking(move || spool_visits(&path, &file, &map, &progress)).await??
         };
         let mut tx = write(self).await?;
         let import_id = match tx
@@ -365,13 +387,16 @@ struct Spooled {
 
 /// Reads and reduces a UKE file into visit facts on a temporary file (deleted when
 /// closed); a malformed file fails here, before anything is written.
-fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
-    let malformed = |e: collabo_claims::ClaimsError| {
-        AppError::Import(ImportError::Malformed {
+fn spool_visits(path: &Path, file: &str, map: &GroupMap, progress: &Progress) -> Result<Spooled> {
+    // The claims reader's message names the file and line itself.
+    let malformed = |e: collabo_claims::ClaimsError| match e {
+        collabo_claims::ClaimsError::Io { source, .. } => AppError::Import(ImportError::Io {
             file: file.to_owned(),
-            line: e.line().unwrap_or(0),
-            message: e.to_string(),
-        })
+            source,
+        }),
+        other => AppError::Import(ImportError::Claims {
+            message: other.to_string(),
+        }),
     };
     let io = |source: std::io::Error| {
         AppError::Import(ImportError::Io {
@@ -379,7 +404,14 @@ fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
             source,
         })
     };
-    let mut reader = ClaimReader::open(path, map).map_err(malformed)?;
+    // The reader is given the file's name, not its path: its messages are shown to
+    // the person who sent it (an upload's temporary path means nothing to them).
+    let input = std::fs::File::open(path).map_err(io)?;
+    let mut reader = ClaimReader::new(
+        std::io::BufReader::with_capacity(1 << 20, progress.reader(input)),
+        Path::new(file),
+        map,
+    );
     let mut out = BufWriter::new(tempfile::tempfile().map_err(io)?);
     let default_branch =
         collabo_domain::ids::Branch::parse("00").map_err(|e| AppError::Invalid(e.to_string()))?;

@@ -21,6 +21,7 @@ pub mod employer;
 pub mod engine;
 pub mod ids;
 pub mod matching;
+pub mod problem;
 pub mod member;
 pub mod programme;
 pub mod referral;
