@@ -943,7 +943,8 @@ impl App {
         tx.audit(
             &AuditEntry::new(actor, AuditAction::UserUnlock).detail(format!(
                 "{username}{}",
-                was.map(|t| format!(" (locked until {t})")).unwrap_or_default()
+                was.map(|t| format!(" (locked until {t})"))
+                    .unwrap_or_default()
             )),
         )
         .await?;

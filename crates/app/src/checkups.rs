@@ -15,7 +15,6 @@ use crate::{
     App, AppError, ImportError, ImportReport, OtherForm, Progress, Result, RowProblem, write,
 };
 use collabo_checkup::{CheckupReader, ReadError};
-use collabo_domain::problem::ProblemKind;
 use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
     ImportKind, ImportSummary, Intake, ReviewPayload, SubmittedCheckup,
@@ -23,6 +22,7 @@ use collabo_domain::admission::{
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::checkup::CheckupSource;
 use collabo_domain::ids::{EmployerCode, InsurerNumber};
+use collabo_domain::problem::ProblemKind;
 use collabo_store::Reader;
 use collabo_store::imports::Begun;
 use std::collections::BTreeMap;
@@ -326,7 +326,8 @@ fn is_a_list(path: &Path) -> bool {
         return false;
     };
     crate::tabular::read_table(path, &bytes).is_ok_and(|t| {
-        t.column(&["がん検診の種類", "検診種類", "がん種別"]).is_some()
+        t.column(&["がん検診の種類", "検診種類", "がん種別"])
+            .is_some()
             || t.column(&["資格取得日"]).is_some()
             || t.column(&["適用日"]).is_some()
     })

@@ -6,7 +6,8 @@
 
 use crate::tabular::{Table, cell, problem, read_table};
 use crate::{
-    App, AppError, ImportError, ImportReport, Result, RowProblem, parse_cell_date, sha256_hex, write,
+    App, AppError, ImportError, ImportReport, Result, RowProblem, parse_cell_date, sha256_hex,
+    write,
 };
 use collabo_domain::Date;
 use collabo_domain::actor::Actor;
@@ -444,13 +445,7 @@ pub fn parse_members(
             .collect();
         let postal = collabo_domain::ids::normalise_code(&postal);
         let address1 = cell(row, Some(c_address)).to_owned();
-        let employer = rows.parse(
-            row,
-            line,
-            c_employer,
-            "事業所記号",
-            id(EmployerCode::parse),
-        );
+        let employer = rows.parse(row, line, c_employer, "事業所記号", id(EmployerCode::parse));
         let from = rows.parse(row, line, c_from, "資格取得日", parse_cell_date);
         let relationship = rows.parse(row, line, c_relationship, "本人家族", |t| {
             Relationship::parse(t).ok_or_else(|| ProblemKind::NotOneOf {
@@ -461,7 +456,10 @@ pub fn parse_members(
         let since = rows.optional_date(row, line, c_since, "所属開始日");
         let until = rows.optional_date(row, line, c_until, "資格喪失日");
         rows.name_person(before, || {
-            row_person(row, [Some(c_symbol), Some(c_number), Some(c_branch), Some(c_name)])
+            row_person(
+                row,
+                [Some(c_symbol), Some(c_number), Some(c_branch), Some(c_name)],
+            )
         });
         if let (
             Some(insurer),
@@ -578,7 +576,10 @@ pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<SubmittedReferra
             }
         };
         rows.name_person(before, || {
-            row_person(row, [Some(c_symbol), Some(c_number), c_branch, Some(c_name)])
+            row_person(
+                row,
+                [Some(c_symbol), Some(c_number), c_branch, Some(c_name)],
+            )
         });
         if let (
             Some(symbol),

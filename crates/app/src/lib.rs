@@ -160,7 +160,9 @@ pub enum ImportError {
         file: String,
     },
     /// A required column is missing.
-    #[error("{file}: 必須の列「{column}」がありません。見出しの行に「{column}」の列を入れてください。")]
+    #[error(
+        "{file}: 必須の列「{column}」がありません。見出しの行に「{column}」の列を入れてください。"
+    )]
     MissingColumn {
         /// File.
         file: String,

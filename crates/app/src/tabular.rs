@@ -94,7 +94,10 @@ pub(crate) fn other_form(path: &Path, bytes: &[u8]) -> Option<OtherForm> {
     }
     let record_id = head.get(..3);
     if ext == "uke"
-        || matches!(record_id, Some(b"IR,") | Some(b"MN,") | Some(b"YK,") | Some(b"HR,"))
+        || matches!(
+            record_id,
+            Some(b"IR,") | Some(b"MN,") | Some(b"YK,") | Some(b"HR,")
+        )
     {
         return Some(OtherForm::Claims);
     }
@@ -105,9 +108,10 @@ pub(crate) fn other_form(path: &Path, bytes: &[u8]) -> Option<OtherForm> {
 /// CRLF, counting title rows, the header and blank lines); an XLSX row is its number in
 /// Excel. A checkup archive or claims file given here is refused as the wrong form.
 pub fn read_table(path: &Path, bytes: &[u8]) -> Result<Table, ImportError> {
-    let file = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     if let Some(form) = other_form(path, bytes) {
         return Err(ImportError::WrongForm { file, form });
     }
@@ -179,7 +183,9 @@ fn read_csv(file: &str, bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, ImportE
             .as_bytes()
             .get(usize::try_from(start).unwrap_or(usize::MAX)..)
             .map_or(0, |rest| {
-                rest.iter().take_while(|b| matches!(b, b'\r' | b'\n')).count()
+                rest.iter()
+                    .take_while(|b| matches!(b, b'\r' | b'\n'))
+                    .count()
             });
         rows.push((line_of(start + skipped as u64), cells));
     }
@@ -303,12 +309,20 @@ mod tests {
     #[test]
     fn abbreviated_wareki_and_excel_serials_are_dates_in_every_list() {
         let text = list("\r\n");
-        let text = String::from_utf8(text).unwrap().replace("R7.13.5", "R7.6.5");
+        let text = String::from_utf8(text)
+            .unwrap()
+            .replace("R7.13.5", "R7.6.5");
         let table = read_table(Path::new("list.csv"), text.as_bytes()).unwrap();
         let rows = parse_referrals("list.csv", &table).unwrap();
         let dates: Vec<_> = rows
             .iter()
-            .map(|r| (r.line, r.person.birth_date.to_string(), r.screening_date.to_string()))
+            .map(|r| {
+                (
+                    r.line,
+                    r.person.birth_date.to_string(),
+                    r.screening_date.to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             dates,
@@ -325,7 +339,14 @@ mod tests {
         let mut workbook = rust_xlsxwriter::Workbook::new();
         let sheet = workbook.add_worksheet();
         sheet.write_string(0, 0, "要精密検査者リスト").unwrap();
-        let header = ["記号", "番号", "氏名", "生年月日", "がん検診の種類", "検診実施年月日"];
+        let header = [
+            "記号",
+            "番号",
+            "氏名",
+            "生年月日",
+            "がん検診の種類",
+            "検診実施年月日",
+        ];
         for (c, h) in header.iter().enumerate() {
             sheet.write_string(2, c as u16, *h).unwrap();
         }

@@ -13,10 +13,10 @@ use crate::error::{ReadError, WriteError};
 use crate::items::Medication;
 use crate::record::{CheckupRecord, Origin, Problem, UnknownItem};
 use collabo_domain::calendar::parse_cell_date;
-use collabo_domain::problem::ProblemKind;
 use collabo_domain::checkup::{Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{self, Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
+use collabo_domain::problem::ProblemKind;
 use jiff::civil::Date;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -507,7 +507,12 @@ impl CsvSource {
             // The physical line the record starts on: the reader stands on the line
             // after the record's `\n` (or on its last line at the end of the file),
             // less the line breaks inside quoted fields.
-            let breaks = self.record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+            let breaks = self
+                .record
+                .as_slice()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             let after = self.reader.position().line();
             let line = after
                 .saturating_sub(breaks)

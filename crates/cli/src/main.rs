@@ -551,7 +551,9 @@ fn read_password() -> Result<String> {
         .context("パスワードを標準入力から読めません")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        bail!("パスワードを標準入力の1行目に入れてください（例: `printf '%s\\n' \"$PW\" | collabo user add …`）。");
+        bail!(
+            "パスワードを標準入力の1行目に入れてください（例: `printf '%s\\n' \"$PW\" | collabo user add …`）。"
+        );
     }
     Ok(password)
 }
@@ -975,7 +977,10 @@ async fn dispatch(cli: Cli) -> Result<()> {
             let key = CaseKey::parse(key).map_err(|e| anyhow::anyhow!("ケースキー: {e}"))?;
             let case = app.case(&staff(), &key).await?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&print::timeline_json(&case))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&print::timeline_json(&case))?
+                );
             } else {
                 print::timeline(&case);
             }
@@ -1015,7 +1020,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 UserAction::Passwd { username } => {
                     let password = read_password()?;
                     app.set_password(&actor, username, &password).await?;
-                    println!("ユーザー {username} のパスワードを再設定しました（ログイン中のセッションは終了しました）。");
+                    println!(
+                        "ユーザー {username} のパスワードを再設定しました（ログイン中のセッションは終了しました）。"
+                    );
                 }
                 UserAction::Unlock { username } => {
                     app.unlock_user(&actor, username).await?;
@@ -1023,7 +1030,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 }
                 UserAction::Disable { username } => {
                     app.disable_user(&actor, username).await?;
-                    println!("ユーザー {username} を無効にしました（再び使うには `collabo user passwd {username}`）。");
+                    println!(
+                        "ユーザー {username} を無効にしました（再び使うには `collabo user passwd {username}`）。"
+                    );
                 }
                 UserAction::List => {
                     for u in app.users(&actor).await? {
@@ -1039,7 +1048,11 @@ async fn dispatch(cli: Cli) -> Result<()> {
                             print::pad(&u.username, 16),
                             print::pad(role_label(&u.role), 14),
                             print::pad(&u.display_name, 16),
-                            if u.totp_enrolled { "設定済" } else { "未設定" },
+                            if u.totp_enrolled {
+                                "設定済"
+                            } else {
+                                "未設定"
+                            },
                             state
                         );
                     }
@@ -1296,9 +1309,7 @@ fn japanese_help(command: clap::Command) -> clap::Command {
     use clap::{Arg, ArgAction};
     let is_root = command.get_name() == "collabo";
     let mut command = command
-        .help_template(
-            "{about-with-newline}\n使い方: {usage}\n\n{all-args}{after-help}",
-        )
+        .help_template("{about-with-newline}\n使い方: {usage}\n\n{all-args}{after-help}")
         .disable_help_flag(true)
         .disable_help_subcommand(true)
         .subcommand_help_heading("コマンド")

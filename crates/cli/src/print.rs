@@ -164,7 +164,13 @@ pub fn figures(figures: &BTreeMap<ProgrammeCode, ProgrammeFigures>) {
 pub fn pad(text: &str, width: usize) -> String {
     let used: usize = text
         .chars()
-        .map(|c| if c.is_ascii() || ('ｦ'..='ﾟ').contains(&c) { 1 } else { 2 })
+        .map(|c| {
+            if c.is_ascii() || ('ｦ'..='ﾟ').contains(&c) {
+                1
+            } else {
+                2
+            }
+        })
         .sum();
     format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }

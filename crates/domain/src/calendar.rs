@@ -641,7 +641,6 @@ mod tests {
         assert_eq!(months, ["2026-11", "2026-12", "2027-01", "2027-02"]);
     }
 
-
     #[test]
     fn abbreviated_wareki_as_office_excel_writes_it() {
         assert_eq!(parse_cell_date("H4.7.17"), Ok(d(1992, 7, 17)));

@@ -371,7 +371,11 @@ impl CaseEvent {
                     } else {
                         format!(": {}", items.join("、"))
                     },
-                    if *late { "（期限後の提出）" } else { "" }
+                    if *late {
+                        "（期限後の提出）"
+                    } else {
+                        ""
+                    }
                 )
             }
             CaseEvent::Excluded(reason) => format!("対象外: {}", reason.label()),
@@ -396,7 +400,11 @@ impl CaseEvent {
                     ServiceTime::Day(d) => d.to_string(),
                     ServiceTime::Month(m) => crate::calendar::format_wareki_month(*m),
                 },
-                if *late_claim { "（月遅れ請求）" } else { "" }
+                if *late_claim {
+                    "（月遅れ請求）"
+                } else {
+                    ""
+                }
             ),
             CaseEvent::NoVisitFound { check } => format!("受診なし（{}）", check.label()),
             CaseEvent::RenoticeDue(letter) => format!("再勧奨予定: {}", letter.title()),
@@ -700,7 +708,10 @@ mod tests {
         assert_eq!(labels[4], "レセプト待ち（通知後の受診確認）: 令和8年1月");
         assert_eq!(labels[5], "受診を確認: 令和8年1月（月遅れ請求）");
         assert_eq!(labels[6], "受診なし（過去12か月の受診確認）");
-        assert!(labels[7].starts_with("通知取下げ: ") && labels[7].ends_with("・バッチ B1（受診を確認）"));
+        assert!(
+            labels[7].starts_with("通知取下げ: ")
+                && labels[7].ends_with("・バッチ B1（受診を確認）")
+        );
         assert_eq!(labels[8], "終了: 未受診");
         for l in &labels {
             assert!(!l.contains('_'), "no codes: {l}");

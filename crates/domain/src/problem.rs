@@ -129,10 +129,16 @@ impl fmt::Display for ProblemKind {
                 "「{value}」という日付はありません（月日または元号の年を確かめてください）。"
             ),
             ProblemKind::BadCode { value, expected } => {
-                write!(f, "「{value}」は正しくありません。{expected}で記入してください。")
+                write!(
+                    f,
+                    "「{value}」は正しくありません。{expected}で記入してください。"
+                )
             }
             ProblemKind::NotOneOf { value, allowed } => {
-                write!(f, "「{value}」は使えません。{allowed}のいずれかを記入してください。")
+                write!(
+                    f,
+                    "「{value}」は使えません。{allowed}のいずれかを記入してください。"
+                )
             }
             ProblemKind::OtherInsurer { value, ours } => write!(
                 f,
@@ -160,7 +166,10 @@ mod tests {
         let date = ProblemKind::NotADate {
             value: "H4.13.1".into(),
         };
-        assert!(date.to_string().contains("「H4.13.1」は日付として読めません"));
+        assert!(
+            date.to_string()
+                .contains("「H4.13.1」は日付として読めません")
+        );
         assert_eq!(date.code(), "ROW-DATE");
         let kinds = [
             ProblemKind::Required,

@@ -47,13 +47,25 @@ fn help_is_in_japanese_throughout() {
         assert!(help.contains("使い方: collabo"), "{args:?}: {help}");
         assert!(help.contains("オプション:"), "{args:?}: {help}");
         assert!(help.contains("このヘルプを表示する"), "{args:?}: {help}");
-        for english in ["Usage:", "Options:", "Commands:", "Print help", "Arguments:"] {
-            assert!(!help.contains(english), "{args:?} shows {english:?}: {help}");
+        for english in [
+            "Usage:",
+            "Options:",
+            "Commands:",
+            "Print help",
+            "Arguments:",
+        ] {
+            assert!(
+                !help.contains(english),
+                "{args:?} shows {english:?}: {help}"
+            );
         }
     }
     let o = collabo(dir.path(), &["--help"]);
     let help = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(help.contains("コマンド:") && help.contains("ポータルのユーザー"), "{help}");
+    assert!(
+        help.contains("コマンド:") && help.contains("ポータルのユーザー"),
+        "{help}"
+    );
 }
 
 #[tokio::test]
@@ -68,11 +80,23 @@ async fn user_add_on_a_fresh_init_gives_a_working_admin_login() {
     let password = "correct horse battery";
     let o = with_stdin(
         dir.path(),
-        &["user", "add", "kanri", "--role", "admin", "--name", "管理 太郎"],
+        &[
+            "user",
+            "add",
+            "kanri",
+            "--role",
+            "admin",
+            "--name",
+            "管理 太郎",
+        ],
         &format!("{password}\n"),
     );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("ユーザー kanri（管理者）を登録しました"), "{}", text(&o));
+    assert!(
+        text(&o).contains("ユーザー kanri（管理者）を登録しました"),
+        "{}",
+        text(&o)
+    );
     let short = with_stdin(
         dir.path(),
         &["user", "add", "short", "--role", "staff"],
@@ -104,12 +128,21 @@ async fn user_add_on_a_fresh_init_gives_a_working_admin_login() {
     let (session, user) = app.session(&id, now).await.unwrap().unwrap();
     let admin = Actor::new("kanri", user.role.clone(), "127.0.0.1", now);
     let full = app
-        .enrol_totp(&admin, &session, &totp_code(&secret, now).unwrap(), now, policy)
+        .enrol_totp(
+            &admin,
+            &session,
+            &totp_code(&secret, now).unwrap(),
+            now,
+            policy,
+        )
         .await
         .unwrap()
         .expect("the code from the secret enrols it");
     let (session, user) = app.session(&full, now).await.unwrap().unwrap();
-    assert_eq!((session.stage, user.role), (SessionStage::Full, Role::Admin));
+    assert_eq!(
+        (session.stage, user.role),
+        (SessionStage::Full, Role::Admin)
+    );
     let wrong = app
         .password_login("kanri", "wrong password!!", "127.0.0.2", now, policy)
         .await
@@ -132,7 +165,10 @@ async fn user_add_on_a_fresh_init_gives_a_working_admin_login() {
         .await
         .unwrap();
     assert!(matches!(disabled, LoginOutcome::Refused), "{disabled:?}");
-    assert!(app.session(&full, now).await.unwrap().is_none(), "its session ended");
+    assert!(
+        app.session(&full, now).await.unwrap().is_none(),
+        "its session ended"
+    );
     app.close().await;
     let new_password = "another long password";
     let o = with_stdin(
@@ -157,10 +193,18 @@ async fn user_add_on_a_fresh_init_gives_a_working_admin_login() {
     else {
         panic!("the new password is refused");
     };
-    assert_eq!(stage, SessionStage::SecondFactor, "the second factor is kept");
+    assert_eq!(
+        stage,
+        SessionStage::SecondFactor,
+        "the second factor is kept"
+    );
     app.close().await;
     let o = collabo(dir.path(), &["user", "list"]);
-    assert!(text(&o).contains("kanri") && text(&o).contains("設定済"), "{}", text(&o));
+    assert!(
+        text(&o).contains("kanri") && text(&o).contains("設定済"),
+        "{}",
+        text(&o)
+    );
     // Each operation is in the audit log, in Japanese.
     let o = collabo(dir.path(), &["audit", "log"]);
     let log = text(&o);
@@ -198,7 +242,8 @@ fn a_closed_pipe_ends_the_command_quietly() {
 fn the_review_queue_is_a_table_and_json_for_scripts() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
-    let list = "記号,番号,氏名,生年月日,がん検診の種類,検診実施年月日\n1001,9,山田花子,H2.1.1,肺,R7.6.5\n";
+    let list =
+        "記号,番号,氏名,生年月日,がん検診の種類,検診実施年月日\n1001,9,山田花子,H2.1.1,肺,R7.6.5\n";
     let path = dir.path().join("list.csv");
     std::fs::write(&path, list).unwrap();
     let o = collabo(

@@ -109,13 +109,23 @@ async fn a_bad_row_names_file_line_and_field_and_nothing_is_imported() {
     );
     assert!(!o.status.success());
     let out = text(&o);
-    assert!(out.contains("3行目 「検診実施年月日」: 「2025/13/40」"), "{out}");
+    assert!(
+        out.contains("3行目 「検診実施年月日」: 「2025/13/40」"),
+        "{out}"
+    );
     assert!(
         out.contains("4行目 「がん検診の種類」: 「膵臓」は使えません。"),
         "{out}"
     );
-    assert!(out.contains("要精密検査者.csv に 2 件の誤りがあるため、取り込みませんでした"), "{out}");
-    assert_eq!(out.matches("要精密検査者.csv").count(), 1, "the file is named once: {out}");
+    assert!(
+        out.contains("要精密検査者.csv に 2 件の誤りがあるため、取り込みませんでした"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("要精密検査者.csv").count(),
+        1,
+        "the file is named once: {out}"
+    );
     let pool = db(&dir.path().join("collabo.sqlite")).await;
     assert_eq!(
         count(&pool, "SELECT COUNT(*) FROM referrals").await,

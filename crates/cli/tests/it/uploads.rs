@@ -62,7 +62,10 @@ async fn an_error_on_line_n_of_a_crlf_file_says_line_n_and_abbreviated_wareki_is
         out.contains("5行目 「検診実施年月日」: 「R7.6.31」という日付はありません"),
         "{out}"
     );
-    assert!(out.contains("（1001-2-00 佐藤　恵子）"), "the person is named: {out}");
+    assert!(
+        out.contains("（1001-2-00 佐藤　恵子）"),
+        "the person is named: {out}"
+    );
     assert!(!out.contains("4行目"), "the good row has no problem: {out}");
     assert!(!out.contains("expected") && !out.contains("/tmp"), "{out}");
 
@@ -124,10 +127,7 @@ fn a_missing_file_is_said_once_in_japanese_with_its_path() {
     setup(dir.path());
     let missing = dir.path().join("ない.csv");
     for kind in ["members", "claims", "checkups", "consents"] {
-        let o = collabo(
-            dir.path(),
-            &["import", kind, missing.to_str().unwrap()],
-        );
+        let o = collabo(dir.path(), &["import", kind, missing.to_str().unwrap()]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
         assert_eq!(
