@@ -178,6 +178,15 @@ pub struct NewUser {
     pub role: Role,
 }
 
+/// The password hash of a disabled user: not a PHC string, so no password verifies
+/// against it (`verify_password` refuses it like a wrong password).
+pub const DISABLED_PASSWORD_HASH: &str = "!disabled";
+
+/// Whether a user was disabled ([`App::disable_user`]).
+pub fn is_disabled(user: &PortalUser) -> bool {
+    user.password_hash == DISABLED_PASSWORD_HASH
+}
+
 /// Admin and staff must use a second factor; employers may.
 pub fn totp_required(role: &Role) -> bool {
     matches!(role, Role::Admin | Role::Staff)
@@ -879,6 +888,105 @@ impl App {
             )
             .await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a user's password (12 characters or more), keeping role and second factor;
+    /// clears the failure counts and the lock, ends their sessions. A disabled user is
+    /// enabled again by it.
+    pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
+        actor.may(Action::ManageUsers, Scope::Society)?;
+        if password.chars().count() < 12 {
+            return Err(AppError::Invalid(
+                "パスワードは12文字以上にしてください。".into(),
+            ));
+        }
+        let hash = hash_password(password.to_owned()).await?;
+        let mut tx = write(self).await?;
+        let user = tx
+            .user(username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("ユーザー {username}")))?;
+        let was_disabled = is_disabled(&user);
+        tx.put_user(
+            &PortalUser {
+                password_hash: hash,
+                ..user
+            },
+            actor.now,
+        )
+        .await?;
+        tx.delete_sessions_of(username, actor.now).await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::UserPasswordSet).detail(format!(
+                "{username}{}",
+                if was_disabled { " (enabled again)" } else { "" }
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lifts a user's lock and clears the failure counts (the second factor stays).
+    pub async fn unlock_user(&self, actor: &Actor, username: &str) -> Result<()> {
+        actor.may(Action::ManageUsers, Scope::Society)?;
+        let mut tx = write(self).await?;
+        let user = tx
+            .user(username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("ユーザー {username}")))?;
+        let was = user.locked_until;
+        // Writing the user back as it is clears the counts and the lock.
+        tx.put_user(&user, actor.now).await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::UserUnlock).detail(format!(
+                "{username}{}",
+                was.map(|t| format!(" (locked until {t})"))
+                    .unwrap_or_default()
+            )),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Disables a user: no password works any more, their sessions end and their API
+    /// tokens are revoked. [`App::set_password`] enables the account again.
+    pub async fn disable_user(&self, actor: &Actor, username: &str) -> Result<()> {
+        actor.may(Action::ManageUsers, Scope::Society)?;
+        if actor.user == username {
+            return Err(AppError::Invalid(
+                "自分自身のアカウントは無効にできません。".into(),
+            ));
+        }
+        let mut tx = write(self).await?;
+        let user = tx
+            .user(username)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("ユーザー {username}")))?;
+        tx.put_user(
+            &PortalUser {
+                password_hash: DISABLED_PASSWORD_HASH.to_owned(),
+                ..user
+            },
+            actor.now,
+        )
+        .await?;
+        tx.delete_sessions_of(username, actor.now).await?;
+        let mut revoked = 0;
+        for t in tx.api_tokens().await? {
+            if t.username == username && t.revoked_at.is_none() {
+                tx.revoke_api_token(&t.token_hash, actor.now).await?;
+                revoked += 1;
+            }
+        }
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::UserDisable)
+                .detail(format!("{username}: {revoked} token(s) revoked")),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

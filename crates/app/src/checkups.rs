@@ -11,8 +11,10 @@
 //! capped by `max_upload_bytes`; a single document by the reader's own cap).
 
 use crate::imports::{Basis, Matched, blocking, file_name, import_entry, match_rows, refuse_flood};
-use crate::{App, AppError, ImportError, ImportReport, Result, RowProblem, write};
-use collabo_checkup::CheckupReader;
+use crate::{
+    App, AppError, ImportError, ImportReport, OtherForm, Progress, Result, RowProblem, write,
+};
+use collabo_checkup::{CheckupReader, ReadError};
 use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
     ImportKind, ImportSummary, Intake, ReviewPayload, SubmittedCheckup,
@@ -20,6 +22,7 @@ use collabo_domain::admission::{
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::checkup::CheckupSource;
 use collabo_domain::ids::{EmployerCode, InsurerNumber};
+use collabo_domain::problem::ProblemKind;
 use collabo_store::Reader;
 use collabo_store::imports::Begun;
 use std::collections::BTreeMap;
@@ -30,10 +33,10 @@ use std::path::Path;
 const CHUNK: usize = 2000;
 
 /// SHA-256 of a file, streamed (archives can be large).
-pub(crate) fn sha256_file(path: &Path) -> Result<String, ImportError> {
+pub(crate) fn sha256_file(path: &Path, file: &str) -> Result<String, ImportError> {
     use sha2::{Digest, Sha256};
     let io = |source| ImportError::Io {
-        file: path.display().to_string(),
+        file: file.to_owned(),
         source,
     };
     let mut hasher = Sha256::new();
@@ -86,13 +89,25 @@ impl App {
         employer: Option<&EmployerCode>,
         path: &Path,
     ) -> Result<ImportReport> {
+        self.import_checkups_with_progress(actor, employer, path, &Progress::default())
+            .await
+    }
+
+    /// [`App::import_checkups`], advancing `progress` by one per record read.
+    pub async fn import_checkups_with_progress(
+        &self,
+        actor: &Actor,
+        employer: Option<&EmployerCode>,
+        path: &Path,
+        progress: &Progress,
+    ) -> Result<ImportReport> {
         match employer {
             Some(e) => actor.may(Action::UploadEmployerData, Scope::Employer(e))?,
             None => actor.may(Action::ImportSocietyData, Scope::Society)?,
         };
         let file = file_name(path);
         match self
-            .import_checkups_inner(actor, employer, path, &file)
+            .import_checkups_inner(actor, employer, path, &file, progress)
             .await
         {
             Ok(r) => Ok(r),
@@ -140,14 +155,15 @@ impl App {
         employer: Option<&EmployerCode>,
         path: &Path,
         file: &str,
+        progress: &Progress,
     ) -> Result<ImportReport> {
         if let Some(e) = employer {
             self.count_employer_upload(actor, ImportKind::Checkups, file, e)
                 .await?;
         }
         let sha256 = {
-            let path = path.to_owned();
-            blocking(move || sha256_file(&path)).await??
+            let (path, file) = (path.to_owned(), file.to_owned());
+            blocking(move || sha256_file(&path, &file)).await??
         };
         let mut r = self.store().read().await?;
         if let Some(e) = employer
@@ -166,7 +182,7 @@ impl App {
         };
         // Parse and match outside the write transaction: a large archive keeps one core
         // busy, but no login or audited read waits for it.
-        let parsed = parse_checkups(path, file, source).await?;
+        let parsed = parse_checkups(path, file, source, progress).await?;
         let insurer =
             InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
         let mut r = self.store().read().await?;
@@ -195,7 +211,7 @@ impl App {
         } else {
             // The register or a tombstone changed while the file was matched: match it
             // again, inside the transaction (rare; the file is read a second time).
-            let again = parse_checkups(path, file, source).await?;
+            let again = parse_checkups(path, file, source, &Progress::default()).await?;
             let again = match_checkups(&mut tx, &insurer, employer, &now_basis, again.rows).await?;
             refuse_flood(file, employer, &again)?;
             again
@@ -237,20 +253,94 @@ struct ParsedCheckups {
 
 /// Reads every record of a checkup file off the async runtime. A document the reader
 /// rejects fails the whole file with every problem; a fatal error stops at once.
-async fn parse_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<ParsedCheckups> {
-    let (path, file) = (path.to_owned(), file.to_owned());
-    blocking(move || read_checkups(&path, &file, source)).await?
+async fn parse_checkups(
+    path: &Path,
+    file: &str,
+    source: CheckupSource,
+    progress: &Progress,
+) -> Result<ParsedCheckups> {
+    let (path, file, progress) = (path.to_owned(), file.to_owned(), progress.clone());
+    blocking(move || read_checkups(&path, &file, source, &progress)).await?
 }
 
-fn read_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<ParsedCheckups> {
-    let malformed = |e: collabo_checkup::ReadError| {
-        AppError::Import(ImportError::Malformed {
-            file: file.to_owned(),
+/// A checkup reader's fatal error as the import's refusal: the file named once (by
+/// the name it was given, not the path it was written to), in Japanese; a list or a
+/// claims file given here is named as the wrong form.
+fn refusal(path: &Path, file: &str, e: ReadError) -> ImportError {
+    let file = file.to_owned();
+    match e {
+        ReadError::Io { source, .. } => ImportError::Io { file, source },
+        ReadError::Zip { .. } => ImportError::Malformed {
+            file,
             line: 0,
-            message: e.to_string(),
-        })
+            message: "zip アーカイブとして読めません（壊れているか、zip ではありません）".into(),
+        },
+        ReadError::Malformed { origin, expected } => {
+            if origin.line == Some(1) && is_a_list(path) {
+                return ImportError::WrongForm {
+                    file,
+                    form: OtherForm::List,
+                };
+            }
+            ImportError::Malformed {
+                file: match &origin.member {
+                    Some(member) => format!("{file} の {member}"),
+                    None => file,
+                },
+                line: origin.line.unwrap_or(0),
+                message: format!("特定健診の様式として読めません（{expected}）"),
+            }
+        }
+        ReadError::UnknownFormat { .. } => {
+            let head = std::fs::File::open(path)
+                .and_then(|f| {
+                    let mut head = Vec::new();
+                    f.take(4096).read_to_end(&mut head)?;
+                    Ok(head)
+                })
+                .unwrap_or_default();
+            match crate::tabular::other_form(path, &head) {
+                Some(OtherForm::Claims) => ImportError::WrongForm {
+                    file,
+                    form: OtherForm::Claims,
+                },
+                _ => ImportError::Malformed {
+                    file,
+                    line: 0,
+                    message: "特定健診結果のファイル（XMLアーカイブ・フォルダ・XML・CSV・Excel）として読めません".into(),
+                },
+            }
+        }
+        other => ImportError::Malformed {
+            file,
+            line: 0,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Whether a CSV/XLSX file given as checkups is one of the lists (要精密検査者リスト,
+/// 加入者台帳, 本人の申出): its header has their columns.
+fn is_a_list(path: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
     };
-    let mut reader = CheckupReader::open(path).map_err(malformed)?;
+    crate::tabular::read_table(path, &bytes).is_ok_and(|t| {
+        t.column(&["がん検診の種類", "検診種類", "がん種別"])
+            .is_some()
+            || t.column(&["資格取得日"]).is_some()
+            || t.column(&["適用日"]).is_some()
+    })
+}
+
+fn read_checkups(
+    path: &Path,
+    file: &str,
+    source: CheckupSource,
+    progress: &Progress,
+) -> Result<ParsedCheckups> {
+    let fatal = |e: ReadError| AppError::Import(refusal(path, file, e));
+    let mut reader = CheckupReader::open(path).map_err(fatal)?;
     let mut parsed = ParsedCheckups {
         rows: Vec::new(),
         unknown_items: BTreeMap::new(),
@@ -259,6 +349,7 @@ fn read_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<Parse
     let mut line = 0u64;
     for item in &mut reader {
         line += 1;
+        progress.add(1);
         match item {
             Ok(record) => {
                 for u in &record.unknown_items {
@@ -283,16 +374,26 @@ fn read_checkups(path: &Path, file: &str, source: CheckupSource) -> Result<Parse
                     questionnaire: record.questionnaire,
                 });
             }
-            Err(e) if !e.is_fatal() => {
+            Err(ReadError::Rejected {
+                origin,
+                problems: found,
+            }) => {
                 parsed.rows.clear();
-                problems.push(RowProblem {
-                    file: file.to_owned(),
-                    line,
-                    field: "document".into(),
-                    message: e.to_string(),
-                });
+                let at = origin.line.unwrap_or(line);
+                let file = match &origin.member {
+                    Some(member) => format!("{file} の {member}"),
+                    None => file.to_owned(),
+                };
+                for p in found {
+                    problems.push(RowProblem::new(
+                        &file,
+                        p.line.unwrap_or(at),
+                        &p.field,
+                        ProblemKind::CheckupDocument { detail: p.message },
+                    ));
+                }
             }
-            Err(e) => return Err(malformed(e)),
+            Err(e) => return Err(fatal(e)),
         }
     }
     if !problems.is_empty() {

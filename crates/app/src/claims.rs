@@ -12,7 +12,7 @@
 //! matched by a hash lookup and the visits are inserted in bulk (issue 15).
 
 use crate::imports::{blocking, file_name, import_entry};
-use crate::{App, AppError, ImportError, ImportReport, Result, write};
+use crate::{App, AppError, ImportError, ImportReport, Progress, Result, write};
 use collabo_claims::{ClaimReader, GroupMap};
 use collabo_domain::actor::Actor;
 use collabo_domain::admission::{
@@ -117,9 +117,25 @@ impl App {
         path: &Path,
         map: &GroupMap,
     ) -> Result<ImportReport> {
+        self.import_claims_with_progress(actor, path, map, &Progress::default())
+            .await
+    }
+
+    /// [`App::import_claims`], advancing `progress` by the bytes of the file read (for
+    /// a progress bar over the file's size).
+    pub async fn import_claims_with_progress(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        map: &GroupMap,
+        progress: &Progress,
+    ) -> Result<ImportReport> {
         actor.may(Action::ImportSocietyData, Scope::Society)?;
         let file = file_name(path);
-        match self.import_claims_inner(actor, path, &file, map).await {
+        match self
+            .import_claims_inner(actor, path, &file, map, progress)
+            .await
+        {
             Ok(r) => Ok(r),
             Err(e) => Err(self
                 .refused(actor, ImportKind::Claims, &file, None, e)
@@ -133,6 +149,7 @@ impl App {
         path: &Path,
         file: &str,
         map: &GroupMap,
+        progress: &Progress,
     ) -> Result<ImportReport> {
         let insurer =
             InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -141,8 +158,13 @@ impl App {
         // file of gigabytes). Meanwhile the register is read once into a card index
         // (記号番号 → members), so matching is a hash lookup per claim.
         let parse = {
-            let (path, file, map) = (path.to_owned(), file.to_owned(), map.clone());
-            blocking(move || spool_visits(&path, &file, &map))
+            let (path, file, map, progress) = (
+                path.to_owned(),
+                file.to_owned(),
+                map.clone(),
+                progress.clone(),
+            );
+            blocking(move || spool_visits(&path, &file, &map, &progress))
         };
         let index = self.current_card_index(&insurer);
         let (spooled, index) = tokio::join!(parse, index);
@@ -400,13 +422,16 @@ struct Spooled {
 
 /// Reads and reduces a UKE file into visit facts on a temporary file (deleted when
 /// closed); a malformed file fails here, before anything is written.
-fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
-    let malformed = |e: collabo_claims::ClaimsError| {
-        AppError::Import(ImportError::Malformed {
+fn spool_visits(path: &Path, file: &str, map: &GroupMap, progress: &Progress) -> Result<Spooled> {
+    // The claims reader's message names the file and line itself.
+    let malformed = |e: collabo_claims::ClaimsError| match e {
+        collabo_claims::ClaimsError::Io { source, .. } => AppError::Import(ImportError::Io {
             file: file.to_owned(),
-            line: e.line().unwrap_or(0),
-            message: e.to_string(),
-        })
+            source,
+        }),
+        other => AppError::Import(ImportError::Claims {
+            message: other.to_string(),
+        }),
     };
     let io = |source: std::io::Error| {
         AppError::Import(ImportError::Io {
@@ -414,11 +439,17 @@ fn spool_visits(path: &Path, file: &str, map: &GroupMap) -> Result<Spooled> {
             source,
         })
     };
+    // The reader is given the file's name, not its path: its messages are shown to
+    // the person who sent it (an upload's temporary path means nothing to them).
     let input = HashingRead {
-        inner: std::fs::File::open(path).map_err(io)?,
+        inner: progress.reader(std::fs::File::open(path).map_err(io)?),
         hasher: Sha256::new(),
     };
-    let mut reader = ClaimReader::new(BufReader::with_capacity(1 << 20, input), path, map);
+    let mut reader = ClaimReader::new(
+        BufReader::with_capacity(1 << 20, input),
+        Path::new(file),
+        map,
+    );
     let mut out = BufWriter::new(tempfile::tempfile().map_err(io)?);
     let default_branch =
         collabo_domain::ids::Branch::parse("00").map_err(|e| AppError::Invalid(e.to_string()))?;

@@ -6,7 +6,8 @@
 
 use crate::tabular::{Table, cell, problem, read_table};
 use crate::{
-    App, AppError, ImportError, ImportReport, Result, RowProblem, parse_date, sha256_hex, write,
+    App, AppError, ImportError, ImportReport, Result, RowProblem, parse_cell_date, sha256_hex,
+    write,
 };
 use collabo_domain::Date;
 use collabo_domain::actor::Actor;
@@ -20,6 +21,7 @@ use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, Consen
 use collabo_domain::ids::{Branch, CardNumber, EmployerCode, InsurerNumber, MemberKey, Symbol};
 use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::member::{Address, Member, Relationship, Sex, employer_change};
+use collabo_domain::problem::ProblemKind;
 use collabo_domain::referral::CancerType;
 use collabo_store::Reader;
 use collabo_store::imports::{Begun, NewReviewItem};
@@ -205,34 +207,98 @@ pub(crate) struct Rows<'a> {
     problems: Vec<RowProblem>,
 }
 
+/// An identifier parser whose error is a typed problem.
+fn id<T>(
+    parse: impl Fn(&str) -> Result<T, collabo_domain::ids::IdError>,
+) -> impl Fn(&str) -> Result<T, ProblemKind> {
+    move |t| parse(t).map_err(|e| ProblemKind::of_id(t, &e))
+}
+
+/// A 枝番 as written (`1` is `01`).
+fn branch(t: &str) -> Result<Branch, ProblemKind> {
+    let padded = if t.chars().count() == 1 {
+        format!("0{t}")
+    } else {
+        t.to_owned()
+    };
+    Branch::parse(&padded).map_err(|e| ProblemKind::of_id(t, &e))
+}
+
+/// The person a row names, as problems show them: 記号-番号-枝番 氏名 (what the row says).
+fn row_person(row: &[String], columns: [Option<usize>; 4]) -> Option<String> {
+    let [symbol, number, branch, name] = columns.map(|c| cell(row, c));
+    if symbol.is_empty() && number.is_empty() && name.is_empty() {
+        return None;
+    }
+    let mut card = format!("{symbol}-{number}");
+    if !branch.is_empty() {
+        card.push('-');
+        card.push_str(branch);
+    }
+    Some(if name.is_empty() {
+        card
+    } else {
+        format!("{card} {name}")
+    })
+}
+
 impl<'a> Rows<'a> {
     fn col(&self, names: &[&str]) -> Result<usize, ImportError> {
         self.table.require(self.file, names)
     }
+    fn push(&mut self, line: u64, field: &str, kind: ProblemKind) {
+        self.problems.push(problem(self.file, line, field, kind));
+    }
     fn text(&mut self, row: &[String], line: u64, index: usize, field: &str) -> Option<String> {
         let value = cell(row, Some(index));
         if value.is_empty() {
-            self.problems
-                .push(problem(self.file, line, field, "required value is empty"));
+            self.push(line, field, ProblemKind::Required);
             return None;
         }
         Some(value.to_owned())
     }
-    fn parse<T, E: ToString>(
+    fn parse<T>(
         &mut self,
         row: &[String],
         line: u64,
         index: usize,
         field: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
+        parse: impl FnOnce(&str) -> Result<T, ProblemKind>,
     ) -> Option<T> {
         let value = self.text(row, line, index, field)?;
         match parse(&value) {
             Ok(v) => Some(v),
-            Err(e) => {
-                self.problems
-                    .push(problem(self.file, line, field, e.to_string()));
+            Err(kind) => {
+                self.push(line, field, kind);
                 None
+            }
+        }
+    }
+    /// An optional date cell: `Some(None)` when empty, `None` when it is wrong.
+    fn optional_date(
+        &mut self,
+        row: &[String],
+        line: u64,
+        index: Option<usize>,
+        field: &str,
+    ) -> Option<Option<Date>> {
+        match cell(row, index) {
+            "" => Some(None),
+            t => match parse_cell_date(t) {
+                Ok(d) => Some(Some(d)),
+                Err(kind) => {
+                    self.push(line, field, kind);
+                    None
+                }
+            },
+        }
+    }
+    /// Names the row's person on the problems found since `from`.
+    fn name_person(&mut self, from: usize, person: impl FnOnce() -> Option<String>) {
+        if self.problems.len() > from {
+            let person = person();
+            for p in &mut self.problems[from..] {
+                p.person.clone_from(&person);
             }
         }
     }
@@ -342,69 +408,59 @@ pub fn parse_members(
         } else {
             row_insurer.to_owned()
         };
+        let before = rows.problems.len();
         let insurer_number = match InsurerNumber::parse(&insurer_number) {
             Ok(i) if i.as_str() == insurer => Some(i),
             Ok(i) => {
-                rows.problems.push(problem(
-                    file,
+                rows.push(
                     line,
                     "保険者番号",
-                    format!("{i} is not this society's number {insurer}"),
-                ));
+                    ProblemKind::OtherInsurer {
+                        value: i.to_string(),
+                        ours: insurer.to_owned(),
+                    },
+                );
                 None
             }
             Err(e) => {
-                rows.problems.push(problem(file, line, "保険者番号", e));
+                rows.push(line, "保険者番号", ProblemKind::of_id(&insurer_number, &e));
                 None
             }
         };
-        let symbol = rows.parse(row, line, c_symbol, "記号", Symbol::parse);
-        let number = rows.parse(row, line, c_number, "番号", CardNumber::parse);
-        let branch = rows.parse(row, line, c_branch, "枝番", |t| {
-            let t = if t.len() == 1 {
-                format!("0{t}")
-            } else {
-                t.to_owned()
-            };
-            Branch::parse(&t)
-        });
+        let symbol = rows.parse(row, line, c_symbol, "記号", id(Symbol::parse));
+        let number = rows.parse(row, line, c_number, "番号", id(CardNumber::parse));
+        let branch = rows.parse(row, line, c_branch, "枝番", branch);
         let name = rows.text(row, line, c_name, "氏名");
         let kana = rows.text(row, line, c_kana, "氏名カナ");
         let sex = rows.parse(row, line, c_sex, "性別", |t| {
-            Sex::from_code(t).ok_or("expected 1 (男) or 2 (女)")
+            Sex::from_code(t).ok_or_else(|| ProblemKind::NotOneOf {
+                value: t.to_owned(),
+                allowed: "1（男）、2（女）",
+            })
         });
-        let birth = rows.parse(row, line, c_birth, "生年月日", parse_date);
+        let birth = rows.parse(row, line, c_birth, "生年月日", parse_cell_date);
         let postal: String = cell(row, Some(c_postal))
             .chars()
             .filter(|c| c.is_ascii_digit() || ('０'..='９').contains(c))
             .collect();
         let postal = collabo_domain::ids::normalise_code(&postal);
         let address1 = cell(row, Some(c_address)).to_owned();
-        let employer = rows.parse(row, line, c_employer, "事業所記号", EmployerCode::parse);
-        let from = rows.parse(row, line, c_from, "資格取得日", parse_date);
+        let employer = rows.parse(row, line, c_employer, "事業所記号", id(EmployerCode::parse));
+        let from = rows.parse(row, line, c_from, "資格取得日", parse_cell_date);
         let relationship = rows.parse(row, line, c_relationship, "本人家族", |t| {
-            Relationship::parse(t).ok_or("expected 本人 or 家族 (1 = 本人, 2 = 家族)")
+            Relationship::parse(t).ok_or_else(|| ProblemKind::NotOneOf {
+                value: t.to_owned(),
+                allowed: "本人、家族（1 = 本人、2 = 家族）",
+            })
         });
-        let since = match cell(row, c_since) {
-            "" => Some(None),
-            t => match parse_date(t) {
-                Ok(d) => Some(Some(d)),
-                Err(e) => {
-                    rows.problems.push(problem(file, line, "所属開始日", e));
-                    None
-                }
-            },
-        };
-        let until = match cell(row, c_until) {
-            "" => Some(None),
-            t => match parse_date(t) {
-                Ok(d) => Some(Some(d)),
-                Err(e) => {
-                    rows.problems.push(problem(file, line, "資格喪失日", e));
-                    None
-                }
-            },
-        };
+        let since = rows.optional_date(row, line, c_since, "所属開始日");
+        let until = rows.optional_date(row, line, c_until, "資格喪失日");
+        rows.name_person(before, || {
+            row_person(
+                row,
+                [Some(c_symbol), Some(c_number), Some(c_branch), Some(c_name)],
+            )
+        });
         if let (
             Some(insurer),
             Some(symbol),
@@ -482,41 +538,49 @@ pub fn parse_referrals(file: &str, table: &Table) -> Result<Vec<SubmittedReferra
     let mut out = Vec::with_capacity(table.rows.len());
     for (line, row) in &table.rows {
         let line = *line;
-        let symbol = rows.parse(row, line, c_symbol, "記号", Symbol::parse);
-        let number = rows.parse(row, line, c_number, "番号", CardNumber::parse);
+        let before = rows.problems.len();
+        let symbol = rows.parse(row, line, c_symbol, "記号", id(Symbol::parse));
+        let number = rows.parse(row, line, c_number, "番号", id(CardNumber::parse));
         let branch = match cell(row, c_branch) {
             "" => Some(None),
-            t => match Branch::parse(&if t.len() == 1 {
-                format!("0{t}")
-            } else {
-                t.to_owned()
-            }) {
+            t => match branch(t) {
                 Ok(b) => Some(Some(b)),
-                Err(e) => {
-                    rows.problems.push(problem(file, line, "枝番", e));
+                Err(kind) => {
+                    rows.push(line, "枝番", kind);
                     None
                 }
             },
         };
         let name = rows.text(row, line, c_name, "氏名");
-        let birth = rows.parse(row, line, c_birth, "生年月日", parse_date);
+        let birth = rows.parse(row, line, c_birth, "生年月日", parse_cell_date);
         let cancer = rows.parse(row, line, c_cancer, "がん検診の種類", |t| {
-            CancerType::parse(t).ok_or("expected 肺, 胃, 大腸, 乳 or 子宮頸")
+            CancerType::parse(t).ok_or_else(|| ProblemKind::NotOneOf {
+                value: t.to_owned(),
+                allowed: "肺、胃、大腸、乳、子宮頸",
+            })
         });
-        let date = rows.parse(row, line, c_date, "検診実施年月日", parse_date);
+        let date = rows.parse(row, line, c_date, "検診実施年月日", parse_cell_date);
         let consent = match collabo_domain::ids::normalise_code(cell(row, c_consent)).as_str() {
             "1" | "有" | "済" | "同意" | "○" | "true" | "yes" => true,
             "" | "0" | "無" | "false" | "no" => false,
             other => {
-                rows.problems.push(problem(
-                    file,
+                rows.push(
                     line,
                     "同意",
-                    format!("{other:?}: expected 1 (同意あり) or 0"),
-                ));
+                    ProblemKind::NotOneOf {
+                        value: other.to_owned(),
+                        allowed: "1（同意あり）、0（同意なし）、空欄",
+                    },
+                );
                 false
             }
         };
+        rows.name_person(before, || {
+            row_person(
+                row,
+                [Some(c_symbol), Some(c_number), c_branch, Some(c_name)],
+            )
+        });
         if let (
             Some(symbol),
             Some(number),
@@ -832,7 +896,12 @@ impl App {
                     file,
                     *line,
                     "記号",
-                    format!("no member {}", record.member),
+                    ProblemKind::NoSuchMember {
+                        member: format!(
+                            "{}-{}-{}",
+                            record.member.symbol, record.member.number, record.member.branch
+                        ),
+                    },
                 )),
             }
         }
@@ -874,51 +943,56 @@ pub fn parse_consents(
     let mut records = Vec::new();
     for (line, row) in &table.rows {
         let line = *line;
-        let symbol = rows.parse(row, line, c_symbol, "記号", Symbol::parse);
-        let number = rows.parse(row, line, c_number, "番号", CardNumber::parse);
-        let branch = rows.parse(row, line, c_branch, "枝番", |t| {
-            Branch::parse(&if t.len() == 1 {
-                format!("0{t}")
-            } else {
-                t.to_owned()
-            })
-        });
+        let before = rows.problems.len();
+        let symbol = rows.parse(row, line, c_symbol, "記号", id(Symbol::parse));
+        let number = rows.parse(row, line, c_number, "番号", id(CardNumber::parse));
+        let branch = rows.parse(row, line, c_branch, "枝番", branch);
         let kind = rows.parse(row, line, c_kind, "区分", |t| match t {
             "オプトアウト" | "拒否" => Ok(ConsentKind::OptOut),
             "同意" | "オプトイン" => Ok(ConsentKind::OptIn),
-            other => ConsentKind::from_code(other).ok_or("expected オプトアウト or 同意"),
+            other => ConsentKind::from_code(other).ok_or_else(|| ProblemKind::NotOneOf {
+                value: other.to_owned(),
+                allowed: "オプトアウト、同意",
+            }),
         });
         let scope = match cell(row, c_scope) {
             "" | "全体" => Some(ConsentScope::All),
             t => match ConsentScope::from_code(t) {
                 Some(s) => Some(s),
                 None => {
-                    rows.problems.push(problem(
-                        file,
+                    rows.push(
                         line,
                         "範囲",
-                        format!("{t:?}: expected all, R, S, D or C"),
-                    ));
+                        ProblemKind::NotOneOf {
+                            value: t.to_owned(),
+                            allowed: "全体（all）、R、S、D、C",
+                        },
+                    );
                     None
                 }
             },
         };
-        let date = rows.parse(row, line, c_date, "適用日", parse_date);
+        let date = rows.parse(row, line, c_date, "適用日", parse_cell_date);
         let channel = match cell(row, c_channel) {
             "" => Some(ConsentChannel::Bulk),
             t => match ConsentChannel::from_code(t) {
                 Some(c) => Some(c),
                 None => {
-                    rows.problems.push(problem(
-                        file,
+                    rows.push(
                         line,
                         "経路",
-                        format!("{t:?}: expected phone, letter or bulk"),
-                    ));
+                        ProblemKind::NotOneOf {
+                            value: t.to_owned(),
+                            allowed: "phone（電話）、letter（書面）、bulk（一括）",
+                        },
+                    );
                     None
                 }
             },
         };
+        rows.name_person(before, || {
+            row_person(row, [Some(c_symbol), Some(c_number), Some(c_branch), None])
+        });
         if let (
             Some(symbol),
             Some(number),
@@ -929,10 +1003,10 @@ pub fn parse_consents(
             Some(channel),
         ) = (symbol, number, branch, kind, scope, date, channel)
         {
-            let insurer = InsurerNumber::parse(insurer).map_err(|e| ImportError::Malformed {
+            let insurer = InsurerNumber::parse(insurer).map_err(|_| ImportError::Malformed {
                 file: file.to_owned(),
                 line,
-                message: e.to_string(),
+                message: format!("健康保険組合の保険者番号「{insurer}」が正しくありません"),
             })?;
             let member = MemberKey {
                 insurer,

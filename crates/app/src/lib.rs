@@ -22,6 +22,7 @@
 //! - [`audit`]: the audit log and its verification.
 
 use collabo_domain::Date;
+use collabo_domain::problem::ProblemKind;
 use collabo_store::{AuditSeal, Store, StoreError, Tx};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -45,35 +46,91 @@ pub use collabo_domain::actor::{Actor, Denied};
 pub use collabo_domain::admission::ImportSummary;
 pub use collabo_store::{Backend, Society};
 
-/// One problem on one row of an input file.
+/// One problem on one row of an input file: where (file, physical line or Excel row,
+/// column), who when the row names someone, and what, as a typed code with its
+/// Japanese text (`message` is that text, for pages that show it as it is).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowProblem {
-    /// File name.
+    /// File name (as uploaded or given, never a server path).
     pub file: String,
-    /// 1-based line (or record) number.
+    /// 1-based physical line of a CSV file (title rows and the header counted, LF or
+    /// CRLF) or the row number in Excel.
     pub line: u64,
     /// Column or field name.
     pub field: String,
     /// What is wrong.
+    pub kind: ProblemKind,
+    /// The Japanese sentence of `kind`.
     pub message: String,
+    /// The person the row names (記号-番号-枝番 氏名), when the row says.
+    pub person: Option<String>,
+}
+
+impl RowProblem {
+    /// A problem at `line` of `file` in column `field`.
+    pub fn new(file: &str, line: u64, field: &str, kind: ProblemKind) -> RowProblem {
+        RowProblem {
+            file: file.to_owned(),
+            line,
+            field: field.to_owned(),
+            message: kind.to_string(),
+            kind,
+            person: None,
+        }
+    }
+    /// The same problem naming the row's person.
+    pub fn about(mut self, person: Option<String>) -> RowProblem {
+        self.person = person;
+        self
+    }
 }
 
 impl fmt::Display for RowProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}: {}: {}",
-            self.file, self.line, self.field, self.message
-        )
+        write!(f, "{}行目 「{}」: {}", self.line, self.field, self.message)?;
+        if let Some(person) = &self.person {
+            write!(f, "（{person}）")?;
+        }
+        Ok(())
     }
 }
 
-/// Why an import stored nothing.
+/// What a file given as a list turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub enum OtherForm {
+    /// A 特定健診 archive or XML document.
+    CheckupArchive,
+    /// A claims (UKE) file.
+    Claims,
+    /// A list or register (CSV/XLSX) where a checkup file was expected.
+    List,
+}
+
+impl OtherForm {
+    /// Where such a file goes, for the person who sent it.
+    pub fn advice(self) -> &'static str {
+        match self {
+            OtherForm::CheckupArchive => {
+                "特定健診結果のファイル（XMLアーカイブ）です。「特定健診結果の提出」から提出してください。"
+            }
+            OtherForm::Claims => {
+                "レセプト（UKE）ファイルです。レセプトの取込から読み込んでください。"
+            }
+            OtherForm::List => {
+                "一覧表（CSV/Excel）です。要精密検査者リストや加入者台帳はそれぞれの提出・取込から提出してください。"
+            }
+        }
+    }
+}
+
+/// Why an import stored nothing. Every message is Japanese, names the file once and
+/// the line or row where one is known.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ImportError {
     /// The file could not be read.
-    #[error("{file}: {source}")]
+    #[error("{file} を読めません（{}）。", io_reason(source))]
     Io {
         /// File.
         file: String,
@@ -81,39 +138,54 @@ pub enum ImportError {
         source: std::io::Error,
     },
     /// Not UTF-8 nor Shift_JIS.
-    #[error("{file}: encoding: {message}")]
+    #[error("{file} の文字コードが読めません。UTF-8 または Shift_JIS の CSV で保存してください。")]
     Encoding {
         /// File.
         file: String,
-        /// What.
-        message: String,
     },
     /// Structurally broken (CSV quoting, XLSX container, XML, UKE).
-    #[error("{file}:{line}: {message}")]
+    #[error("{file}{}: {message}。", at_line(*line))]
     Malformed {
         /// File (and archive member).
         file: String,
         /// Line, 0 when unknown.
         line: u64,
-        /// What was expected.
+        /// What is wrong, in Japanese.
         message: String,
     },
     /// No header row.
-    #[error("{file}: the file is empty")]
+    #[error("{file} は空です（見出しの行がありません）。")]
     Empty {
         /// File.
         file: String,
     },
     /// A required column is missing.
-    #[error("{file}: line 1: required column {column:?} is missing")]
+    #[error(
+        "{file}: 必須の列「{column}」がありません。見出しの行に「{column}」の列を入れてください。"
+    )]
     MissingColumn {
         /// File.
         file: String,
         /// Column.
         column: String,
     },
+    /// Another kind of file than the one asked for.
+    #[error("{file} はこの提出の様式ではありません。{}", form.advice())]
+    WrongForm {
+        /// File.
+        file: String,
+        /// What it is.
+        form: OtherForm,
+    },
+    /// A claims (UKE) file the reader refused; its message names file, line and
+    /// record.
+    #[error("{message}")]
+    Claims {
+        /// The reader's message.
+        message: String,
+    },
     /// Rows with bad fields; nothing was imported.
-    #[error("{} problem(s), nothing was imported:\n{}", problems.len(), render_problems(problems))]
+    #[error("{} に {} 件の誤りがあるため、取り込みませんでした（1行も登録していません）:\n{}", problems.first().map_or("", |p| p.file.as_str()), problems.len(), render_problems(problems))]
     Rows {
         /// Every problem found.
         problems: Vec<RowProblem>,
@@ -137,9 +209,27 @@ pub enum ImportError {
 fn render_problems(problems: &[RowProblem]) -> String {
     let mut text: Vec<String> = problems.iter().take(50).map(|p| format!("  {p}")).collect();
     if problems.len() > 50 {
-        text.push(format!("  … and {} more", problems.len() - 50));
+        text.push(format!("  ほか {} 件", problems.len() - 50));
     }
     text.join("\n")
+}
+
+fn at_line(line: u64) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" {line}行目")
+    }
+}
+
+/// Why a file could not be read, in Japanese (no path: the file is named beside it).
+fn io_reason(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "ファイルが見つかりません",
+        std::io::ErrorKind::PermissionDenied => "読む権限がありません",
+        std::io::ErrorKind::IsADirectory => "フォルダです",
+        _ => "読み込み中にエラーが起きました",
+    }
 }
 
 /// Why an operation did not happen.
@@ -222,6 +312,43 @@ impl Paging {
             offset: 0,
             limit: i64::MAX / 2,
         }
+    }
+}
+
+/// A counter an import advances as it reads (bytes of a claims file, records of a
+/// checkup file), for a progress bar; clones share the count.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl Progress {
+    /// What was read so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    /// Advances the count.
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+    /// A reader that counts the bytes read through it.
+    pub(crate) fn reader<R: std::io::Read>(&self, inner: R) -> CountingReader<R> {
+        CountingReader {
+            inner,
+            progress: self.clone(),
+        }
+    }
+}
+
+/// A reader advancing a [`Progress`] by the bytes it reads.
+pub(crate) struct CountingReader<R> {
+    inner: R,
+    progress: Progress,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.add(n as u64);
+        Ok(n)
     }
 }
 
@@ -415,16 +542,19 @@ pub(crate) async fn write(app: &App) -> Result<Tx> {
     Ok(app.store.write().await?)
 }
 
-/// Parses a date as employers write it: `2026-06-05`, `2026/6/5`, `20260605` or 和暦
-/// `令和8年6月5日`.
+/// Parses a date as employers write it: `2026-06-05`, `2026/6/5`, `20260605`, 和暦
+/// `令和8年6月5日` or `R8.6.5`, an Excel serial; the error is the Japanese sentence.
 pub fn parse_date(text: &str) -> Result<Date, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("empty date".to_owned());
+    parse_cell_date(text).map_err(|kind| kind.to_string())
+}
+
+/// A date cell of a list or register ([`collabo_domain::calendar::parse_cell_date`]),
+/// its problem typed.
+pub fn parse_cell_date(text: &str) -> Result<Date, ProblemKind> {
+    if text.trim().is_empty() {
+        return Err(ProblemKind::Required);
     }
-    collabo_domain::calendar::parse_iso(t)
-        .or_else(|_| collabo_domain::calendar::parse_wareki(t))
-        .map_err(|_| format!("{t:?} is not a date (YYYY-MM-DD, YYYYMMDD or 令和8年6月5日)"))
+    collabo_domain::calendar::parse_cell_date(text).map_err(|e| ProblemKind::of_date(text, &e))
 }
 
 /// The SHA-256 of a file's bytes (hex), its identity for idempotent imports.

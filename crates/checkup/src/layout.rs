@@ -12,10 +12,11 @@
 use crate::error::{ReadError, WriteError};
 use crate::items::Medication;
 use crate::record::{CheckupRecord, Origin, Problem, UnknownItem};
-use collabo_domain::calendar::{parse_iso, parse_wareki};
+use collabo_domain::calendar::parse_cell_date;
 use collabo_domain::checkup::{DrawTiming, Item, ObservedValue, SmokingAnswer, UrineGrade};
 use collabo_domain::ids::{self, Branch, CardNumber, InsurerNumber, Symbol};
 use collabo_domain::member::Sex;
+use collabo_domain::problem::ProblemKind;
 use jiff::civil::Date;
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
@@ -173,8 +174,8 @@ impl Layout {
             Ok(Layout { headers, columns })
         } else {
             Err(format!(
-                "a header row with the columns {} (missing)",
-                missing.join(", ")
+                "見出しの行に必須の列がありません: {}",
+                missing.join("、")
             ))
         }
     }
@@ -239,7 +240,7 @@ impl Layout {
                         | Column::BirthDate
                         | Column::ExamDate
                 ) {
-                    fatal.push(bad(header, "missing".to_owned()));
+                    fatal.push(bad(header, ProblemKind::Required.to_string()));
                 }
                 continue;
             }
@@ -263,27 +264,22 @@ impl Layout {
                 Column::KanaName => kana = raw.to_owned(),
                 Column::Sex => match Sex::from_code(raw) {
                     Some(v) => sex = Some(v),
-                    None => {
-                        fatal.push(bad(header, format!("expected 男/女 or 1/2, found {raw:?}")))
-                    }
+                    None => fatal.push(bad(
+                        header,
+                        ProblemKind::NotOneOf {
+                            value: raw.to_owned(),
+                            allowed: "1（男）、2（女）",
+                        }
+                        .to_string(),
+                    )),
                 },
                 Column::BirthDate => match parse_date(raw) {
-                    Some(v) => birth = Some(v),
-                    None => fatal.push(bad(
-                        header,
-                        format!(
-                            "expected a date (2024-06-10, 20240610, 令和6年6月10日), found {raw:?}"
-                        ),
-                    )),
+                    Ok(v) => birth = Some(v),
+                    Err(m) => fatal.push(bad(header, m)),
                 },
                 Column::ExamDate => match parse_date(raw) {
-                    Some(v) => exam = Some(v),
-                    None => fatal.push(bad(
-                        header,
-                        format!(
-                            "expected a date (2024-06-10, 20240610, 令和6年6月10日), found {raw:?}"
-                        ),
-                    )),
+                    Ok(v) => exam = Some(v),
+                    Err(m) => fatal.push(bad(header, m)),
                 },
                 Column::Measure(item) => match parse_value(raw, item) {
                     Ok(v) => measures.push((item, v, header)),
@@ -367,11 +363,10 @@ impl Layout {
     }
 }
 
-fn parse_date(raw: &str) -> Option<Date> {
-    let text = ids::normalise_code(raw);
-    parse_iso(&text)
-        .ok()
-        .or_else(|| parse_wareki(raw.trim()).ok())
+/// A date cell, by the one function every list reader uses (ISO, 和暦, `R8.6.5`, an
+/// Excel serial).
+fn parse_date(raw: &str) -> Result<Date, String> {
+    parse_cell_date(raw).map_err(|e| ProblemKind::of_date(raw, &e).to_string())
 }
 
 fn parse_value(raw: &str, item: Item) -> Result<ObservedValue, String> {
@@ -474,9 +469,12 @@ impl CsvSource {
             warnings.push("not UTF-8; read as Shift_JIS (CP932)".to_owned());
         }
         let file = File::open(path).map_err(io)?;
+        // Records end at `\n` alone (a CR is trimmed with the last field), so the
+        // reader's line count is the same for LF and CRLF files.
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(BufReader::with_capacity(256 * 1024, file));
         let mut header = csv::ByteRecord::new();
         let origin = Origin {
@@ -541,7 +539,20 @@ impl CsvSource {
             {
                 continue; // blank line
             }
-            let line = self.record.position().map_or(line, |p| p.line());
+            // The physical line the record starts on: the reader stands on the line
+            // after the record's `\n` (or on its last line at the end of the file),
+            // less the line breaks inside quoted fields.
+            let breaks = self
+                .record
+                .as_slice()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            let after = self.reader.position().line();
+            let line = after
+                .saturating_sub(breaks)
+                .saturating_sub(u64::from(!self.reader.is_done()))
+                .max(1);
             self.fields.clear();
             let utf8 = self.utf8;
             self.fields

@@ -16,15 +16,15 @@ use std::time::Instant;
 /// What to measure.
 #[derive(Subcommand)]
 pub enum BenchWhat {
-    /// Imports (register, checkup archives) and the year's engine run on SQLite.
+    /// 取込 (加入者台帳・健診アーカイブ) と1年度分のエンジン実行を SQLite で計測する
     Engine {
-        /// Members.
+        /// 加入者数
         #[arg(long, default_value_t = 1_000_000)]
         members: u32,
-        /// Employers.
+        /// 事業所数
         #[arg(long, default_value_t = 200)]
         employers: u32,
-        /// Work folder (deleted first).
+        /// 作業フォルダ (最初に削除する)
         #[arg(long, default_value = "bench-out/engine")]
         dir: std::path::PathBuf,
     },

@@ -3,12 +3,24 @@
 //! acting user and prints what happened. This is the only place (with the web server)
 //! that reads the system clock; `--date` overrides "today" everywhere.
 
+/// Prints a line on standard output; a closed pipe (`collabo … | head`) ends the
+/// command quietly instead of panicking as `std`'s `println!` does.
+macro_rules! println {
+    () => {
+        $crate::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::print_line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod demo;
 mod print;
+mod progress;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use collabo_app::audit::AuditFilter;
 use collabo_app::imports::{file_name, read_file};
 use collabo_app::members::CaseFilter;
@@ -137,6 +149,14 @@ enum Command {
     Case {
         /// ケースキー
         key: String,
+        /// JSON で出力する (スクリプト用)
+        #[arg(long)]
+        json: bool,
+    },
+    /// ポータルのユーザー: 追加・パスワード再設定・ロック解除・無効化。
+    User {
+        #[command(subcommand)]
+        action: UserAction,
     },
     /// 照合保留 (レビュー) キュー。
     Review {
@@ -219,9 +239,13 @@ enum Command {
 #[derive(Subcommand)]
 enum ImportWhat {
     /// 資格 (加入者台帳) CSV/XLSX
-    Members { file: PathBuf },
+    Members {
+        /// ファイル
+        file: PathBuf,
+    },
     /// 特定健診 (MHLW XML アーカイブ/フォルダ/XML、または CSV/XLSX)
     Checkups {
+        /// ファイルまたはフォルダ
         file: PathBuf,
         /// 提出事業所 (省略時は健保組合の人間ドック)
         #[arg(long)]
@@ -229,30 +253,45 @@ enum ImportWhat {
     },
     /// 要精密検査者リスト CSV/XLSX
     Referrals {
+        /// ファイル
         file: PathBuf,
         /// 提出事業所
         #[arg(long)]
         employer: String,
     },
     /// レセプト (UKE)
-    Claims { file: PathBuf },
+    Claims {
+        /// ファイル
+        file: PathBuf,
+    },
     /// 本人の申出 (一括) CSV
-    Consents { file: PathBuf },
+    Consents {
+        /// ファイル
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 enum AgreementAction {
     /// 申込 (申込中)
     Apply {
+        /// 事業所記号
         #[arg(long)]
         employer: String,
+        /// 事業 (R/S/D/C)
         #[arg(long, default_value = "C")]
         programme: String,
     },
-    /// 締結
-    Sign { id: i64 },
-    /// 解約
-    End { id: i64 },
+    /// 締結 (処理日に締結)
+    Sign {
+        /// 覚書の番号
+        id: i64,
+    },
+    /// 解約 (処理日に解約)
+    End {
+        /// 覚書の番号
+        id: i64,
+    },
     /// 一覧
     List,
 }
@@ -262,9 +301,13 @@ enum LettersAction {
     /// 通知予定のレターを1バッチにまとめ、PDF と発送リストを作る (郵送確認まで「送付済み」にしない)
     Prepare,
     /// バッチの内容: PDF の全ファイル、封筒数、取下げ・差止の一覧 (ファイルは最新にしてから表示)
-    Show { batch: String },
+    Show {
+        /// バッチ番号
+        batch: String,
+    },
     /// バッチを郵送済みにする (ここで初めて通知日として記録)。--yes なしでは内容を表示するだけ
     Mailed {
+        /// バッチ番号
         batch: String,
         /// 発送日 (省略時は処理日)
         #[arg(long)]
@@ -274,7 +317,10 @@ enum LettersAction {
         yes: bool,
     },
     /// 印刷前のバッチを取り消す (通知は再び予定に戻り、ファイルは削除される)
-    Cancel { batch: String },
+    Cancel {
+        /// バッチ番号
+        batch: String,
+    },
     /// バッチ一覧
     List,
 }
@@ -316,23 +362,70 @@ enum ClaimsAction {
 }
 
 #[derive(Subcommand)]
-enum ReviewAction {
-    /// 未処理の一覧
+enum UserAction {
+    /// ユーザーを追加する (同じ名前があれば置き換える)。パスワードは標準入力の1行目 (12文字以上)
+    Add {
+        /// ユーザー名 (ログイン名)
+        username: String,
+        /// 役割: admin (管理者), staff (保健事業担当), auditor (監査担当), employer (事業所担当者)
+        #[arg(long)]
+        role: String,
+        /// 表示名 (省略時はユーザー名)
+        #[arg(long, default_value = "")]
+        name: String,
+        /// 事業所担当者の事業所記号 (カンマ区切り)
+        #[arg(long)]
+        employer: Option<String>,
+    },
+    /// パスワードを再設定する (無効化したユーザーは再び使えるようになる)。新しいパスワードは標準入力の1行目
+    Passwd {
+        /// ユーザー名
+        username: String,
+    },
+    /// 二要素認証の失敗によるロックを解除する
+    Unlock {
+        /// ユーザー名
+        username: String,
+    },
+    /// ユーザーを無効にする (ログイン不可、セッション終了、API トークン失効)
+    Disable {
+        /// ユーザー名
+        username: String,
+    },
+    /// ユーザーの一覧
     List,
+}
+
+#[derive(Subcommand)]
+enum ReviewAction {
+    /// 未処理の一覧 (表)
+    List {
+        /// JSON で出力する (スクリプト用)
+        #[arg(long)]
+        json: bool,
+    },
     /// 加入者を指定して解決する
     Resolve {
+        /// レビュー番号
         id: i64,
+        /// 加入者 (記号:番号:枝番 または 保険者番号:記号:番号:枝番)
         #[arg(long)]
         member: String,
     },
     /// 該当者なしとして却下する
-    Reject { id: i64 },
+    Reject {
+        /// レビュー番号
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
 enum MastersAction {
     /// フォルダのマスターから対応表を作成し、データフォルダに日付付きで保存する
-    Load { dir: PathBuf },
+    Load {
+        /// マスターのフォルダ
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -351,6 +444,7 @@ enum AuditAction {
     Verify,
     /// 直近の記録
     Log {
+        /// 件数
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
@@ -408,6 +502,60 @@ fn member_key(app: &App, text: &str) -> Result<MemberKey> {
     };
     MemberKey::parse_key_string(&text)
         .map_err(|e| anyhow::anyhow!("--member {text}: {e} (保険者番号:記号:番号:枝番)"))
+}
+
+/// A role from `--role` (and `--employer` for an employer's contact).
+fn parse_role(role: &str, employers: Option<&str>) -> Result<Role> {
+    Ok(match role.trim() {
+        "admin" | "管理者" => Role::Admin,
+        "staff" | "保健事業担当" => Role::Staff,
+        "auditor" | "監査担当" => Role::Auditor,
+        "employer" | "事業所担当者" => {
+            let codes = employers
+                .unwrap_or_default()
+                .split(',')
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| employer_code(c.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            if codes.is_empty() {
+                bail!("事業所担当者には --employer で事業所記号を指定してください。");
+            }
+            Role::Employer(codes)
+        }
+        other => bail!(
+            "--role {other}: admin（管理者）、staff（保健事業担当）、auditor（監査担当）、employer（事業所担当者）のいずれかを指定してください。"
+        ),
+    })
+}
+
+/// A role's Japanese name.
+fn role_label(role: &Role) -> &'static str {
+    match role {
+        Role::Admin => "管理者",
+        Role::Staff => "保健事業担当",
+        Role::Auditor => "監査担当",
+        Role::Employer(_) => "事業所担当者",
+    }
+}
+
+/// A password from the first line of standard input (typed, or piped by a script), so
+/// it is not in the shell's history or the process list.
+fn read_password() -> Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprint!("パスワード（12文字以上）: ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("パスワードを標準入力から読めません")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!(
+            "パスワードを標準入力の1行目に入れてください（例: `printf '%s\\n' \"$PW\" | collabo user add …`）。"
+        );
+    }
+    Ok(password)
 }
 
 /// A file's name (as shown in messages) and bytes, for the imports that read it whole.
@@ -468,30 +616,71 @@ async fn dispatch(cli: Cli) -> Result<()> {
             app.close().await;
         }
         Command::Import { what } => {
+            let path = match what {
+                ImportWhat::Members { file }
+                | ImportWhat::Checkups { file, .. }
+                | ImportWhat::Referrals { file, .. }
+                | ImportWhat::Claims { file }
+                | ImportWhat::Consents { file } => file,
+            };
+            // Said once, with the path as given, before anything is opened.
+            if let Err(e) = std::fs::metadata(path) {
+                bail!(
+                    "{} を読めません（{}）。",
+                    path.display(),
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        "ファイルが見つかりません"
+                    } else {
+                        "読む権限がないか、読み込めません"
+                    }
+                );
+            }
             let app = open(&cli).await?;
             let actor = staff();
             let report = match what {
                 ImportWhat::Members { file } => {
                     let (name, bytes) = file_bytes(file)?;
-                    app.import_members(&actor, &name, &bytes).await?
+                    let bar = progress::working(&name);
+                    let report = app.import_members(&actor, &name, &bytes).await;
+                    bar.finish_and_clear();
+                    report?
                 }
                 ImportWhat::Checkups { file, employer } => {
                     let employer = employer.as_deref().map(employer_code).transpose()?;
-                    app.import_checkups(&actor, employer.as_ref(), file).await?
+                    let counter = collabo_app::Progress::default();
+                    let bar = progress::records(&file_name(file), &counter);
+                    let report = app
+                        .import_checkups_with_progress(&actor, employer.as_ref(), file, &counter)
+                        .await;
+                    bar.finish_and_clear();
+                    report?
                 }
                 ImportWhat::Referrals { file, employer } => {
                     let (name, bytes) = file_bytes(file)?;
-                    app.import_referrals(&actor, &employer_code(employer)?, &name, &bytes)
-                        .await?
+                    let bar = progress::working(&name);
+                    let report = app
+                        .import_referrals(&actor, &employer_code(employer)?, &name, &bytes)
+                        .await;
+                    bar.finish_and_clear();
+                    report?
                 }
                 ImportWhat::Claims { file } => {
-                    app.import_claims(&actor, file, &group_map(&cli.data)?)
-                        .await?
+                    let map = group_map(&cli.data)?;
+                    let counter = collabo_app::Progress::default();
+                    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+                    let bar = progress::bytes(&file_name(file), size, &counter);
+                    let report = app
+                        .import_claims_with_progress(&actor, file, &map, &counter)
+                        .await;
+                    bar.finish_and_clear();
+                    report?
                 }
                 ImportWhat::Consents { file } => {
                     let (name, bytes) = file_bytes(file)?;
-                    let n = app.import_consents(&actor, &name, &bytes).await?;
-                    println!("本人の申出 {n} 件を記録しました。");
+                    let bar = progress::working(&name);
+                    let n = app.import_consents(&actor, &name, &bytes).await;
+                    bar.finish_and_clear();
+                    println!("本人の申出 {} 件を記録しました。", n?);
                     refresh_stale_batches(&app, &actor, &cli.data).await?;
                     app.close().await;
                     return Ok(());
@@ -783,23 +972,107 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 println!("(全 {total} 件中 {} 件を表示)", rows.len());
             }
         }
-        Command::Case { key } => {
+        Command::Case { key, json } => {
             let app = open(&cli).await?;
             let key = CaseKey::parse(key).map_err(|e| anyhow::anyhow!("ケースキー: {e}"))?;
             let case = app.case(&staff(), &key).await?;
-            print::timeline(&case);
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&print::timeline_json(&case))?
+                );
+            } else {
+                print::timeline(&case);
+            }
+        }
+        Command::User { action } => {
+            let app = open(&cli).await?;
+            let actor = admin();
+            match action {
+                UserAction::Add {
+                    username,
+                    role,
+                    name,
+                    employer,
+                } => {
+                    let role = parse_role(role, employer.as_deref())?;
+                    let label = role_label(&role);
+                    let password = read_password()?;
+                    app.put_user(
+                        &actor,
+                        collabo_app::accounts::NewUser {
+                            username: username.clone(),
+                            display_name: name.clone(),
+                            password,
+                            role,
+                        },
+                    )
+                    .await?;
+                    println!(
+                        "ユーザー {username}（{label}）を登録しました。{}",
+                        if matches!(label, "管理者" | "保健事業担当") {
+                            "初回ログインで二要素認証（認証アプリ）を設定します。"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+                UserAction::Passwd { username } => {
+                    let password = read_password()?;
+                    app.set_password(&actor, username, &password).await?;
+                    println!(
+                        "ユーザー {username} のパスワードを再設定しました（ログイン中のセッションは終了しました）。"
+                    );
+                }
+                UserAction::Unlock { username } => {
+                    app.unlock_user(&actor, username).await?;
+                    println!("ユーザー {username} のロックを解除しました。");
+                }
+                UserAction::Disable { username } => {
+                    app.disable_user(&actor, username).await?;
+                    println!(
+                        "ユーザー {username} を無効にしました（再び使うには `collabo user passwd {username}`）。"
+                    );
+                }
+                UserAction::List => {
+                    for u in app.users(&actor).await? {
+                        let state = if collabo_app::accounts::is_disabled(&u) {
+                            "無効"
+                        } else if u.locked_until.is_some_and(|t| t > actor.now) {
+                            "ロック中"
+                        } else {
+                            "有効"
+                        };
+                        println!(
+                            "{}  {}  {}  二要素認証 {}  {}",
+                            print::pad(&u.username, 16),
+                            print::pad(role_label(&u.role), 14),
+                            print::pad(&u.display_name, 16),
+                            if u.totp_enrolled {
+                                "設定済"
+                            } else {
+                                "未設定"
+                            },
+                            state
+                        );
+                    }
+                }
+            }
+            app.close().await;
         }
         Command::Review { action } => {
             let app = open(&cli).await?;
             let actor = staff();
             match action {
-                ReviewAction::List => {
+                ReviewAction::List { json } => {
                     let page = app.review_queue(&actor, &ReviewFilter::default()).await?;
-                    for entry in &page.entries {
-                        print::review_entry(entry);
-                    }
-                    if page.entries.is_empty() {
+                    if *json {
+                        let items: Vec<_> = page.entries.iter().map(print::review_json).collect();
+                        println!("{}", serde_json::to_string_pretty(&items)?);
+                    } else if page.entries.is_empty() {
                         println!("未処理のレビューはありません。");
+                    } else {
+                        print::review_table(&page.entries);
                     }
                 }
                 ReviewAction::Resolve { id, member } => {
@@ -1007,7 +1280,13 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let cli = match japanese_help(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -1024,10 +1303,58 @@ fn main() -> ExitCode {
     }
 }
 
+/// The help layout of every command, in Japanese: headings, the help and version
+/// flags, no `help` subcommand (clap's own texts are English).
+fn japanese_help(command: clap::Command) -> clap::Command {
+    use clap::{Arg, ArgAction};
+    let is_root = command.get_name() == "collabo";
+    let mut command = command
+        .help_template("{about-with-newline}\n使い方: {usage}\n\n{all-args}{after-help}")
+        .disable_help_flag(true)
+        .disable_help_subcommand(true)
+        .subcommand_help_heading("コマンド")
+        .subcommand_value_name("コマンド")
+        .mut_args(|a| {
+            if a.get_help_heading().is_some() {
+                a
+            } else if a.is_positional() {
+                a.help_heading("引数")
+            } else {
+                a.help_heading("オプション")
+            }
+        })
+        .arg(
+            Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(ArgAction::Help)
+                .help("このヘルプを表示する")
+                .help_heading("オプション"),
+        );
+    if is_root {
+        command = command.disable_version_flag(true).arg(
+            Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(ArgAction::Version)
+                .help("バージョンを表示する")
+                .help_heading("オプション"),
+        );
+    }
+    command.mut_subcommands(japanese_help)
+}
+
 /// An error with its causes, each cause shown once (many errors already name their
 /// cause in their own message).
 fn error_text(e: &anyhow::Error) -> String {
     let mut text = e.to_string();
+    // The application's errors are worded whole, in Japanese (their causes are the
+    // operating system's, in English, and already said in the sentence).
+    if e.downcast_ref::<collabo_app::AppError>().is_some()
+        || e.downcast_ref::<collabo_app::ImportError>().is_some()
+    {
+        return text;
+    }
     for cause in e.chain().skip(1) {
         let cause = cause.to_string();
         if !text.contains(&cause) {
@@ -1036,6 +1363,20 @@ fn error_text(e: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// Writes one line on standard output. When the reader has gone (a closed pipe) the
+/// command stops here with success: what it did is done, only its report is unread.
+pub(crate) fn print_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("エラー: 標準出力に書けません");
+        std::process::exit(1);
+    }
 }
 
 /// The letter renderer: system fonts plus `<data>/fonts`, templates from `<data>/templates`

@@ -7,7 +7,6 @@ use collabo_app::reports::ProgrammeFigures;
 use collabo_app::review::ReviewEntry;
 use collabo_domain::admission::ReviewPayload;
 use collabo_domain::case::Case;
-use collabo_domain::engine::SkipReason;
 use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;
@@ -71,49 +70,58 @@ pub fn run(summary: &RunSummary, today: collabo_domain::Date) {
     let opened: Vec<String> = summary
         .opened
         .iter()
-        .map(|(p, n)| format!("{p} {n}"))
+        .map(|(p, n)| format!("{}（{p}） {n}", p.short_label()))
         .collect();
     println!(
         "{today}: {} 人を確認、新規ケース [{}]、経過の追加 {} 件",
         summary.members,
-        opened.join(", "),
+        opened.join("、"),
         summary.events_appended
     );
     for ((p, reason), n) in &summary.skipped {
         if *n > 0 {
-            println!("  対象外 ({p}, {}): {n}", skip_label(*reason));
+            println!(
+                "  対象外（{}・{}）: {n} 人",
+                p.short_label(),
+                reason.label()
+            );
         }
     }
 }
 
-/// Why a trigger opened no case, in Japanese.
-fn skip_label(reason: SkipReason) -> &'static str {
-    match reason {
-        SkipReason::OptedOut => "オプトアウト",
-        SkipReason::NoConsent => "同意なし",
-        SkipReason::NotInsured => "資格なし",
-        SkipReason::NotCoveredByAgreement => "覚書の対象外",
-        SkipReason::ProgrammeDisabled => "事業停止中",
+/// A case timeline: one line per event, dated, in Japanese.
+pub fn timeline(case: &Case) {
+    println!(
+        "ケース {}  {}  状態: {}",
+        case.key,
+        case.key.programme.short_label(),
+        case.state().label()
+    );
+    for e in &case.events {
+        println!("  {}  {}", e.on, e.event.label_ja());
     }
 }
 
-/// A case timeline.
-pub fn timeline(case: &Case) {
-    println!("ケース {}  状態: {}", case.key, case.state().label());
-    for e in &case.events {
-        println!(
-            "  {}  {:<20} {}",
-            e.on,
-            e.event.kind_code(),
-            serde_json::to_string(&e.event).unwrap_or_default()
-        );
-    }
+/// A case timeline for scripts.
+pub fn timeline_json(case: &Case) -> serde_json::Value {
+    serde_json::json!({
+        "key": case.key.to_string(),
+        "programme": case.key.programme.letter(),
+        "state": case.state().code(),
+        "state_label": case.state().label(),
+        "events": case.events.iter().map(|e| serde_json::json!({
+            "on": e.on.to_string(),
+            "kind": e.event.kind_code(),
+            "label": e.event.label_ja(),
+            "event": e.event,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// The programme table.
 pub fn figures(figures: &BTreeMap<ProgrammeCode, ProgrammeFigures>) {
     println!(
-        "{:<4} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
+        "{:<20} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10} {:>8} {:>8}",
         "事業",
         "抽出",
         "対象外",
@@ -127,8 +135,8 @@ pub fn figures(figures: &BTreeMap<ProgrammeCode, ProgrammeFigures>) {
     );
     for (p, f) in figures {
         println!(
-            "{:<6} {:>8} {:>10} {:>8} {:>8} {:>9} {:>9} {:>12} {:>10} {:>9}",
-            p.letter(),
+            "{} {:>8} {:>10} {:>8} {:>8} {:>9} {:>9} {:>12} {:>10} {:>9}",
+            pad(&format!("{}（{p}）", p.short_label()), 22),
             f.identified,
             f.excluded,
             f.notified,
@@ -152,9 +160,24 @@ pub fn figures(figures: &BTreeMap<ProgrammeCode, ProgrammeFigures>) {
     }
 }
 
+/// Text padded with spaces to `width` display columns (a kanji counts two).
+pub fn pad(text: &str, width: usize) -> String {
+    let used: usize = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii() || ('ｦ'..='ﾟ').contains(&c) {
+                1
+            } else {
+                2
+            }
+        })
+        .sum();
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
+}
+
 fn person(p: &SubmittedPerson) -> String {
     format!(
-        "{}-{}{} {} {}",
+        "{}-{}{} {}",
         p.symbol,
         p.number,
         p.branch
@@ -162,45 +185,100 @@ fn person(p: &SubmittedPerson) -> String {
             .map(|b| format!("-{b}"))
             .unwrap_or_default(),
         p.name,
-        p.birth_date
     )
 }
 
-/// One line of the review queue.
-pub fn review_entry(entry: &ReviewEntry) {
+/// What a review item is about: the person, and the checkup or list row.
+fn review_what(entry: &ReviewEntry) -> (String, String, String) {
     let item = &entry.item;
-    let what = match &item.payload {
-        Some(ReviewPayload::Checkup(c)) => format!("{}  健診日 {}", person(&c.person), c.exam_date),
-        Some(ReviewPayload::Referral(r)) => format!(
-            "{}  {} 検診日 {}",
-            person(&r.person),
-            r.cancer.label(),
-            r.screening_date
+    match &item.payload {
+        Some(ReviewPayload::Checkup(c)) => (
+            person(&c.person),
+            c.person.birth_date.to_string(),
+            format!("健診 {}", c.exam_date),
         ),
-        Some(ReviewPayload::Address { case_key, member }) => format!(
-            "{}  {}  ケース {case_key}",
-            member,
+        Some(ReviewPayload::Referral(r)) => (
+            person(&r.person),
+            r.person.birth_date.to_string(),
+            format!("{} 検診 {}", r.cancer.label(), r.screening_date),
+        ),
+        Some(ReviewPayload::Address { case_key, member }) => (
+            format!(
+                "{}-{}-{} {}",
+                member.symbol,
+                member.number,
+                member.branch,
+                entry
+                    .member
+                    .as_ref()
+                    .map(|m| m.name_kanji.as_str())
+                    .unwrap_or_default()
+            ),
             entry
                 .member
                 .as_ref()
-                .map(|m| m.name_kanji.as_str())
-                .unwrap_or_default()
+                .map(|m| m.birth_date.to_string())
+                .unwrap_or_default(),
+            format!("ケース {case_key}"),
         ),
-        None => item.subject.clone(),
-    };
+        None => (item.subject.clone(), String::new(), String::new()),
+    }
+}
+
+/// The review queue as a table.
+pub fn review_table(entries: &[ReviewEntry]) {
     println!(
-        "{:>5}  {}  事業所 {}  取込 {} 行 {}  理由 {}  {}",
-        item.id,
-        item.kind.label(),
-        item.employer
-            .as_ref()
-            .map(|e| e.to_string())
-            .unwrap_or_default(),
-        item.import_id,
-        item.line,
-        item.reason.label(),
-        what
+        "{:>6}  {}  {}  {}  {}  {}  {}",
+        "番号",
+        pad("種類", 8),
+        pad("理由", 22),
+        pad("事業所", 10),
+        pad("取込・行", 12),
+        pad("提出された方", 30),
+        "内容"
     );
+    for entry in entries {
+        let item = &entry.item;
+        let (who, birth, what) = review_what(entry);
+        println!(
+            "{:>6}  {}  {}  {}  {}  {}  {}",
+            item.id,
+            pad(item.kind.label(), 8),
+            pad(item.reason.label(), 22),
+            pad(
+                &item
+                    .employer
+                    .as_ref()
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "—".into()),
+                10
+            ),
+            pad(&format!("{} の {}行目", item.import_id, item.line), 12),
+            pad(&format!("{who} {birth}"), 30),
+            what
+        );
+    }
+}
+
+/// One review item for scripts.
+pub fn review_json(entry: &ReviewEntry) -> serde_json::Value {
+    let item = &entry.item;
+    let (who, birth, what) = review_what(entry);
+    serde_json::json!({
+        "id": item.id,
+        "kind": item.kind.code(),
+        "kind_label": item.kind.label(),
+        "reason": item.reason.code(),
+        "reason_label": item.reason.label(),
+        "employer": item.employer.as_ref().map(|e| e.to_string()),
+        "import_id": item.import_id,
+        "line": item.line,
+        "subject": item.subject,
+        "person": who,
+        "birth_date": birth,
+        "about": what,
+        "queued_at": item.queued_at.map(|t| t.to_string()),
+    })
 }
 
 /// One audit record (at most three of the people it names, then a count).

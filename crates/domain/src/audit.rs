@@ -58,6 +58,12 @@ actions! {
     UserPut = "admin.user.put", "ユーザーの作成・変更";
     /// A user's second factor was reset.
     UserTotpReset = "admin.user.reset_totp", "二要素認証のリセット";
+    /// A user's password was set by an administrator (the account is enabled again).
+    UserPasswordSet = "admin.user.passwd", "パスワードの再設定";
+    /// A user's lock (after wrong second-factor codes) was lifted.
+    UserUnlock = "admin.user.unlock", "ロックの解除";
+    /// A user was disabled: no login, sessions ended, tokens revoked.
+    UserDisable = "admin.user.disable", "ユーザーの無効化";
     /// An API token was issued.
     TokenCreate = "admin.token.create", "APIトークンの発行";
     /// An API token was revoked (by an admin, or because its user's role or employers

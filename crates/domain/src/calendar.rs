@@ -419,6 +419,112 @@ pub fn parse_iso(text: &str) -> Result<Date, CalendarError> {
     Err(malformed())
 }
 
+/// Full-width digits and date punctuation (０-９, ．／－) to ASCII, trimmed.
+fn half_width_date(text: &str) -> String {
+    text.trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | '．' | '／' | '－' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            '\u{2212}' | '\u{30FC}' => '-',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The era of an abbreviation as office Excel writes it (`H` 平成, `S` 昭和, `R` 令和,
+/// `T` 大正, `M` 明治; either case).
+fn era_of_letter(letter: char) -> Option<Era> {
+    match letter.to_ascii_uppercase() {
+        'M' => Some(Era::Meiji),
+        'T' => Some(Era::Taisho),
+        'S' => Some(Era::Showa),
+        'H' => Some(Era::Heisei),
+        'R' => Some(Era::Reiwa),
+        _ => None,
+    }
+}
+
+/// Parses an abbreviated 和暦 date: `H4.7.17`, `S35.12.27`, `R8.2.2`, `H04.07.17`,
+/// `R8/2/2`, `R8-2-2`, also with the era's name (`平成4.7.17`).
+pub fn parse_wareki_short(text: &str) -> Result<Date, CalendarError> {
+    let malformed = || CalendarError::Malformed(text.to_owned());
+    let t = half_width_date(text);
+    let mut chars = t.chars();
+    let first = chars.next().ok_or_else(malformed)?;
+    let (era, rest) = match era_of_letter(first) {
+        Some(era) => (era, chars.as_str()),
+        None => ERAS
+            .iter()
+            .find_map(|e| t.strip_prefix(e.2).map(|rest| (e.0, rest)))
+            .ok_or_else(malformed)?,
+    };
+    let parts: Vec<&str> = rest.split(['.', '/', '-']).collect();
+    let [year, month, day] = parts.as_slice() else {
+        return Err(malformed());
+    };
+    let number = |s: &str| -> Result<i16, CalendarError> {
+        if s.is_empty() || s.len() > 2 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(malformed());
+        }
+        s.parse().map_err(|_| malformed())
+    };
+    let year = if *year == "元" { 1 } else { number(year)? };
+    from_wareki(
+        era,
+        year,
+        i8::try_from(number(month)?).map_err(|_| malformed())?,
+        i8::try_from(number(day)?).map_err(|_| malformed())?,
+    )
+}
+
+/// The day an Excel date serial names (days since 1899-12-30, the 1900 date system;
+/// a time of day after the decimal point is dropped). Only serials of 1900-03-01 to
+/// 2199-12-31 are taken for dates, so a stray number is not read as one.
+pub fn from_excel_serial(serial: f64) -> Result<Date, CalendarError> {
+    // 61 is 1900-03-01: below it Excel counts its fictitious 1900-02-29.
+    if !(61.0..=109_574.0).contains(&serial) {
+        return Err(CalendarError::OutOfRange);
+    }
+    Date::constant(1899, 12, 30)
+        .checked_add(jiff::Span::new().days(serial.floor() as i64))
+        .map_err(|_| CalendarError::OutOfRange)
+}
+
+/// Parses a date as a list or register cell gives it: ISO (`2026-06-05`, `20260605`,
+/// `2026/6/5`), letter-style 和暦 (`令和8年6月5日`), abbreviated 和暦 (`R8.6.5`,
+/// `H04.07.17`), any of them in full-width digits, or an Excel date serial (`46178`,
+/// what a date cell shows once its format is lost). Every reader of lists and
+/// registers uses this one function.
+pub fn parse_cell_date(text: &str) -> Result<Date, CalendarError> {
+    let t = half_width_date(text);
+    if t.is_empty() {
+        return Err(CalendarError::Malformed(text.to_owned()));
+    }
+    if let Ok(d) = parse_iso(&t) {
+        return Ok(d);
+    }
+    let starts_with_era = t.chars().next().is_some_and(|c| era_of_letter(c).is_some())
+        || ERAS.iter().any(|e| t.starts_with(e.2));
+    if starts_with_era {
+        if t.contains('年') {
+            return parse_wareki(&t);
+        }
+        return parse_wareki_short(&t);
+    }
+    // An Excel serial: 2 to 6 digits, perhaps with a fraction (a time of day).
+    let (whole, fraction) = t.split_once('.').unwrap_or((&t, "0"));
+    if (2..=6).contains(&whole.len())
+        && whole.bytes().all(|b| b.is_ascii_digit())
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(serial) = t.parse::<f64>()
+    {
+        return from_excel_serial(serial);
+    }
+    Err(CalendarError::Malformed(text.to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -533,6 +639,42 @@ mod tests {
             .map(|m| m.to_string())
             .collect();
         assert_eq!(months, ["2026-11", "2026-12", "2027-01", "2027-02"]);
+    }
+
+    #[test]
+    fn abbreviated_wareki_as_office_excel_writes_it() {
+        assert_eq!(parse_cell_date("H4.7.17"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("S35.12.27"), Ok(d(1960, 12, 27)));
+        assert_eq!(parse_cell_date("R8.2.2"), Ok(d(2026, 2, 2)));
+        assert_eq!(parse_cell_date("H04.07.17"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("h4/7/17"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("Ｈ４．７．１７"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("T15.12.24"), Ok(d(1926, 12, 24)));
+        assert_eq!(parse_cell_date("M45.7.29"), Ok(d(1912, 7, 29)));
+        assert_eq!(parse_cell_date("平成4.7.17"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("R元.5.1"), Ok(d(2019, 5, 1)));
+        assert_eq!(parse_cell_date("令和８年２月２日"), Ok(d(2026, 2, 2)));
+        assert_eq!(parse_cell_date("２０２６－０２－０２"), Ok(d(2026, 2, 2)));
+    }
+
+    #[test]
+    fn an_abbreviated_date_outside_its_era_or_malformed_is_refused() {
+        assert!(parse_cell_date("H31.5.1").is_err());
+        assert!(parse_cell_date("R8.13.1").is_err());
+        assert!(parse_cell_date("H4.7").is_err());
+        assert!(parse_cell_date("X4.7.17").is_err());
+        assert!(parse_cell_date("H4.7.17.1").is_err());
+        assert!(parse_cell_date("").is_err());
+    }
+
+    #[test]
+    fn an_excel_serial_is_a_day_since_1899_12_30() {
+        assert_eq!(parse_cell_date("46055"), Ok(d(2026, 2, 2)));
+        assert_eq!(parse_cell_date("33802"), Ok(d(1992, 7, 17)));
+        assert_eq!(parse_cell_date("46055.5"), Ok(d(2026, 2, 2)));
+        assert_eq!(from_excel_serial(61.0), Ok(d(1900, 3, 1)));
+        assert!(parse_cell_date("7").is_err());
+        assert!(parse_cell_date("1234567").is_err());
     }
 
     proptest::proptest! {

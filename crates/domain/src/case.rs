@@ -257,6 +257,17 @@ pub enum ClaimsCheck {
     AfterRenotice,
 }
 
+impl ClaimsCheck {
+    /// Japanese label.
+    pub fn label(self) -> &'static str {
+        match self {
+            ClaimsCheck::LookBack => "過去12か月の受診確認",
+            ClaimsCheck::FollowUp => "通知後の受診確認",
+            ClaimsCheck::AfterRenotice => "再勧奨後の受診確認",
+        }
+    }
+}
+
 /// One event of a case's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CaseEvent {
@@ -360,6 +371,85 @@ impl CaseEvent {
                 priority: *priority,
             },
             other => other.clone(),
+        }
+    }
+    /// The event as staff read it on a timeline, in Japanese, with what it carries
+    /// (batch, months, reason); checkup values are shown by `Identified`'s items only.
+    pub fn label_ja(&self) -> String {
+        match self {
+            CaseEvent::Identified {
+                fiscal_year,
+                values,
+                late,
+                ..
+            } => {
+                let items: Vec<String> = values
+                    .iter()
+                    .map(|v| format!("{} {}（基準 {}）", v.item.label(), v.value, v.threshold))
+                    .collect();
+                format!(
+                    "抽出（{}年度）{}{}",
+                    fiscal_year.year(),
+                    if items.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", items.join("、"))
+                    },
+                    if *late {
+                        "（期限後の提出）"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            CaseEvent::Excluded(reason) => format!("対象外: {}", reason.label()),
+            CaseEvent::NoticeDue(letter) => format!("通知予定: {}", letter.title()),
+            CaseEvent::NoticePrepared { batch } => format!("バッチ {batch} に作成"),
+            CaseEvent::NoticeMailed => "郵送済".to_owned(),
+            CaseEvent::BatchCancelled { batch } => {
+                format!("バッチ {batch} 取消（通知は再び予定に）")
+            }
+            CaseEvent::WaitingForClaims { check, missing } => format!(
+                "レセプト待ち（{}）: {}",
+                check.label(),
+                missing
+                    .iter()
+                    .map(|m| crate::calendar::format_wareki_month(*m))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+            CaseEvent::VisitFound { time, late_claim } => format!(
+                "受診を確認: {}{}",
+                match time {
+                    ServiceTime::Day(d) => d.to_string(),
+                    ServiceTime::Month(m) => crate::calendar::format_wareki_month(*m),
+                },
+                if *late_claim {
+                    "（月遅れ請求）"
+                } else {
+                    ""
+                }
+            ),
+            CaseEvent::NoVisitFound { check } => format!("受診なし（{}）", check.label()),
+            CaseEvent::RenoticeDue(letter) => format!("再勧奨予定: {}", letter.title()),
+            CaseEvent::LetterWithdrawn {
+                letter,
+                batch,
+                reason,
+            } => format!(
+                "通知取下げ: {}{}（{}）",
+                letter.title(),
+                batch
+                    .as_ref()
+                    .map(|b| format!("・バッチ {b}"))
+                    .unwrap_or_default(),
+                reason.label()
+            ),
+            CaseEvent::MailedBeforeEvidence { letter, mailed_on } => format!(
+                "受診確認より前に郵送済: {}（{mailed_on} 発送）",
+                letter.title()
+            ),
+            CaseEvent::Closed(outcome) => format!("終了: {}", outcome.label()),
         }
     }
     /// Stable kind code for storage and filtering.
@@ -589,5 +679,73 @@ impl Case {
             CaseEvent::WaitingForClaims { check, missing } => Some((*check, missing.as_slice())),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_reads_in_japanese_on_a_timeline() {
+        let month = YearMonth::new(2026, 1).unwrap();
+        let events = [
+            CaseEvent::Identified {
+                fiscal_year: FiscalYear::new(2025),
+                values: vec![TriggerValue {
+                    item: Item::HbA1c,
+                    value: "7.1".into(),
+                    level: None,
+                    threshold: "≥6.5".into(),
+                    urgent: false,
+                }],
+                late: true,
+                source: None,
+            },
+            CaseEvent::Excluded(ExclusionReason::OptedOut),
+            CaseEvent::NoticePrepared { batch: "B1".into() },
+            CaseEvent::NoticeMailed,
+            CaseEvent::WaitingForClaims {
+                check: ClaimsCheck::FollowUp,
+                missing: vec![month],
+            },
+            CaseEvent::VisitFound {
+                time: ServiceTime::Month(month),
+                late_claim: true,
+            },
+            CaseEvent::NoVisitFound {
+                check: ClaimsCheck::LookBack,
+            },
+            CaseEvent::LetterWithdrawn {
+                letter: LetterKind::RiskReferral,
+                batch: Some("B1".into()),
+                reason: WithdrawalReason::VisitFound,
+            },
+            CaseEvent::Closed(Outcome::NotVisited),
+        ];
+        let labels: Vec<String> = events.iter().map(CaseEvent::label_ja).collect();
+        assert!(labels[0].starts_with("抽出（2025年度）: "), "{}", labels[0]);
+        assert!(labels[0].contains("（基準 ≥6.5）") && labels[0].ends_with("（期限後の提出）"));
+        assert_eq!(labels[1], "対象外: オプトアウト");
+        assert_eq!(labels[2], "バッチ B1 に作成");
+        assert_eq!(labels[3], "郵送済");
+        assert_eq!(labels[4], "レセプト待ち（通知後の受診確認）: 令和8年1月");
+        assert_eq!(labels[5], "受診を確認: 令和8年1月（月遅れ請求）");
+        assert_eq!(labels[6], "受診なし（過去12か月の受診確認）");
+        assert!(
+            labels[7].starts_with("通知取下げ: ")
+                && labels[7].ends_with("・バッチ B1（受診を確認）")
+        );
+        assert_eq!(labels[8], "終了: 未受診");
+        for l in &labels {
+            assert!(!l.contains('_'), "no codes: {l}");
+        }
+    }
+
+    #[test]
+    fn skip_reasons_read_in_japanese() {
+        use crate::engine::SkipReason;
+        assert_eq!(SkipReason::NotCoveredByAgreement.label(), "覚書の対象外");
+        assert_eq!(SkipReason::OptedOut.label(), "オプトアウト");
     }
 }

@@ -89,6 +89,19 @@ pub enum SkipReason {
     ProgrammeDisabled,
 }
 
+impl SkipReason {
+    /// Japanese label (what `run` prints beside each count).
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::OptedOut => "オプトアウト",
+            SkipReason::NoConsent => "同意なし",
+            SkipReason::NotInsured => "資格なし",
+            SkipReason::NotCoveredByAgreement => "覚書の対象外",
+            SkipReason::ProgrammeDisabled => "事業停止中",
+        }
+    }
+}
+
 /// The engine's answer for one member.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemberOutcome {

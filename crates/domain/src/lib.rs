@@ -23,6 +23,7 @@ pub mod ids;
 pub mod joint_use;
 pub mod matching;
 pub mod member;
+pub mod problem;
 pub mod programme;
 pub mod referral;
 pub mod retention;

@@ -53,6 +53,15 @@ impl ProgrammeCode {
             .into_iter()
             .find(|p| p.letter().eq_ignore_ascii_case(text.trim()))
     }
+    /// Short Japanese name, for tables (the demo's closing table, `report`).
+    pub fn short_label(self) -> &'static str {
+        match self {
+            ProgrammeCode::R => "リスク保有者の共有",
+            ProgrammeCode::S => "禁煙治療の勧奨",
+            ProgrammeCode::D => "糖尿病重症化予防",
+            ProgrammeCode::C => "がん検診の精密検査勧奨",
+        }
+    }
     /// Japanese name.
     pub fn label(self) -> &'static str {
         match self {

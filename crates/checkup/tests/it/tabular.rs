@@ -270,3 +270,42 @@ fn draw_timing_and_smoking_answers_are_read_with_their_mhlw_meaning() {
     let fields: Vec<&str> = fourth.problems.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["採血時間", "喫煙"]);
 }
+
+/// The physical line of each row, whatever the line ends: blank lines and a quoted
+/// field over two lines counted, CRLF the same as LF (issue 13: CRLF files reported the
+/// previous line).
+#[test]
+fn rows_name_their_physical_line_in_lf_and_crlf_files() {
+    let lines = [
+        "保険者番号,記号,番号,枝番,氏名カナ,性別,生年月日,健診実施日,備考",
+        "06139999,1001,42,00,テスト　ジロウ,男,S45.1.15,R6.6.10,",
+        "",
+        "06139999,1001,43,00,テスト　サチコ,2,H4.7.17,\"R6.6.11\",\"二行の",
+        "備考\"",
+        "06139999,1001,44,00,テスト　ミツコ,女,S35.12.27,R6.13.12,",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, end) in [("lf.csv", "\n"), ("crlf.csv", "\r\n")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, lines.join(end) + end).unwrap();
+        let results: Vec<_> = CheckupReader::open(&path).unwrap().collect();
+        assert_eq!(results.len(), 3, "{name}");
+        let first = results[0].as_ref().unwrap();
+        assert_eq!(first.origin.line, Some(2), "{name}");
+        assert_eq!(first.birth_date, date(1970, 1, 15), "{name}");
+        assert_eq!(first.exam_date, date(2024, 6, 10), "{name}");
+        let second = results[1].as_ref().unwrap();
+        assert_eq!(second.origin.line, Some(4), "{name}");
+        assert_eq!(second.birth_date, date(1992, 7, 17), "{name}");
+        let ReadError::Rejected { origin, problems } = results[2].as_ref().unwrap_err() else {
+            panic!("{name}: {:?}", results[2])
+        };
+        assert_eq!(origin.line, Some(6), "{name}");
+        assert_eq!(problems[0].field, "健診実施日");
+        assert!(
+            problems[0].message.contains("「R6.13.12」"),
+            "{}",
+            problems[0].message
+        );
+    }
+}

@@ -9,6 +9,9 @@ use collabo_domain::programme::ProgrammeCode;
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod commands;
+mod uploads;
+
 fn collabo(data: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_collabo"))
         .arg("--data")
@@ -106,9 +109,23 @@ async fn a_bad_row_names_file_line_and_field_and_nothing_is_imported() {
     );
     assert!(!o.status.success());
     let out = text(&o);
-    assert!(out.contains("要精密検査者.csv:3: 検診実施年月日:"), "{out}");
-    assert!(out.contains("要精密検査者.csv:4: がん検診の種類:"), "{out}");
-    assert!(out.contains("nothing was imported"), "{out}");
+    assert!(
+        out.contains("3行目 「検診実施年月日」: 「2025/13/40」"),
+        "{out}"
+    );
+    assert!(
+        out.contains("4行目 「がん検診の種類」: 「膵臓」は使えません。"),
+        "{out}"
+    );
+    assert!(
+        out.contains("要精密検査者.csv に 2 件の誤りがあるため、取り込みませんでした"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("要精密検査者.csv").count(),
+        1,
+        "the file is named once: {out}"
+    );
     let pool = db(&dir.path().join("collabo.sqlite")).await;
     assert_eq!(
         count(&pool, "SELECT COUNT(*) FROM referrals").await,
@@ -219,6 +236,15 @@ async fn the_demo_replays_a_year_from_real_format_files() {
     assert!(o.status.success(), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("年度 (令和7年度) の結果"), "{out}");
+    // The closing table names each programme in Japanese.
+    for name in [
+        "リスク保有者の共有",
+        "禁煙治療の勧奨",
+        "糖尿病重症化予防",
+        "がん検診の精密検査勧奨",
+    ] {
+        assert!(out.contains(name), "{name}: {out}");
+    }
     // The inputs are the real formats.
     let inbox = demo.join("inbox");
     let files = |sub: &str, ext: &str| {
