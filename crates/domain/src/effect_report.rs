@@ -36,7 +36,7 @@ pub const RD_BAND: f64 = 1.5;
 pub const RD_MIN_BANDWIDTH: f64 = 0.4;
 
 /// A checkup counts as the "next" one when it is 6 to 18 months after the trigger.
-fn next_checkup<'a>(checkups: &'a [Checkup], after: Date) -> Option<&'a Checkup> {
+fn next_checkup(checkups: &[Checkup], after: Date) -> Option<&Checkup> {
     let from = add_months(after, 6).ok()?;
     let to = add_months(after, 18).ok()?;
     checkups
