@@ -174,10 +174,17 @@ fn letter_data(
     today: Date,
 ) -> Result<LetterData> {
     let fy = FiscalYear::new(i16::try_from(due.fiscal_year).unwrap_or(2000));
-    let pamphlets = book
-        .for_year(programme_of(due.kind), fy)
-        .map(|s| s.pamphlets.clone())
-        .unwrap_or_default();
+    let settings = book.for_year(programme_of(due.kind), fy);
+    let pamphlets = settings.map(|s| s.pamphlets.clone()).unwrap_or_default();
+    // The wording of an A/B test: the engine recorded it in the case from the same
+    // function of (programme, person), so letter and record cannot disagree.
+    let variant = settings
+        .filter(|s| s.ab_variants && matches!(s.code, ProgrammeCode::S | ProgrammeCode::C))
+        .map(|s| {
+            collabo_domain::programme::letter_variant(s.code, &due.member.key)
+                .code()
+                .to_owned()
+        });
     let cancer_type = match due.case_key.trigger {
         Trigger::Referral(cancer, _) => Some(collabo_letters::cancer_screening_label(cancer)),
         Trigger::Checkup(_) => None,
@@ -202,6 +209,7 @@ fn letter_data(
         sequence: envelope,
         reference: reference(batch, envelope),
         envelope: place,
+        variant,
     })
 }
 

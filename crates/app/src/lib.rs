@@ -40,6 +40,7 @@ pub mod members;
 pub mod registers;
 pub mod reports;
 pub mod review;
+pub mod scoring;
 pub mod tabular;
 
 pub use collabo_domain::actor::{Actor, Denied};

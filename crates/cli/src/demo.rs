@@ -1,10 +1,13 @@
 //! `collabo demo`: a synthetic society of a few thousand members, written in the real
-//! formats, replayed month by month over one fiscal year on a simulated clock: 覚書 are
+//! formats, replayed month by month over consecutive fiscal years (`--years`, default
+//! 2) on a simulated clock: 覚書 are
 //! signed on their signing day, claims arrive on the 5th (two months after their
 //! service month), employers hand over checkup archives and 要精密検査 lists on the
 //! 10th, opt-outs are entered on the 12th, the engine runs on the 15th, letters are
-//! prepared on the 16th and confirmed mailed on the 20th. At the end of the year the
-//! employers' aggregates are published and the portal's demo accounts are created.
+//! prepared on the 16th and confirmed mailed on the 20th. At the end of each year the
+//! employers' aggregates are published; at the end, the effect report of the
+//! second-to-last year (its people followed to their next checkup) is printed and
+//! written as a PDF, and the portal's demo accounts are created.
 //!
 //! Every step goes through the one door (`collabo_app::App`) as the person who would
 //! take it (an admin for employers and memoranda, staff for the rest), with the clock
@@ -18,6 +21,7 @@ use collabo_domain::authz::Role;
 use collabo_domain::calendar::{FiscalYear, YearMonth, add_months, japan_noon};
 use collabo_domain::employer::AgreementStatus;
 use collabo_domain::ids::EmployerCode;
+use collabo_domain::programme::ProgrammeCode;
 use collabo_letters::Renderer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,8 +101,10 @@ async fn letters_step(
 }
 
 /// Runs the demo.
-pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<()> {
+pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64, years: u32) -> Result<()> {
+    let years = years.max(1);
     let fy = FiscalYear::new(2025);
+    let last_fy = FiscalYear::new(fy.year() + years as i16 - 1);
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     // A new database starts a new audit chain: its key and anchors go with the old one.
     let db = dir.join("collabo.sqlite");
@@ -110,12 +116,15 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
     }
     let inbox = dir.join("inbox");
     let _ = std::fs::remove_dir_all(&inbox);
-    println!("合成データの健保組合を作成しています (加入者 {members} 人, 事業所 {employers})…");
+    println!(
+        "合成データの健保組合を作成しています (加入者 {members} 人, 事業所 {employers}, {years} 年度)…"
+    );
     let config = collabo_synth::SynthConfig {
         members,
         employers,
         seed,
         fiscal_year: fy,
+        years,
         ..Default::default()
     };
     let society = collabo_synth::Society::generate(&config)?;
@@ -158,6 +167,18 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         }
     }
     pending.0.sort_by_key(|(on, id, _)| (*on, *id));
+    // S and C letters in two wordings, assigned at random per person, so the effect
+    // report can compare them (the synthetic society plants no difference).
+    let book = app.programme_book(&admin(start)).await?;
+    for code in [ProgrammeCode::S, ProgrammeCode::C] {
+        if let Some(settings) = book.for_year(code, fy) {
+            let mut settings = settings.clone();
+            settings.from_year = fy;
+            settings.ab_variants = true;
+            app.save_programme_settings(&admin(start), &settings)
+                .await?;
+        }
+    }
     pending.apply_until(&app, start).await?;
     let renderer = Arc::new(
         crate::renderer(dir).context("letters need a Japanese font: run scripts/setup.sh")?,
@@ -176,7 +197,7 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
     let months: Vec<YearMonth> = files
         .keys()
         .copied()
-        .filter(|m| *m <= YearMonth::of(fy.last_day()))
+        .filter(|m| *m <= YearMonth::of(last_fy.last_day()))
         .collect();
     let first = months
         .first()
@@ -184,7 +205,8 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         .unwrap_or(YearMonth::of(fy.first_day()));
     let mut batches = 0u64;
     let mut letters = 0u64;
-    for month in first.through(YearMonth::of(fy.last_day())) {
+    let mut published = Vec::new();
+    for month in first.through(YearMonth::of(last_fy.last_day())) {
         let month_files: Vec<PathBuf> = files.get(&month).cloned().unwrap_or_default();
         for kind in ["claims", "checkups", "referrals", "consents"] {
             let day = at(
@@ -248,21 +270,49 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
             month_files.len(),
             summary.events_appended
         );
+        // The year ends: the last run of the year, the employers' figures published.
+        if month.month() == 3 {
+            let year = FiscalYear::of(month.first_day());
+            let end = year.last_day();
+            pending.apply_until(&app, end).await?;
+            app.run_engine(&staff(end), |_| {}).await?;
+            let n = app.publish_aggregates(&staff(end), year).await?;
+            published.push((year, n));
+            println!();
+            println!(
+                "{}年度 (令和{}年度) の結果:",
+                year.year(),
+                year.year() - 2018
+            );
+            print::figures(
+                &app.programme_figures(&staff(end), Some(i64::from(year.year())))
+                    .await?,
+            );
+            println!();
+        }
     }
-    let end = fy.last_day();
-    pending.apply_until(&app, end).await?;
-    app.run_engine(&staff(end), |_| {}).await?;
-    let published = app.publish_aggregates(&staff(end), fy).await?;
-
-    println!();
-    println!("{}年度 (令和{}年度) の結果:", fy.year(), fy.year() - 2018);
-    print::figures(&app.programme_figures(&staff(end), None).await?);
-    println!();
+    let end = last_fy.last_day();
     println!("レター: {batches} バッチ, {letters} 通 (郵送確認済み)");
-    println!(
-        "事業所別集計: {published} 事業所について {}年度分を公表",
-        fy.year()
-    );
+    for (year, n) in &published {
+        println!(
+            "事業所別集計: {n} 事業所について {}年度分を公表",
+            year.year()
+        );
+    }
+    // The effect of the second-to-last year: its people had their next checkup in the
+    // last year, and claims since.
+    let effects = if years >= 2 {
+        let cohort = FiscalYear::new(last_fy.year() - 1);
+        let (report, pdf) = app
+            .effect_report_pdf(&staff(end), &renderer, cohort)
+            .await?;
+        let path = dir.join(format!("effects_{}.pdf", cohort.year()));
+        std::fs::write(&path, pdf).with_context(|| path.display().to_string())?;
+        Some((report, path))
+    } else {
+        None
+    };
+    println!();
     println!("ファイル:");
     println!("  データベース     {}", db.display());
     println!("  受け取ったファイル {}", inbox.display());
@@ -270,6 +320,9 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         "  レター PDF と発送リスト {}",
         dir.join("letters").display()
     );
+    if let Some((_, path)) = &effects {
+        println!("  効果測定報告 PDF  {}", path.display());
+    }
     println!(
         "確認: collabo --data {} --db sqlite:{} report",
         dir.display(),
@@ -306,5 +359,11 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64) -> Result<
         );
     }
     app.close().await;
+    // The demo ends with what the programmes achieved.
+    if let Some((report, path)) = &effects {
+        println!();
+        print::effects(report);
+        println!("効果測定報告 (組合会用 PDF): {}", path.display());
+    }
     Ok(())
 }

@@ -168,6 +168,13 @@ enum Command {
         /// 年度 (例: 2025)
         #[arg(long)]
         fy: Option<i64>,
+        /// その年度に抽出した人の効果 (禁煙率・受診率・HbA1c 変化・精密検査受診率, 95%信頼区間付き)。
+        /// --fy がなければ前年度。
+        #[arg(long)]
+        effects: bool,
+        /// 効果測定レポートの PDF をこのパスに書き出す (--effects と共に)。
+        #[arg(long)]
+        pdf: Option<PathBuf>,
     },
     /// レセプト電算マスター (傷病名・診療行為・医薬品) を読み込み、グループ対応表を更新する。
     Masters {
@@ -202,7 +209,7 @@ enum Command {
         #[arg(long, default_value = "collabo-synth")]
         out: PathBuf,
     },
-    /// デモ: 合成データで1年度を月ごとに再生する (./collabo-demo/)。
+    /// デモ: 合成データで連続する年度を月ごとに再生する (./collabo-demo/)。
     Demo {
         /// 出力先
         #[arg(long, default_value = "collabo-demo")]
@@ -216,6 +223,9 @@ enum Command {
         /// 乱数シード
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// 再生する年度の数 (2 年度以上で次回健診による効果が見える)
+        #[arg(long, default_value_t = 2)]
+        years: u32,
     },
     /// ポータル (Web 画面と API) を起動する。設定は TOML ファイルと COLLABO_* 環境変数。
     Serve {
@@ -1093,9 +1103,28 @@ async fn dispatch(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Report { fy } => {
+        Command::Report { fy, effects, pdf } => {
             let app = open(&cli).await?;
-            print::figures(&app.programme_figures(&staff(), *fy).await?);
+            if *effects || pdf.is_some() {
+                let actor = staff();
+                let cohort = match fy {
+                    Some(y) => FiscalYear::new(i16::try_from(*y).context("--fy")?),
+                    None => FiscalYear::new(FiscalYear::of(actor.today()).year() - 1),
+                };
+                match pdf {
+                    Some(path) => {
+                        let renderer = renderer(&cli.data)?;
+                        let (report, bytes) =
+                            app.effect_report_pdf(&actor, &renderer, cohort).await?;
+                        print::effects(&report);
+                        std::fs::write(path, bytes).with_context(|| path.display().to_string())?;
+                        println!("PDF: {}", path.display());
+                    }
+                    None => print::effects(&app.effect_report(&actor, cohort).await?),
+                }
+            } else {
+                print::figures(&app.programme_figures(&staff(), *fy).await?);
+            }
         }
         Command::Aggregates {
             action: AggregatesAction::Publish { fy },
@@ -1189,7 +1218,8 @@ async fn dispatch(cli: Cli) -> Result<()> {
             members,
             employers,
             seed,
-        } => demo::run(dir, *members, *employers, *seed).await?,
+            years,
+        } => demo::run(dir, *members, *employers, *seed, *years).await?,
         Command::Bench { what } => bench::run(what, &cli.data).await?,
         Command::Serve {
             config,

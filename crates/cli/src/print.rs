@@ -7,6 +7,9 @@ use collabo_app::reports::ProgrammeFigures;
 use collabo_app::review::ReviewEntry;
 use collabo_domain::admission::ReviewPayload;
 use collabo_domain::case::Case;
+use collabo_domain::effect_report::{Cell, EffectReport, VariantComparison};
+use collabo_domain::effects::{Estimate, Rate};
+use collabo_domain::engine::SkipReason;
 use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;
@@ -380,6 +383,143 @@ pub fn batch(view: &collabo_app::letters::BatchView) {
             } else {
                 "  — PDF から除外済 (印刷済みなら封入しないでください)".to_owned()
             }
+        );
+    }
+}
+
+fn pct(r: &Option<Rate>) -> String {
+    match r {
+        Some(r) => format!(
+            "{:>5.1}% [{:.1}–{:.1}] ({}/{})",
+            100.0 * r.estimate.value,
+            100.0 * r.estimate.low,
+            100.0 * r.estimate.high,
+            r.k,
+            r.n
+        ),
+        None => "— (対象なし)".to_owned(),
+    }
+}
+
+fn change(e: &Option<Estimate>) -> String {
+    match e {
+        Some(e) => format!("{:+.2} [{:+.2}, {:+.2}]", e.value, e.low, e.high),
+        None => "—".to_owned(),
+    }
+}
+
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Shown(r) => format!(
+            "{:.1}% [{:.1}–{:.1}] n={}",
+            100.0 * r.estimate.value,
+            100.0 * r.estimate.low,
+            100.0 * r.estimate.high,
+            r.n
+        ),
+        Cell::Suppressed => "秘匿".to_owned(),
+        Cell::Empty => "—".to_owned(),
+    }
+}
+
+/// The effect report of a cohort: rates with their 95 % interval and denominator.
+pub fn effects(r: &EffectReport) {
+    println!(
+        "{}年度 (令和{}年度) に抽出した人の効果 [ ] は95%信頼区間、( ) は人数/分母",
+        r.cohort,
+        r.cohort - 2018
+    );
+    let s = &r.smoking;
+    println!("S 禁煙: 通知 {} 人", s.notified);
+    println!("  次回健診で禁煙          {}", pct(&s.quit));
+    if s.cessation_measured {
+        println!("  通知後1年の禁煙治療    {}", pct(&s.cessation));
+    } else {
+        println!("  禁煙治療 (レセプト)     未集計: 禁煙治療のレセプト区分がまだありません");
+    }
+    variants("  文案 A/B 禁煙", &s.variants);
+    let d = &r.diabetes;
+    println!(
+        "D 糖尿病重症化予防: 通知 {} 人 (判定待ち {} 人)",
+        d.notified, d.pending
+    );
+    println!("  6か月以内の受診率      {}", pct(&d.visit));
+    println!(
+        "  次回健診の HbA1c 変化  {} (受診 {}, 未受診 {})",
+        change(&d.hba1c_change),
+        change(&d.hba1c_change_visited),
+        change(&d.hba1c_change_not_visited)
+    );
+    println!("  次回 HbA1c 7.0 未満     {}", pct(&d.below_7));
+    println!("  次回 HbA1c 6.5 未満     {}", pct(&d.below_6_5));
+    println!("  1年後も未治療          {}", pct(&d.untreated_after_year));
+    match &d.discontinuity {
+        Some(rd) => println!(
+            "  通知の効果 (回帰不連続, HbA1c {:.1}): 受診割合 {:+.1} 点 [{:+.1}, {:+.1}], 帯域幅 {:.2}, 閾値未満 {} 人 / 以上 {} 人",
+            d.rd_threshold,
+            100.0 * rd.effect.value,
+            100.0 * rd.effect.low,
+            100.0 * rd.effect.high,
+            rd.bandwidth,
+            rd.n_below,
+            rd.n_above
+        ),
+        None => println!(
+            "  通知の効果 (回帰不連続): 推定できません (閾値付近 {} 人)",
+            d.rd_people
+        ),
+    }
+    println!("C がん検診の精密検査受診:");
+    for c in &r.cancer {
+        println!(
+            "  {:<6} 通知 {:>4}  初回通知後 {}  再勧奨後 {}  受診まで中央値 {}",
+            c.label,
+            c.notified,
+            pct(&c.after_notice),
+            pct(&c.after_renotice),
+            c.median_days_to_visit
+                .map_or_else(|| "—".to_owned(), |d| format!("{d} 日"))
+        );
+    }
+    variants("  文案 A/B 精密検査", &r.cancer_variants);
+    println!("R 次回健診でリスク保有でなくなった人:");
+    for i in &r.risk {
+        println!("  {:<12} {}", i.label, pct(&i.improved));
+    }
+    println!(
+        "事業所別 (本人{}人未満は表示せず、{}人未満の区分は秘匿):",
+        r.rule.min_population, r.rule.min_cell
+    );
+    for e in &r.employers {
+        if e.too_small {
+            println!("  {}  (本人{}人未満)", e.employer, r.rule.min_population);
+            continue;
+        }
+        println!(
+            "  {}  禁煙 {}  D受診 {}  C精密検査 {}",
+            e.employer,
+            cell(&e.quit),
+            cell(&e.d_visit),
+            cell(&e.c_after_notice)
+        );
+    }
+}
+
+fn variants(label: &str, v: &Option<VariantComparison>) {
+    if let Some(v) = v {
+        println!(
+            "{label}: A {}  B {}  差 B−A {}",
+            pct(&v.a),
+            pct(&v.b),
+            v.difference.map_or_else(
+                || "—".to_owned(),
+                |d| format!(
+                    "{:+.1} 点 [{:+.1}, {:+.1}]",
+                    100.0 * d.value,
+                    100.0 * d.low,
+                    100.0 * d.high
+                )
+            )
         );
     }
 }

@@ -146,6 +146,9 @@ actions! {
     AggregatesPublish = "aggregates.publish", "事業所集計の公表";
     /// Published aggregates were shown or exported.
     AggregatesView = "employer.aggregates.view", "事業所集計の閲覧";
+    /// The effect report of a fiscal year was made (it reads every member's facts and
+    /// shows counts only).
+    EffectReport = "reports.effects", "効果測定レポートの作成";
     /// The audit log was read.
     AuditView = "audit.view", "監査ログの閲覧";
     /// The audit log was verified.

@@ -346,6 +346,8 @@ pub enum CaseEvent {
         /// The day it was mailed.
         mailed_on: Date,
     },
+    /// The letter wording the person gets (A/B test of S and C; random per person).
+    VariantAssigned(crate::programme::LetterVariant),
     /// The case is closed.
     Closed(Outcome),
 }
@@ -467,6 +469,7 @@ impl CaseEvent {
             CaseEvent::RenoticeDue(_) => "renotice_due",
             CaseEvent::LetterWithdrawn { .. } => "letter_withdrawn",
             CaseEvent::MailedBeforeEvidence { .. } => "mailed_before_evidence",
+            CaseEvent::VariantAssigned(_) => "variant_assigned",
             CaseEvent::Closed(_) => "closed",
         }
     }
@@ -565,6 +568,13 @@ impl CaseState {
 }
 
 impl Case {
+    /// The letter wording assigned, when the programme ran an A/B test.
+    pub fn variant(&self) -> Option<crate::programme::LetterVariant> {
+        self.events.iter().find_map(|e| match e.event {
+            CaseEvent::VariantAssigned(v) => Some(v),
+            _ => None,
+        })
+    }
     /// The derived state.
     pub fn state(&self) -> CaseState {
         let mut state = CaseState::Identified;
@@ -577,7 +587,7 @@ impl Case {
                 (CaseEvent::BatchCancelled { .. }, _) => CaseState::LetterDue,
                 (CaseEvent::NoticeMailed, _) => CaseState::Notified,
                 (CaseEvent::WaitingForClaims { .. }, _) => CaseState::WaitingForClaims,
-                (CaseEvent::VisitFound { .. }, s) => s,
+                (CaseEvent::VisitFound { .. } | CaseEvent::VariantAssigned(_), s) => s,
                 (CaseEvent::NoVisitFound { .. }, s) => s,
                 (CaseEvent::LetterWithdrawn { .. } | CaseEvent::MailedBeforeEvidence { .. }, s) => {
                     s

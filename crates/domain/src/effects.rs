@@ -11,7 +11,7 @@
 pub const Z95: f64 = 1.959_963_984_540_054;
 
 /// A point estimate with its 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Estimate {
     /// The estimate.
     pub value: f64,
@@ -29,7 +29,7 @@ impl Estimate {
 }
 
 /// A rate k / n with its Wilson score interval; `None` when n = 0.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Rate {
     /// Events.
     pub k: u64,
@@ -119,7 +119,7 @@ pub fn mean_difference(a: &[f64], b: &[f64]) -> Option<Estimate> {
 }
 
 /// A regression-discontinuity estimate of a notice's effect at a threshold.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Discontinuity {
     /// The jump in the outcome at the threshold, with its 95 % interval.
     pub effect: Estimate,

@@ -138,6 +138,23 @@ pub fn run_member(file: &MemberFile<'_>, ctx: &Context<'_>) -> MemberOutcome {
                 },
             }],
         };
+        // An A/B test of the letter wording (S, C): the wording is chosen at random per
+        // person and recorded before any letter.
+        let programme = case.key.programme;
+        if matches!(programme, ProgrammeCode::S | ProgrammeCode::C)
+            && ctx
+                .book
+                .for_year(programme, candidate.fiscal_year)
+                .is_some_and(|s| s.ab_variants)
+        {
+            case.events.push(DatedEvent {
+                on: ctx.today,
+                event: CaseEvent::VariantAssigned(crate::programme::letter_variant(
+                    programme,
+                    &case.key.member,
+                )),
+            });
+        }
         let more = advance(&case, file, ctx);
         case.events.extend(more);
         outcome.changes.push(CaseChange::Open(case));

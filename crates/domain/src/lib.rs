@@ -16,6 +16,7 @@ pub mod case;
 pub mod checkup;
 pub mod consent;
 pub mod coverage;
+pub mod effect_report;
 pub mod effects;
 pub mod employer;
 pub mod engine;

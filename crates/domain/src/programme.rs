@@ -312,6 +312,52 @@ pub struct ProgrammeSettings {
     pub pamphlets: Vec<String>,
     /// Programme-specific rules.
     pub rules: ProgrammeRules,
+    /// S and C: each person gets letter wording A or B at random (recorded in the case
+    /// as [`crate::case::CaseEvent::VariantAssigned`]), so the report can compare them.
+    #[serde(default)]
+    pub ab_variants: bool,
+}
+
+/// Which of two letter wordings a person got (A/B test of S and C notices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LetterVariant {
+    /// The standard wording.
+    A,
+    /// The alternative wording (templates print their `variant == "B"` paragraph).
+    B,
+}
+
+impl LetterVariant {
+    /// `A` or `B`.
+    pub fn code(self) -> &'static str {
+        match self {
+            LetterVariant::A => "A",
+            LetterVariant::B => "B",
+        }
+    }
+}
+
+/// The wording a person gets in a programme: random per person (FNV-1a of the
+/// programme and the member key, so the same person always gets the same wording and
+/// the assignment cannot depend on anything about their health), half and half.
+pub fn letter_variant(programme: ProgrammeCode, member: &crate::ids::MemberKey) -> LetterVariant {
+    let text = format!("{}|{}", programme.letter(), member.to_key_string());
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    // Finalise (splitmix64) so that neighbouring card numbers do not alternate.
+    hash ^= hash >> 30;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^= hash >> 27;
+    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^= hash >> 31;
+    if hash & 1 == 0 {
+        LetterVariant::A
+    } else {
+        LetterVariant::B
+    }
 }
 
 fn cancer_criteria(site: &str) -> VisitCriteria {
@@ -361,6 +407,7 @@ impl ProgrammeSettings {
             max_trigger_age_months: 12,
             pamphlets: pamphlets.iter().map(|p| (*p).to_owned()).collect(),
             rules,
+            ab_variants: false,
         };
         match code {
             ProgrammeCode::R => base(

@@ -9,7 +9,9 @@
 //! was. The quote changes what the vendor's software reads, so it is applied to every
 //! cell alike, data or header; a value that needs to start with one of these
 //! characters (a negative number, `+81-…` phone numbers) arrives with the quote, and
-//! the reader must strip it. No export of Collabo writes negative numbers.
+//! the reader must strip it. The effect report's CSV has negative changes (HbA1c, the
+//! regression discontinuity's bounds): they arrive as `'-0.42`; its XLSX export
+//! ([`xlsx_table`]) carries them as numbers.
 //!
 //! Deliberately not here: the choice of columns (each export's own), encodings other
 //! than UTF-8 (the mailing list transcodes the bytes to CP932 itself).
@@ -24,6 +26,54 @@ pub enum ExportError {
     /// The CSV encoder or the output failed.
     #[error("CSV: {0}")]
     Csv(String),
+    /// The XLSX writer failed.
+    #[error("XLSX: {0}")]
+    Xlsx(String),
+}
+
+/// A cell of an XLSX table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum XlsxCell {
+    /// Text (never evaluated: XLSX keeps text and formulas apart).
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// Nothing.
+    Empty,
+}
+
+/// One sheet with a bold header row and the rows under it, as XLSX bytes.
+pub fn xlsx_table(
+    sheet: &str,
+    header: &[&str],
+    rows: &[Vec<XlsxCell>],
+) -> Result<Vec<u8>, ExportError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| ExportError::Xlsx(e.to_string());
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = book.add_worksheet();
+    ws.set_name(sheet).map_err(err)?;
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(err)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, cell) in row.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                XlsxCell::Text(t) => {
+                    ws.write_string(r, c, t).map_err(err)?;
+                }
+                XlsxCell::Number(n) if n.is_finite() => {
+                    ws.write_number(r, c, *n).map_err(err)?;
+                }
+                _ => {}
+            }
+        }
+    }
+    book.save_to_buffer().map_err(err)
 }
 
 /// Characters that make a spreadsheet read a cell as a formula when they come first.

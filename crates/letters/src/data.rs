@@ -52,6 +52,9 @@ pub struct LetterData {
     pub reference: String,
     /// Where the letter lies in its envelope: the first carries the address block.
     pub envelope: EnvelopePlace,
+    /// `B` for the alternative wording of an A/B test (S, C), `A` for the standard one
+    /// in a test, none without a test.
+    pub variant: Option<String>,
 }
 
 /// Where a letter lies in its envelope (one envelope per person per batch).
@@ -399,6 +402,7 @@ impl LetterData {
             sequence: 1,
             reference: format!("{}-2026-000001", kind.code()),
             envelope: EnvelopePlace::ALONE,
+            variant: None,
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod layout;
 pub mod mailing;
 pub mod render;
+pub mod report;
 mod world;
 
 pub use data::{

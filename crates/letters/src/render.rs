@@ -327,6 +327,32 @@ fn placements(document: &PagedDocument) -> Vec<PagePlacement> {
     out
 }
 
+/// The built-in report template (not overridable: its wording comes from the data).
+const REPORT_TEMPLATE: &str = include_str!("../templates/report.typ");
+
+impl Renderer {
+    /// A printable report ([`crate::report::ReportDocument`]) as one A4 PDF.
+    pub fn render_report(
+        &self,
+        report: &crate::report::ReportDocument,
+    ) -> Result<Vec<u8>, LetterError> {
+        let json = serde_json::to_vec(report).map_err(|e| LetterError::Data {
+            message: e.to_string(),
+        })?;
+        let world = self
+            .shared
+            .world_with_main(REPORT_TEMPLATE.to_owned(), Bytes::new(json));
+        let warned = typst::compile::<PagedDocument>(&world);
+        comemo::evict(EVICT_MAX_AGE);
+        match warned.output {
+            Ok(document) => export(&document),
+            Err(errors) => Err(LetterError::Template {
+                diagnostics: self.shared.diagnostics(&world, &errors, None),
+            }),
+        }
+    }
+}
+
 fn export(document: &PagedDocument) -> Result<Vec<u8>, LetterError> {
     // Untagged: poppler 22 (Debian bookworm) warns about typst's tagged PDFs.
     let options = PdfOptions {

@@ -130,6 +130,15 @@ impl Shared {
         }
     }
 
+    /// The world of a document whose main file is `main` (a report), over `data`.
+    pub(crate) fn world_with_main(&self, main: String, data: Bytes) -> LetterWorld<'_> {
+        LetterWorld {
+            shared: self,
+            main: Source::new(self.main_id, main),
+            data,
+        }
+    }
+
     /// Locates typst errors in the templates.
     pub(crate) fn diagnostics(
         &self,

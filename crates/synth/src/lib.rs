@@ -71,8 +71,10 @@ pub struct SynthConfig {
     pub employers: u32,
     /// Seed.
     pub seed: u64,
-    /// The fiscal year replayed.
+    /// The first fiscal year replayed.
     pub fiscal_year: FiscalYear,
+    /// Consecutive fiscal years generated from `fiscal_year` on (at least 1).
+    pub years: u32,
     /// 保険者番号.
     pub insurer: String,
     /// Probability per member and month of an unrelated doctor's visit (a claim).
@@ -86,6 +88,7 @@ impl Default for SynthConfig {
             employers: 8,
             seed: 42,
             fiscal_year: FiscalYear::new(2025),
+            years: 1,
             insurer: "06139999".into(),
             background_visits: 0.15,
         }
@@ -194,6 +197,43 @@ struct Chronic {
     diabetes: bool,
 }
 
+/// The effects planted in a society of several years, so that the reports can be
+/// checked against a known truth. The generator plants them by the rule the engine
+/// follows with the default settings (every current smoker at a checkup gets the S
+/// notice; HbA1c ≥ 6.5 without a lifestyle-disease visit gets the D notice).
+pub mod planted {
+    /// Share of the smokers at a checkup (all notified) who have quit at their next one.
+    pub const QUIT_RATE_NOTIFIED: f64 = 0.20;
+    /// Share of the non-smokers at a checkup who smoke at their next one.
+    pub const RELAPSE_RATE: f64 = 0.03;
+    /// Diabetes visits within 1–3 months of the checkup among the untreated, at HbA1c
+    /// 6.5 without the notice: `VISIT_BASE + VISIT_SLOPE × (HbA1c − 6.5)` (from 5.8 up).
+    pub const VISIT_BASE: f64 = 0.20;
+    /// See [`VISIT_BASE`].
+    pub const VISIT_SLOPE: f64 = 0.10;
+    /// The notice's jump of that visit share at the threshold (D notified only).
+    pub const VISIT_JUMP: f64 = 0.15;
+    /// Mean HbA1c change at the next checkup of those who visited after the D notice.
+    pub const HBA1C_CHANGE_TREATED: f64 = -0.5;
+    /// Mean HbA1c change at the next checkup of the untreated.
+    pub const HBA1C_CHANGE_UNTREATED: f64 = 0.03;
+}
+
+/// What a person carries from one year's checkup to the next.
+#[derive(Debug, Clone, Copy, Default)]
+struct Carry {
+    /// Smoked at the last checkup.
+    smokes: Option<bool>,
+    /// HbA1c at the last checkup.
+    hba1c: Option<f64>,
+    /// Started diabetes care after that checkup.
+    treated: bool,
+    /// In diabetes care (started after some checkup), monthly claims to the end.
+    in_care: bool,
+    /// Opted out already.
+    opted_out: bool,
+}
+
 impl Society {
     /// Generates a society.
     pub fn generate(config: &SynthConfig) -> Result<Society, SynthError> {
@@ -285,7 +325,7 @@ impl Society {
                     branch: parse_ok(Branch::parse(&format!("{branch:02}")), "branch")?,
                 };
                 let member = match &head {
-                    None => insured_person(&mut rng, key, &employers[e].code, fy)?,
+                    None => insured_person(&mut rng, key, &employers[e].code, fy, config.years)?,
                     Some(insured) => {
                         // The first dependant is a spouse seven times in ten; the others are children.
                         let spouse = branch == 1 && rng.random::<f64>() < 0.7;
@@ -325,12 +365,13 @@ impl Society {
         rng: &mut ChaCha8Rng,
         chronic: &[Chronic],
     ) -> Result<(), SynthError> {
-        let fy = self.config.fiscal_year;
+        let first_fy = self.config.fiscal_year;
+        let last_fy = FiscalYear::new(first_fy.year() + self.config.years.max(1) as i16 - 1);
         let first_claims_month = YearMonth::of(
-            add_months(fy.first_day(), -12).map_err(|e| SynthError::Format(e.to_string()))?,
+            add_months(first_fy.first_day(), -12).map_err(|e| SynthError::Format(e.to_string()))?,
         );
         let last_claims_month = YearMonth::of(
-            add_months(fy.last_day(), -2).map_err(|e| SynthError::Format(e.to_string()))?,
+            add_months(last_fy.last_day(), -2).map_err(|e| SynthError::Format(e.to_string()))?,
         );
         let signed: BTreeMap<&EmployerCode, Date> = self
             .agreements
@@ -342,13 +383,9 @@ impl Society {
         let mut claims = Vec::new();
         let institution =
             |rng: &mut ChaCha8Rng| format!("131{:07}", rng.random_range(1..400u32) * 13);
+        let mut carry = vec![Carry::default(); self.members.len()];
 
         for (idx, m) in self.members.iter().enumerate() {
-            let age = collabo_domain::calendar::age_on(m.birth_date, fy.last_day());
-            let insured_in_year = m
-                .qualified_until
-                .is_none_or(|d| d > Date::constant(fy.year(), 9, 1));
-            let employee = m.relationship == Relationship::Insured;
             let c = chronic[idx];
             // Chronic care: a claim every month or two, all year, for the whole window.
             for month in first_claims_month.through(last_claims_month) {
@@ -382,149 +419,175 @@ impl Society {
                     });
                 }
             }
-            if !insured_in_year {
-                continue;
-            }
-            // Checkup: employees by the employer (spring to autumn), dependants 40+ at a dock.
-            let takes_checkup = if employee {
-                rng.random::<f64>() < 0.88
-            } else {
-                age >= 40 && rng.random::<f64>() < 0.45
-            };
-            if takes_checkup {
-                let exam = if rng.random::<f64>() < 0.7 {
-                    day_in(
-                        rng,
-                        Date::constant(fy.year(), 4, 10),
-                        Date::constant(fy.year(), 7, 31),
-                    )
+        }
+        for year in first_fy.year()..=last_fy.year() {
+            let fy = FiscalYear::new(year);
+            for (idx, m) in self.members.iter().enumerate() {
+                let age = collabo_domain::calendar::age_on(m.birth_date, fy.last_day());
+                let insured_in_year = m
+                    .qualified_until
+                    .is_none_or(|d| d > Date::constant(fy.year(), 9, 1))
+                    && m.qualified_from < Date::constant(fy.year(), 12, 1);
+                let employee = m.relationship == Relationship::Insured;
+                let c = chronic[idx];
+                if !insured_in_year {
+                    continue;
+                }
+                // Checkup: employees by the employer (spring to autumn), dependants 40+ at a dock.
+                let takes_checkup = if employee {
+                    rng.random::<f64>() < 0.88
                 } else {
-                    day_in(
-                        rng,
-                        Date::constant(fy.year(), 8, 1),
-                        Date::constant(fy.year(), 11, 30),
-                    )
+                    age >= 40 && rng.random::<f64>() < 0.45
                 };
-                if m.is_insured_on(exam) {
-                    let checkup = synth_checkup(rng, m, exam, age, c, employee);
-                    let hba1c = checkup.number(Item::HbA1c).unwrap_or(0.0);
-                    let submitted_on = first_of_next_month(exam, 1)
-                        .checked_add(jiff::Span::new().days(9))
-                        .unwrap_or(exam);
-                    self.checkups.push(SynthCheckup {
-                        member: idx,
-                        checkup,
-                        submitted_on,
-                    });
-                    // Untreated high HbA1c: some start visiting after the notice, some later, some never.
-                    if hba1c >= 6.5 && !c.diabetes {
-                        let roll = rng.random::<f64>();
-                        let start = if roll < 0.35 {
-                            Some(rng.random_range(1..=3))
-                        } else if roll < 0.5 {
-                            Some(rng.random_range(6..=9))
-                        } else {
-                            None
-                        };
-                        if let Some(after) = start {
-                            let first = YearMonth::of(add_months(exam, after).unwrap_or(exam));
-                            for (k, month) in
-                                first.through(last_claims_month.next().next()).enumerate()
-                            {
-                                if k > 0 && rng.random::<f64>() < 0.3 {
-                                    continue;
-                                }
-                                claims.push(SynthClaim {
-                                    member: idx,
-                                    month,
-                                    days: vec![rng.random_range(1..=28)],
-                                    groups: vec![
-                                        GroupSpec::condition("diabetes"),
-                                        GroupSpec::procedure("diabetes_care"),
-                                    ],
-                                    institution: institution(rng),
-                                    arrives: month,
-                                    kind: ClaimFileKind::Medical,
-                                });
-                            }
-                        }
-                    }
-                    // Cancer screenings on the checkup day, for employers with a memorandum (signed or not).
-                    if employee
-                        && has_c.contains(&&m.employer)
-                        && age >= 35
-                        && rng.random::<f64>() < 0.7
-                    {
-                        let mut types = vec![
-                            (CancerType::Lung, 0.025),
-                            (CancerType::Stomach, 0.06),
-                            (CancerType::Colorectal, 0.065),
-                        ];
-                        if m.sex == Sex::Female {
-                            types.push((CancerType::Breast, 0.08));
-                            types.push((CancerType::Cervical, 0.025));
-                        }
-                        for (cancer, rate) in types {
-                            if rng.random::<f64>() >= rate {
-                                continue;
-                            }
+                if takes_checkup {
+                    let from = Date::constant(fy.year(), 4, 10).max(m.qualified_from);
+                    let exam = if rng.random::<f64>() < 0.7 {
+                        day_in(rng, from, Date::constant(fy.year(), 7, 31).max(from))
+                    } else {
+                        day_in(
+                            rng,
+                            from.max(Date::constant(fy.year(), 8, 1)),
+                            Date::constant(fy.year(), 11, 30),
+                        )
+                    };
+                    if m.is_insured_on(exam) {
+                        let checkup = synth_checkup(rng, m, exam, age, c, employee, carry[idx]);
+                        let hba1c = checkup.number(Item::HbA1c).unwrap_or(0.0);
+                        carry[idx].smokes = checkup
+                            .questionnaire
+                            .smoking
+                            .map(|a| a == SmokingAnswer::Smokes);
+                        carry[idx].hba1c = Some(hba1c);
+                        carry[idx].treated = false;
+                        let submitted_on = first_of_next_month(exam, 1)
+                            .checked_add(jiff::Span::new().days(9))
+                            .unwrap_or(exam);
+                        self.checkups.push(SynthCheckup {
+                            member: idx,
+                            checkup,
+                            submitted_on,
+                        });
+                        // Diabetes care among the untreated from HbA1c 5.8 up: a share
+                        // rising with HbA1c start within 1–3 months, plus the notice's
+                        // planted jump for those the D rule notifies (no lifestyle-disease
+                        // care); some notified start much later (9–11 months), the rest never.
+                        if hba1c >= 5.8 && !c.diabetes && !carry[idx].in_care {
+                            let notified = hba1c >= 6.5 && !c.hypertension && !c.dyslipidemia;
+                            let soon = planted::VISIT_BASE
+                                + planted::VISIT_SLOPE * (hba1c - 6.5)
+                                + if notified { planted::VISIT_JUMP } else { 0.0 };
                             let roll = rng.random::<f64>();
-                            let months_after = if roll < 0.85 {
-                                rng.random_range(1..=2)
-                            } else {
-                                3
-                            };
-                            let submitted_on = first_of_next_month(exam, months_after)
-                                .checked_add(jiff::Span::new().days(9))
-                                .unwrap_or(exam);
-                            let consent = rng.random::<f64>() < 0.92;
-                            self.referrals.push(SynthReferral {
-                                member: idx,
-                                cancer,
-                                screening_date: exam,
-                                submitted_on,
-                                consent,
-                            });
-                            let _ = signed.get(&m.employer);
-                            // Detailed exam: most within 1–3 months, some after the re-notice, some never.
-                            let roll = rng.random::<f64>();
-                            let after = if roll < 0.55 {
+                            let start = if roll < soon {
                                 Some(rng.random_range(1..=3))
-                            } else if roll < 0.7 {
-                                Some(rng.random_range(6..=8))
+                            } else if hba1c >= 6.5 && roll < soon + 0.15 {
+                                Some(rng.random_range(9..=11))
                             } else {
                                 None
                             };
-                            if let Some(after) = after {
-                                let month = YearMonth::of(add_months(exam, after).unwrap_or(exam));
-                                let site = cancer.code();
-                                claims.push(SynthClaim {
+                            if let Some(after) = start {
+                                carry[idx].treated = true;
+                                carry[idx].in_care = true;
+                                let first = YearMonth::of(add_months(exam, after).unwrap_or(exam));
+                                for (k, month) in
+                                    first.through(last_claims_month.next().next()).enumerate()
+                                {
+                                    if k > 0 && rng.random::<f64>() < 0.3 {
+                                        continue;
+                                    }
+                                    claims.push(SynthClaim {
+                                        member: idx,
+                                        month,
+                                        days: vec![rng.random_range(1..=28)],
+                                        groups: vec![
+                                            GroupSpec::condition("diabetes"),
+                                            GroupSpec::procedure("diabetes_care"),
+                                        ],
+                                        institution: institution(rng),
+                                        arrives: month,
+                                        kind: ClaimFileKind::Medical,
+                                    });
+                                }
+                            }
+                        }
+                        // Cancer screenings on the checkup day, for employers with a memorandum (signed or not).
+                        if employee
+                            && has_c.contains(&&m.employer)
+                            && age >= 35
+                            && rng.random::<f64>() < 0.7
+                        {
+                            let mut types = vec![
+                                (CancerType::Lung, 0.025),
+                                (CancerType::Stomach, 0.06),
+                                (CancerType::Colorectal, 0.065),
+                            ];
+                            if m.sex == Sex::Female {
+                                types.push((CancerType::Breast, 0.08));
+                                types.push((CancerType::Cervical, 0.025));
+                            }
+                            for (cancer, rate) in types {
+                                if rng.random::<f64>() >= rate {
+                                    continue;
+                                }
+                                let roll = rng.random::<f64>();
+                                let months_after = if roll < 0.85 {
+                                    rng.random_range(1..=2)
+                                } else {
+                                    3
+                                };
+                                let submitted_on = first_of_next_month(exam, months_after)
+                                    .checked_add(jiff::Span::new().days(9))
+                                    .unwrap_or(exam);
+                                let consent = rng.random::<f64>() < 0.92;
+                                self.referrals.push(SynthReferral {
                                     member: idx,
-                                    month,
-                                    days: vec![rng.random_range(1..=28)],
-                                    groups: vec![
-                                        GroupSpec::procedure(&format!("{site}_exam")),
-                                        GroupSpec::condition(&format!("finding_{site}"))
-                                            .suspected(),
-                                    ],
-                                    institution: institution(rng),
-                                    arrives: month,
-                                    kind: ClaimFileKind::Medical,
+                                    cancer,
+                                    screening_date: exam,
+                                    submitted_on,
+                                    consent,
                                 });
+                                let _ = signed.get(&m.employer);
+                                // Detailed exam: most within 1–3 months, some after the re-notice, some never.
+                                let roll = rng.random::<f64>();
+                                let after = if roll < 0.55 {
+                                    Some(rng.random_range(1..=3))
+                                } else if roll < 0.7 {
+                                    Some(rng.random_range(6..=8))
+                                } else {
+                                    None
+                                };
+                                if let Some(after) = after {
+                                    let month =
+                                        YearMonth::of(add_months(exam, after).unwrap_or(exam));
+                                    let site = cancer.code();
+                                    claims.push(SynthClaim {
+                                        member: idx,
+                                        month,
+                                        days: vec![rng.random_range(1..=28)],
+                                        groups: vec![
+                                            GroupSpec::procedure(&format!("{site}_exam")),
+                                            GroupSpec::condition(&format!("finding_{site}"))
+                                                .suspected(),
+                                        ],
+                                        institution: institution(rng),
+                                        arrives: month,
+                                        kind: ClaimFileKind::Medical,
+                                    });
+                                }
                             }
                         }
                     }
                 }
-            }
-            if rng.random::<f64>() < 0.005 {
-                self.opt_outs.push((
-                    idx,
-                    day_in(
-                        rng,
-                        Date::constant(fy.year(), 6, 1),
-                        Date::constant(fy.year() + 1, 2, 1),
-                    ),
-                ));
+                if !carry[idx].opted_out && rng.random::<f64>() < 0.005 {
+                    carry[idx].opted_out = true;
+                    self.opt_outs.push((
+                        idx,
+                        day_in(
+                            rng,
+                            Date::constant(fy.year(), 6, 1),
+                            Date::constant(fy.year() + 1, 2, 1),
+                        ),
+                    ));
+                }
             }
         }
         // Claims reach the society two months after the service month; 3 % arrive a month later (月遅れ).
@@ -860,7 +923,10 @@ fn insured_person(
     key: MemberKey,
     employer: &EmployerCode,
     fy: FiscalYear,
+    years: u32,
 ) -> Result<Member, SynthError> {
+    // Joiners and leavers are spread over every year replayed.
+    let last = FiscalYear::new(fy.year() + years.max(1) as i16 - 1);
     let sex = if rng.random::<f64>() < 0.62 {
         Sex::Male
     } else {
@@ -896,12 +962,12 @@ fn insured_person(
         }
     };
     let joined = if rng.random::<f64>() < 0.03 {
-        day_in(rng, fy.first_day(), Date::constant(fy.year(), 12, 1))
+        day_in(rng, fy.first_day(), Date::constant(last.year(), 12, 1))
     } else {
         Date::constant(fy.year() - rng.random_range(1..=20), 4, 1)
     };
     let lost = (rng.random::<f64>() < 0.04)
-        .then(|| day_in(rng, Date::constant(fy.year(), 6, 1), fy.last_day()));
+        .then(|| day_in(rng, Date::constant(fy.year(), 6, 1), last.last_day()));
     Ok(Member {
         key,
         name_kanji: format!("{surname}　{given}"),
@@ -985,6 +1051,7 @@ fn synth_checkup(
     age: i16,
     c: Chronic,
     employee: bool,
+    carry: Carry,
 ) -> Checkup {
     let male = m.sex == Sex::Male;
     let older = f64::from((age - 40).max(0));
@@ -1022,6 +1089,18 @@ fn synth_checkup(
         hba1c = normal(rng, 7.0, 0.7);
     } else if rng.random::<f64>() < 0.05 + older * 0.002 {
         hba1c = normal(rng, 6.9, 0.4);
+    }
+    // From the second year on, HbA1c moves from last year's: it improves among those
+    // who started care after the last checkup and drifts slightly up among the others.
+    if let Some(last) = carry.hba1c {
+        hba1c = last
+            + if carry.treated {
+                normal(rng, planted::HBA1C_CHANGE_TREATED, 0.25)
+            } else if c.diabetes || carry.in_care {
+                normal(rng, 0.0, 0.3)
+            } else {
+                normal(rng, planted::HBA1C_CHANGE_UNTREATED, 0.15)
+            };
     }
     let hba1c = round1(hba1c.clamp(4.0, 14.0));
     let glucose = (hba1c * 28.0 - 60.0 + normal(rng, 0.0, 8.0))
@@ -1076,6 +1155,12 @@ fn synth_checkup(
         value: ObservedValue::Grade(protein),
     });
     let smokes = rng.random::<f64>() < if male { 0.25 } else { 0.07 };
+    // Smokers at the last checkup were all notified (programme S): some have quit.
+    let smokes = match carry.smokes {
+        Some(true) => rng.random::<f64>() >= planted::QUIT_RATE_NOTIFIED,
+        Some(false) => rng.random::<f64>() < planted::RELAPSE_RATE,
+        None => smokes,
+    };
     let questionnaire = Questionnaire {
         smoking: Some(if smokes {
             SmokingAnswer::Smokes
@@ -1160,6 +1245,41 @@ mod tests {
         }
         assert!(sizes.values().all(|n| (1..=4).contains(n)));
         assert!(sizes.values().any(|n| *n == 4));
+    }
+
+    #[test]
+    fn over_two_years_smokers_quit_and_hba1c_moves_as_planted() {
+        let s = Society::generate(&SynthConfig {
+            members: 6000,
+            employers: 4,
+            years: 2,
+            background_visits: 0.0,
+            ..SynthConfig::default()
+        })
+        .unwrap();
+        let mut by_member: BTreeMap<usize, Vec<&Checkup>> = BTreeMap::new();
+        for c in &s.checkups {
+            by_member.entry(c.member).or_default().push(&c.checkup);
+        }
+        let (mut smokers, mut quit) = (0u64, 0u64);
+        let mut pairs = 0;
+        for list in by_member.values() {
+            let [a, b] = list.as_slice() else { continue };
+            assert!(a.exam_date.year() == 2025 && b.exam_date.year() == 2026);
+            pairs += 1;
+            if a.questionnaire.smoking == Some(SmokingAnswer::Smokes) {
+                smokers += 1;
+                quit += u64::from(b.questionnaire.smoking != Some(SmokingAnswer::Smokes));
+            }
+        }
+        assert!(pairs > 2000, "{pairs} people with two checkups");
+        let r = collabo_domain::effects::rate(quit, smokers).unwrap();
+        assert!(
+            r.estimate.covers(planted::QUIT_RATE_NOTIFIED),
+            "quit {quit}/{smokers}: {r:?}"
+        );
+        // Members join in the second year too.
+        assert!(s.members.iter().any(|m| m.qualified_from.year() == 2026));
     }
 
     #[test]

@@ -174,36 +174,89 @@ impl Field {
     }
 }
 
-/// A bar chart.
+/// A bar chart of rates on a fixed 0–100 % axis, each with its 95 % interval: a bar's
+/// length is its rate, never scaled to the largest one.
 pub struct Bars {
     /// Caption.
     pub caption: String,
-    /// Bars: label, value text, width in percent of the largest.
-    pub bars: Vec<(String, String, u32)>,
+    /// Bars.
+    pub bars: Vec<BarRow>,
 }
 
+/// One bar of [`Bars`] (positions in SVG units of the 0–100 % axis).
+pub struct BarRow {
+    /// Label.
+    pub label: String,
+    /// Value text (rate, interval, denominator).
+    pub text: String,
+    /// Bar length.
+    pub width: u32,
+    /// Interval from …
+    pub low: u32,
+    /// … to.
+    pub high: u32,
+    /// No rate (nobody counted).
+    pub empty: bool,
+}
+
+/// SVG units of 100 %.
+pub const AXIS: u32 = 400;
+/// Where the axis starts.
+pub const AXIS_X: u32 = 260;
+
 impl Bars {
-    /// Bars scaled to the largest value.
-    pub fn new(caption: &str, data: &[(String, f64, String)]) -> Bars {
-        let max = data.iter().map(|d| d.1).fold(0.0_f64, f64::max);
+    /// Rates with their Wilson interval and denominator.
+    pub fn rates(caption: &str, data: &[(String, Option<collabo_domain::effects::Rate>)]) -> Bars {
+        let at = |x: f64| (x.clamp(0.0, 1.0) * f64::from(AXIS)).round() as u32;
         Bars {
             caption: caption.to_owned(),
             bars: data
                 .iter()
-                .map(|(label, v, text)| {
-                    let pct = if max > 0.0 {
-                        (v / max * 100.0).round() as u32
-                    } else {
-                        0
-                    };
-                    (label.clone(), text.clone(), pct)
+                .map(|(label, rate)| match rate {
+                    Some(r) => BarRow {
+                        label: label.clone(),
+                        text: format!(
+                            "{:.1}%（{:.1}–{:.1}） {}/{}",
+                            100.0 * r.estimate.value,
+                            100.0 * r.estimate.low,
+                            100.0 * r.estimate.high,
+                            r.k,
+                            r.n
+                        ),
+                        width: at(r.estimate.value),
+                        low: at(r.estimate.low),
+                        high: at(r.estimate.high),
+                        empty: false,
+                    },
+                    None => BarRow {
+                        label: label.clone(),
+                        text: "— (対象なし)".to_owned(),
+                        width: 0,
+                        low: 0,
+                        high: 0,
+                        empty: true,
+                    },
                 })
                 .collect(),
         }
     }
-    /// SVG height.
+    /// SVG height (bars and the axis labels).
     pub fn height(&self) -> usize {
-        self.bars.len() * 26 + 4
+        self.bars.len() * 26 + 24
+    }
+    /// Where the axis labels go.
+    pub fn axis_y(&self) -> usize {
+        self.bars.len() * 26 + 18
+    }
+    /// The axis ticks: (x, label).
+    pub fn ticks(&self) -> Vec<(u32, &'static str)> {
+        vec![
+            (AXIS_X, "0%"),
+            (AXIS_X + AXIS / 4, "25%"),
+            (AXIS_X + AXIS / 2, "50%"),
+            (AXIS_X + AXIS * 3 / 4, "75%"),
+            (AXIS_X + AXIS, "100%"),
+        ]
     }
 }
 

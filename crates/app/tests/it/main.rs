@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod contract;
+mod effects;
 mod fuzz;
 mod harness;
 mod no_wrong_letter;

@@ -822,6 +822,13 @@ async fn an_employer_contact_is_refused_every_staff_operation(t: TestApp) {
         t.app.programme_figures(&e, None).await.map(|_| ()),
         "reports",
     );
+    denied(
+        t.app
+            .effect_report(&e, collabo_domain::calendar::FiscalYear::new(2025))
+            .await
+            .map(|_| ()),
+        "effect report (claims-derived: visits, case outcomes)",
+    );
     denied(t.app.dashboard(&e).await.map(|_| ()), "dashboard");
     denied(
         t.app

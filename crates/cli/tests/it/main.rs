@@ -218,7 +218,7 @@ async fn a_shift_jis_list_imports_once_and_a_repeat_changes_nothing() {
 }
 
 #[tokio::test]
-async fn the_demo_replays_a_year_from_real_format_files() {
+async fn the_demo_replays_two_years_from_real_format_files_and_ends_with_their_effects() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let o = collabo(
@@ -245,6 +245,23 @@ async fn the_demo_replays_a_year_from_real_format_files() {
     ] {
         assert!(out.contains(name), "{name}: {out}");
     }
+    assert!(out.contains("年度 (令和8年度) の結果"), "{out}");
+    // It ends with the effect table of the first year's people, each rate with its
+    // interval and denominator, and the PDF is in the demo folder.
+    let tail = &out[out
+        .rfind("2025年度 (令和7年度) に抽出した人の効果")
+        .expect(&out)..];
+    for line in [
+        "次回健診で禁煙",
+        "6か月以内の受診率",
+        "次回健診の HbA1c 変化",
+    ] {
+        let l = tail.lines().find(|l| l.contains(line)).expect(line);
+        assert!(l.contains('[') && l.contains('/'), "{l}");
+    }
+    assert!(tail.contains("初回通知後"), "{tail}");
+    let pdf = std::fs::read(demo.join("effects_2025.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
     // The inputs are the real formats.
     let inbox = demo.join("inbox");
     let files = |sub: &str, ext: &str| {
@@ -322,11 +339,11 @@ async fn the_demo_replays_a_year_from_real_format_files() {
     }
     assert!(decisions > 0, "the demo year decides some 未受診 cases");
     // The demo society receives all four streams: claims are complete through January
-    // 2026 (the last service month to arrive by March), with no gap.
+    // 2027 (the last service month to arrive by March), with no gap.
     let ledger = s.claims_ledger(&staff).await.unwrap();
     assert_eq!(
         ledger.complete_through(),
-        Some(collabo_domain::calendar::YearMonth::new(2026, 1).unwrap()),
+        Some(collabo_domain::calendar::YearMonth::new(2027, 1).unwrap()),
         "{}",
         ledger.headline()
     );
@@ -340,6 +357,12 @@ async fn the_demo_replays_a_year_from_real_format_files() {
         )
         .await
             > 0
+            && count(
+                &pool,
+                "SELECT COUNT(*) FROM aggregate_publications WHERE fiscal_year = 2026"
+            )
+            .await
+                > 0
     );
     pool.close().await;
     // Running again on the last day changes nothing; the demo folder is its data folder.
@@ -349,7 +372,7 @@ async fn the_demo_replays_a_year_from_real_format_files() {
             "--db",
             &format!("sqlite:{}", demo.join("collabo.sqlite").display()),
             "--date",
-            "2026-03-31",
+            "2027-03-31",
             "run",
         ],
     );

@@ -521,14 +521,24 @@ fn aggregates_page(who: &Identity, employer: &Employer, view: &AggregateView) ->
                     .collect(),
                 empty: String::new(),
             }));
-            page.push(Block::Links(vec![(
-                format!(
-                    "/employer/{}/aggregates.csv?fy={}",
-                    encode_segment(employer.code.as_str()),
-                    view.fiscal_year.year()
+            page.push(Block::Links(vec![
+                (
+                    format!(
+                        "/employer/{}/report?fy={}",
+                        encode_segment(employer.code.as_str()),
+                        view.fiscal_year.year()
+                    ),
+                    "健康スコアリングレポート（組合全体との比較）".into(),
                 ),
-                "CSVでダウンロード".into(),
-            )]));
+                (
+                    format!(
+                        "/employer/{}/aggregates.csv?fy={}",
+                        encode_segment(employer.code.as_str()),
+                        view.fiscal_year.year()
+                    ),
+                    "CSVでダウンロード".into(),
+                ),
+            ]));
         }
     }
     page
@@ -587,5 +597,92 @@ pub async fn aggregates_csv(
             view.fiscal_year.year()
         ),
         body,
+    ))
+}
+
+/// GET /employer/{employer}/report?fy=: the 健康スコアリングレポート — the employer's
+/// published shares next to the society's, suppressed cells left out.
+pub async fn score_report(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    let employer = find_employer(&state, &who, &raw).await?;
+    let fy =
+        q.fy.map(FiscalYear::new)
+            .unwrap_or_else(|| FiscalYear::of(state.today()));
+    let report = state
+        .app
+        .score_report(&who.actor(), &employer.code, fy)
+        .await?;
+    let mut page = Page::new(
+        &format!(
+            "{} 健康スコアリングレポート（{}）",
+            employer.name,
+            crate::view::nendo(fy)
+        ),
+        &who,
+    );
+    page.push(Block::Para(report.rule.describe()));
+    if report.published_at.is_none() {
+        page.notice(
+            "warn",
+            vec!["この年度の集計はまだ公表されていません。".into()],
+        );
+    }
+    let pct = |x: Option<f64>| {
+        x.map_or_else(
+            || "秘匿・未公表".to_owned(),
+            |x| format!("{:.1}%", 100.0 * x),
+        )
+    };
+    page.push(Block::Table(Table {
+        headers: ["指標", "貴事業所", "組合全体"].map(String::from).to_vec(),
+        rows: report
+            .lines
+            .iter()
+            .map(|l| {
+                vec![
+                    Cell::Text(l.label.clone()),
+                    Cell::Num(pct(l.employer)),
+                    Cell::Num(pct(l.society)),
+                ]
+            })
+            .collect(),
+        empty: "公表された集計がありません。".into(),
+    }));
+    page.push(Block::Para("健診結果の公表済み集計だけから作成しています。受診状況（レセプト）・通知・個人の情報は含みません。".into()));
+    page.push(Block::Links(vec![(
+        format!(
+            "/employer/{}/report.pdf?fy={}",
+            encode_segment(employer.code.as_str()),
+            fy.year()
+        ),
+        "PDFでダウンロード".into(),
+    )]));
+    Ok(page.html()?.into_response())
+}
+
+/// GET /employer/{employer}/report.pdf?fy=: the same report as a PDF.
+pub async fn score_report_pdf(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    let employer = find_employer(&state, &who, &raw).await?;
+    let fy =
+        q.fy.map(FiscalYear::new)
+            .unwrap_or_else(|| FiscalYear::of(state.today()));
+    let renderer = state.renderer().await?;
+    let (_, pdf) = state
+        .app
+        .score_report_pdf(&who.actor(), &renderer, &employer.code, fy)
+        .await?;
+    Ok(super::download_response(
+        &format!("score-{}-{}.pdf", employer.code, fy.year()),
+        "application/pdf",
+        pdf,
     ))
 }

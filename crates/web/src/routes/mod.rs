@@ -199,6 +199,20 @@ pub fn table() -> Vec<Entry> {
             "集計CSV（少数秘匿）",
             get(employer::aggregates_csv),
         ),
+        r(
+            "GET",
+            "/employer/{employer}/report",
+            Can(ViewAggregates),
+            "健康スコアリングレポート（公表済み集計、少数秘匿）",
+            get(employer::score_report),
+        ),
+        r(
+            "GET",
+            "/employer/{employer}/report.pdf",
+            Can(ViewAggregates),
+            "健康スコアリングレポートPDF",
+            get(employer::score_report_pdf),
+        ),
         // Society staff.
         r(
             "GET",
@@ -332,6 +346,27 @@ pub fn table() -> Vec<Entry> {
             Can(ViewReports),
             "実績レポート",
             get(staff::reports),
+        ),
+        r(
+            "GET",
+            "/staff/reports/effects.csv",
+            Can(ViewReports),
+            "効果測定（CSV）",
+            get(staff::effects_csv),
+        ),
+        r(
+            "GET",
+            "/staff/reports/effects.xlsx",
+            Can(ViewReports),
+            "効果測定（XLSX）",
+            get(staff::effects_xlsx),
+        ),
+        r(
+            "GET",
+            "/staff/reports/effects.pdf",
+            Can(ViewReports),
+            "効果測定報告（PDF、組合会用）",
+            get(staff::effects_pdf),
         ),
         r(
             "POST",

@@ -1137,6 +1137,7 @@ fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
         NoticeDue(kind) => format!("通知待ち: {}", kind.title()),
         NoticePrepared { batch } => format!("印刷バッチ {batch} に追加"),
         NoticeMailed => "通知を発送".into(),
+        VariantAssigned(v) => format!("通知文案 {}（無作為に割付）", v.code()),
         BatchCancelled { batch } => format!("バッチ {batch} を取消"),
         WaitingForClaims { missing, .. } => {
             format!("レセプト待ち（{}か月分が未取込）", missing.len())
@@ -1171,54 +1172,56 @@ fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
     }
 }
 
-/// GET /staff/reports.
+/// The 年度 of a report page or export (`?fy=2025`).
+#[derive(Deserialize, Default)]
+pub struct YearQuery {
+    /// 年度 (西暦); absent: last fiscal year.
+    pub fy: Option<i16>,
+}
+
+/// The cohort asked for, or last fiscal year (the latest whose people can have had a
+/// next checkup).
+fn cohort(state: &AppState, q: &YearQuery) -> collabo_domain::calendar::FiscalYear {
+    let this = collabo_domain::calendar::FiscalYear::of(state.today()).year();
+    collabo_domain::calendar::FiscalYear::new(q.fy.unwrap_or(this - 1).clamp(2000, this))
+}
+
+/// GET /staff/reports: the year's funnel, year-on-year columns, and the effect report
+/// of the chosen 年度 with rate charts on a fixed 0–100 % axis.
 pub async fn reports(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
+    Query(q): Query<YearQuery>,
 ) -> WebResult<Response> {
     let actor = who.actor();
-    let figures = state.app.programme_figures(&actor, None).await?;
+    let fy = cohort(&state, &q);
+    let this = collabo_domain::calendar::FiscalYear::of(state.today()).year();
+    let years: Vec<i16> = (fy.year().min(this - 2)..=this).collect();
     let mut page = Page::new("実績レポート", &who);
-    let rate_data: Vec<(String, f64, String)> = figures
-        .iter()
-        .map(|(p, f)| {
-            let rate = f.visit_rate().unwrap_or(0.0);
-            (
-                format!("{} {}", p.letter(), p.label()),
-                rate,
-                f.visit_rate()
-                    .map_or_else(|| "—".to_owned(), |r| format!("{r:.1}%")),
-            )
-        })
+    let options: Vec<(String, String)> = (2020..=this)
+        .rev()
+        .map(|y| (y.to_string(), format!("{y}年度（令和{}年度）", y - 2018)))
         .collect();
-    page.push(Block::Bars(Bars::new(
-        "事業別の受診率（受診 ÷ 通知）",
-        &rate_data,
+    let mut select = Field::new("年度", "fy", "select").value(fy.year().to_string());
+    select.options = options;
+    page.push(Block::Form(Form {
+        action: "/staff/reports".into(),
+        multipart: false,
+        csrf: String::new(),
+        fields: vec![select],
+        submit: "表示".into(),
+        get: true,
+    }));
+    let figures = state
+        .app
+        .programme_figures(&actor, Some(i64::from(fy.year())))
+        .await?;
+    page.push(Block::Heading(format!(
+        "{}年度（令和{}年度）の件数",
+        fy.year(),
+        fy.year() - 2018
     )));
-    for (p, f) in &figures {
-        let data = vec![
-            (
-                "抽出".to_owned(),
-                f.identified as f64,
-                format!("{}人", f.identified),
-            ),
-            (
-                "通知".to_owned(),
-                f.notified as f64,
-                format!("{}人", f.notified),
-            ),
-            (
-                "受診".to_owned(),
-                f.visited as f64,
-                format!("{}人", f.visited),
-            ),
-        ];
-        page.push(Block::Bars(Bars::new(
-            &format!("{} {}：抽出 → 通知 → 受診", p.letter(), p.label()),
-            &data,
-        )));
-    }
-    page.push(Block::Heading("事業別の件数".into()));
+    page.push(Block::Para("R（リスク保有者の共有）は事業所への共有だけの事業で、受診の追跡はありません。S は通知だけで受診の判定はなく、効果は次回健診の禁煙で測ります（下の効果測定）。".into()));
     page.push(Block::Table(Table {
         headers: [
             "事業",
@@ -1238,27 +1241,180 @@ pub async fn reports(
             .iter()
             .map(|(p, f)| {
                 let mut row = vec![Cell::Text(format!("{} {}", p.letter(), p.label()))];
+                let follow_up = matches!(p, ProgrammeCode::D | ProgrammeCode::C);
                 row.extend(
                     [
-                        f.identified,
-                        f.excluded,
-                        f.notified,
-                        f.visited,
-                        f.not_visited,
-                        f.renotified,
-                        f.waiting_for_claims,
-                        f.stopped_opt_out,
-                        f.late_referrals,
+                        Some(f.identified),
+                        Some(f.excluded),
+                        (*p != ProgrammeCode::R || f.notified > 0).then_some(f.notified),
+                        follow_up.then_some(f.visited),
+                        follow_up.then_some(f.not_visited),
+                        follow_up.then_some(f.renotified),
+                        follow_up.then_some(f.waiting_for_claims),
+                        Some(f.stopped_opt_out),
+                        (*p == ProgrammeCode::C).then_some(f.late_referrals),
                     ]
                     .into_iter()
-                    .map(|n| Cell::Num(n.to_string())),
+                    .map(|n| Cell::Num(n.map_or_else(|| "—".to_owned(), |n| n.to_string()))),
                 );
                 row
             })
             .collect(),
         empty: String::new(),
     }));
-    page.push(Block::Heading("事業所別".into()));
+    // D and C decide 受診 from claims: their rate over decided cases, with interval.
+    let rates: Vec<(String, Option<collabo_domain::effects::Rate>)> = figures
+        .iter()
+        .filter(|(p, _)| matches!(p, ProgrammeCode::D | ProgrammeCode::C))
+        .map(|(p, f)| {
+            (
+                format!("{} {}", p.letter(), p.label()),
+                collabo_domain::effects::rate(
+                    f.visited.max(0) as u64,
+                    (f.visited + f.not_visited).max(0) as u64,
+                ),
+            )
+        })
+        .collect();
+    page.push(Block::Bars(Bars::rates(
+        "受診率（受診 ÷ 判定済み、判定待ちは除く）",
+        &rates,
+    )));
+
+    // Year on year: the same figures for each 年度.
+    let mut by_year = Vec::new();
+    for y in &years {
+        by_year.push((
+            *y,
+            state
+                .app
+                .programme_figures(&actor, Some(i64::from(*y)))
+                .await?,
+        ));
+    }
+    page.push(Block::Heading("年度別の推移".into()));
+    let mut headers = vec!["事業".to_owned()];
+    for (y, _) in &by_year {
+        headers.push(format!("{y} 通知"));
+        headers.push(format!("{y} 受診率"));
+    }
+    page.push(Block::Table(Table {
+        headers,
+        rows: ProgrammeCode::ALL
+            .into_iter()
+            .map(|p| {
+                let mut row = vec![Cell::Text(format!("{} {}", p.letter(), p.label()))];
+                for (_, f) in &by_year {
+                    let f = f.get(&p).cloned().unwrap_or_default();
+                    row.push(Cell::Num(f.notified.to_string()));
+                    let decided = f.visited + f.not_visited;
+                    row.push(Cell::Num(
+                        if matches!(p, ProgrammeCode::D | ProgrammeCode::C) && decided > 0 {
+                            format!("{:.1}%", 100.0 * f.visited as f64 / decided as f64)
+                        } else {
+                            "—".to_owned()
+                        },
+                    ));
+                }
+                row
+            })
+            .collect(),
+        empty: String::new(),
+    }));
+
+    // What the programmes achieved for this year's people.
+    let report = state.app.effect_report(&actor, fy).await?;
+    page.push(Block::Heading(format!(
+        "効果測定：{}年度に抽出した人（次回健診とレセプトで追跡）",
+        fy.year()
+    )));
+    let mut effect_rates = vec![
+        ("S 次回健診で禁煙".to_owned(), report.smoking.quit),
+        ("D 通知後6か月以内の受診".to_owned(), report.diabetes.visit),
+        ("D 次回 HbA1c 7.0 未満".to_owned(), report.diabetes.below_7),
+        (
+            "D 次回 HbA1c 6.5 未満".to_owned(),
+            report.diabetes.below_6_5,
+        ),
+        (
+            "D 1年後も未治療".to_owned(),
+            report.diabetes.untreated_after_year,
+        ),
+    ];
+    for c in &report.cancer {
+        effect_rates.push((format!("C {} 初回通知後", c.label), c.after_notice));
+        effect_rates.push((format!("C {} 再勧奨後", c.label), c.after_renotice));
+    }
+    page.push(Block::Bars(Bars::rates("効果（率）", &effect_rates)));
+    let mean = |e: &Option<collabo_domain::effects::Estimate>| {
+        e.map_or_else(
+            || "—".to_owned(),
+            |e| format!("{:+.2}（{:+.2} 〜 {:+.2}）", e.value, e.low, e.high),
+        )
+    };
+    let d = &report.diabetes;
+    let mut facts = vec![
+        (
+            "S 禁煙治療（レセプト）".to_owned(),
+            if report.smoking.cessation_measured {
+                "集計あり".to_owned()
+            } else {
+                "未集計（禁煙治療のレセプト区分がまだありません）".to_owned()
+            },
+        ),
+        (
+            "D HbA1c 変化（判定済みの通知者）".to_owned(),
+            format!(
+                "{}　{}人",
+                mean(&d.hba1c_change),
+                d.hba1c_people.0 + d.hba1c_people.1
+            ),
+        ),
+        (
+            "D HbA1c 変化 受診した人 / しなかった人".to_owned(),
+            format!(
+                "{}（{}人） / {}（{}人）",
+                mean(&d.hba1c_change_visited),
+                d.hba1c_people.0,
+                mean(&d.hba1c_change_not_visited),
+                d.hba1c_people.1
+            ),
+        ),
+    ];
+    facts.push((
+        format!("D 通知の効果（回帰不連続、HbA1c {:.1}）", d.rd_threshold),
+        match &d.discontinuity {
+            Some(rd) => format!(
+                "受診割合 {:+.1} ポイント（{:+.1} 〜 {:+.1}）、帯域幅 {:.2}、閾値未満 {}人・以上 {}人",
+                100.0 * rd.effect.value,
+                100.0 * rd.effect.low,
+                100.0 * rd.effect.high,
+                rd.bandwidth,
+                rd.n_below,
+                rd.n_above
+            ),
+            None => format!("推定できません（閾値付近 {}人）", d.rd_people),
+        },
+    ));
+    page.push(Block::Facts(facts));
+    page.push(Block::Links(vec![
+        (
+            format!("/staff/reports/effects.csv?fy={}", fy.year()),
+            "効果測定をCSVでダウンロード".into(),
+        ),
+        (
+            format!("/staff/reports/effects.xlsx?fy={}", fy.year()),
+            "効果測定をExcel（XLSX）でダウンロード".into(),
+        ),
+        (
+            format!("/staff/reports/effects.pdf?fy={}", fy.year()),
+            "組合会用の効果測定報告（PDF）".into(),
+        ),
+    ]));
+    for a in collabo_domain::effect_report::ASSUMPTIONS {
+        page.push(Block::Para((*a).to_owned()));
+    }
+    page.push(Block::Heading("事業所別の案件数".into()));
     let employers = state.app.employers(&actor).await?;
     let by_employer = state.app.cases_by_employer(&actor).await?;
     let rows = employers
@@ -1376,4 +1532,91 @@ pub async fn publish_aggregates(
         "実績レポートへ".into(),
     )]));
     Ok(page.html()?.into_response())
+}
+
+/// GET /staff/reports/effects.csv: every figure of the effect report, one per row.
+pub async fn effects_csv(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    let fy = cohort(&state, &q);
+    let report = state.app.effect_report(&who.actor(), fy).await?;
+    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
+    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
+    w.write_row(collabo_app::reports::EFFECT_COLUMNS)
+        .map_err(io)?;
+    let num = |x: Option<f64>| x.map_or_else(String::new, |x| format!("{x:.4}"));
+    let count = |x: Option<u64>| x.map_or_else(String::new, |x| x.to_string());
+    for r in collabo_app::reports::effect_rows(&report) {
+        w.write_row([
+            fy.year().to_string(),
+            r.section,
+            r.indicator,
+            r.kind.to_owned(),
+            num(r.value),
+            num(r.low),
+            num(r.high),
+            count(r.k),
+            count(r.n),
+        ])
+        .map_err(io)?;
+    }
+    let body = w.finish().map_err(io)?;
+    Ok(csv_response(&format!("effects_{}.csv", fy.year()), body))
+}
+
+/// GET /staff/reports/effects.xlsx: the same rows as the CSV, numbers as numbers.
+pub async fn effects_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    use collabo_export::XlsxCell;
+    let fy = cohort(&state, &q);
+    let report = state.app.effect_report(&who.actor(), fy).await?;
+    let num = |x: Option<f64>| x.map_or(XlsxCell::Empty, XlsxCell::Number);
+    let rows: Vec<Vec<XlsxCell>> = collabo_app::reports::effect_rows(&report)
+        .into_iter()
+        .map(|r| {
+            vec![
+                XlsxCell::Number(f64::from(fy.year())),
+                XlsxCell::Text(r.section),
+                XlsxCell::Text(r.indicator),
+                XlsxCell::Text(r.kind.to_owned()),
+                num(r.value),
+                num(r.low),
+                num(r.high),
+                num(r.k.map(|k| k as f64)),
+                num(r.n.map(|n| n as f64)),
+            ]
+        })
+        .collect();
+    let bytes =
+        collabo_export::xlsx_table("効果測定", &collabo_app::reports::EFFECT_COLUMNS, &rows)
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(super::download_response(
+        &format!("effects_{}.xlsx", fy.year()),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    ))
+}
+
+/// GET /staff/reports/effects.pdf: the printable annual effect report (組合会用).
+pub async fn effects_pdf(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    let fy = cohort(&state, &q);
+    let renderer = state.renderer().await?;
+    let (_, pdf) = state
+        .app
+        .effect_report_pdf(&who.actor(), &renderer, fy)
+        .await?;
+    Ok(super::download_response(
+        &format!("effects_{}.pdf", fy.year()),
+        "application/pdf",
+        pdf,
+    ))
 }

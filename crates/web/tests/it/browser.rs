@@ -351,6 +351,15 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
         "{aggregates}"
     );
     d.screenshot("employer-aggregates").await;
+    // The employer's own 健康スコアリングレポート: published shares next to the society's.
+    d.goto(&format!("{base}/employer/E1/report")).await;
+    let score = d.source().await;
+    assert!(
+        score.contains("健康スコアリングレポート") && score.contains("組合全体"),
+        "{score}"
+    );
+    assert!(!score.contains("未受診") && !score.contains("再勧奨"));
+    d.screenshot("employer-score-report").await;
     d.goto(&format!("{base}/employer/E1/risk-holders")).await;
     d.screenshot("employer-risk-holders").await;
     d.click("header form button").await;
@@ -494,6 +503,16 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     assert!(d.source().await.contains("試験 太郎11"));
     d.screenshot("staff-member").await;
     d.goto(&format!("{base}/staff/reports")).await;
+    let reports = d.source().await;
+    // Rates on a fixed 0–100 % axis, text never stretched, a 年度 selector, the
+    // effect report with its exports.
+    assert!(
+        reports.contains(">100%</text>") && reports.contains(">0%</text>"),
+        "{reports}"
+    );
+    assert!(!reports.contains("preserveAspectRatio"), "{reports}");
+    assert!(reports.contains("name=\"fy\"") && reports.contains("年度別の推移"));
+    assert!(reports.contains("効果測定") && reports.contains("effects.xlsx"));
     d.screenshot("staff-reports").await;
     d.goto(&format!("{base}/staff/review")).await;
     d.screenshot("staff-review").await;

@@ -272,6 +272,51 @@ async fn published_aggregates_suppress_small_cells_and_small_remainders() {
 }
 
 #[tokio::test]
+async fn the_employers_score_report_shows_published_checkup_figures_only() {
+    let app = TestApp::spawn().await;
+    // E1: 55 of 60 本人 examined (suppressed: 5 not examined), 12 HbA1c risk holders.
+    let exams: Vec<_> = (1..=55)
+        .map(|n| exam(n, if n <= 12 { 7.0 } else { 5.2 }, n <= 20))
+        .collect();
+    app.add_checkups("E1", Some("E1"), &exams).await;
+    app.add_checkups(
+        "E2",
+        Some("E2"),
+        &[exam(1, 8.0, true), exam(2, 8.0, true), exam(3, 5.0, false)],
+    )
+    .await;
+    let emp1 = app.login("emp1").await;
+    let path = format!("/employer/E1/report?fy={FY}");
+    let before = app.get(&path, &emp1).await;
+    assert_eq!(before.status, StatusCode::OK);
+    assert!(
+        before.body.contains("まだ公表されていません"),
+        "{}",
+        before.body
+    );
+    let staff = app.login("staff1").await;
+    app.publish(&staff).await;
+    let page = app.get(&path, &emp1).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The society's share of HbA1c risk holders: (12 + 2) / (55 + 3) examined.
+    assert!(page.body.contains("24.1%"), "{}", page.body);
+    // The employer's shares over a suppressed 受診者数 are not shown.
+    assert!(page.body.contains("秘匿・未公表"), "{}", page.body);
+    for claims_derived in ["未受診", "再勧奨", "受診率（受診", "通知済", "精密検査"]
+    {
+        assert!(!page.body.contains(claims_derived), "{claims_derived}");
+    }
+    let pdf = app
+        .get(&format!("/employer/E1/report.pdf?fy={FY}"), &emp1)
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert!(pdf.body.starts_with("%PDF"));
+    // Another employer's report is not found.
+    let emp2 = app.login("emp2").await;
+    assert_eq!(app.get(&path, &emp2).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn an_opt_out_recorded_in_the_ui_stops_the_persons_open_cases() {
     let app = TestApp::spawn().await;
     app.sign_c("E1").await;
