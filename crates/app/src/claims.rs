@@ -429,9 +429,22 @@ fn spool_visits(path: &Path, file: &str, map: &GroupMap, progress: &Progress) ->
             file: file.to_owned(),
             source,
         }),
-        other => AppError::Import(ImportError::Claims {
-            message: other.to_string(),
-        }),
+        // A problem at a line keeps its file and line as fields (the message without
+        // the reader's own "file:line: " prefix, so neither is said twice).
+        other => match other.line() {
+            Some(line) => {
+                let text = other.to_string();
+                let prefix = format!("{file}:{line}: ");
+                AppError::Import(ImportError::Malformed {
+                    file: file.to_owned(),
+                    line,
+                    message: text.strip_prefix(&prefix).unwrap_or(&text).to_owned(),
+                })
+            }
+            None => AppError::Import(ImportError::Claims {
+                message: other.to_string(),
+            }),
+        },
     };
     let io = |source: std::io::Error| {
         AppError::Import(ImportError::Io {

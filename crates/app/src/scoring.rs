@@ -55,7 +55,7 @@ fn share(counts: &BTreeMap<AggregateCell, Option<u64>>, cell: AggregateCell) -> 
 
 fn line_label(cell: AggregateCell) -> String {
     match cell {
-        AggregateCell::Examined => "健診受診率（受診者 ÷ 加入者（本人））".into(),
+        AggregateCell::Examined => "健診受診率（健診受診者 ÷ 加入者（本人））".into(),
         AggregateCell::RiskHolders => "リスク保有者の割合（いずれかの項目、受診者のうち）".into(),
         AggregateCell::Smokers => "喫煙率（受診者のうち）".into(),
         AggregateCell::RiskItem(item) => format!("リスク保有者の割合：{}", item.label()),
@@ -179,7 +179,7 @@ pub fn score_document(report: &ScoreReport, society: &str) -> ReportDocument {
             bars: true,
         }],
         notes: vec![
-            "健診結果の集計だけで作成しています。受診状況（レセプト）・通知・個人の情報は含みません。".into(),
+            "健診結果の集計だけで作成しています。医療機関の受診状況・通知・個人の情報は含みません。".into(),
             format!(
                 "本人{}人未満の事業所は表示せず、{}人未満の区分（差し引きで分かる区分を含む）は「秘匿」としています。",
                 report.rule.min_population, report.rule.min_cell

@@ -9,7 +9,6 @@ use collabo_domain::admission::ReviewPayload;
 use collabo_domain::case::Case;
 use collabo_domain::effect_report::{Cell, EffectReport, VariantComparison};
 use collabo_domain::effects::{Estimate, Rate};
-use collabo_domain::engine::SkipReason;
 use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;

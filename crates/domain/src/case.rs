@@ -452,6 +452,7 @@ impl CaseEvent {
                 letter.title()
             ),
             CaseEvent::Closed(outcome) => format!("終了: {}", outcome.label()),
+            CaseEvent::VariantAssigned(v) => format!("通知文の割付: {}案", v.code()),
         }
     }
     /// Stable kind code for storage and filtering.
@@ -711,6 +712,8 @@ mod tests {
                 }],
                 late: true,
                 source: None,
+                warnings: Vec::new(),
+                priority: false,
             },
             CaseEvent::Excluded(ExclusionReason::OptedOut),
             CaseEvent::NoticePrepared { batch: "B1".into() },

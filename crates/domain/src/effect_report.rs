@@ -860,6 +860,8 @@ mod tests {
                 values: Vec::new(),
                 late: false,
                 source: None,
+                warnings: Vec::new(),
+                priority: false,
             },
         }];
         all.extend(

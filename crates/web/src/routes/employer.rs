@@ -96,11 +96,6 @@ pub async fn overview(
             "二要素認証（確認コード）を設定して、ログインをより安全にする".into(),
         )]));
     }
-    // The 共同利用 declaration the sharing rests on (個人情報保護法 第27条第5項第3号).
-    page.push(Block::Links(vec![(
-        "/joint-use".into(),
-        "個人データの共同利用について（公表事項）".into(),
-    )]));
     upload_forms(&mut page, &code, who.csrf());
     page.push(Block::Heading("提出履歴".into()));
     let rows = overview
@@ -652,7 +647,7 @@ pub async fn score_report(
             .collect(),
         empty: "公表された集計がありません。".into(),
     }));
-    page.push(Block::Para("健診結果の公表済み集計だけから作成しています。受診状況（レセプト）・通知・個人の情報は含みません。".into()));
+    page.push(Block::Para("健診結果の公表済み集計だけから作成しています。医療機関の受診状況・通知・個人の情報は含みません。".into()));
     page.push(Block::Links(vec![(
         format!(
             "/employer/{}/report.pdf?fy={}",

@@ -339,7 +339,7 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
     assert!(page.contains("取込できませんでした"), "{page}");
     assert!(
         page.contains("がん検診の種類")
-            && page.contains("次のいずれか")
+            && page.contains("のいずれか")
             && page.contains("<td class=\"num\">3</td>"),
         "the error names line 3 and the field: {page}"
     );
