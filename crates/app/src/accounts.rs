@@ -832,7 +832,7 @@ impl App {
                 "事業所担当者には事業所記号を指定してください。".into(),
             ));
         }
-        let stored = PortalUser {
+        let mut stored = PortalUser {
             display_name: if user.display_name.trim().is_empty() {
                 username.clone()
             } else {
@@ -849,6 +849,16 @@ impl App {
             locked_until: None,
         };
         let mut tx = write(self).await?;
+        // Saving a user again (a new role, a new password) keeps the second factor they
+        // enrolled: only `reset_totp` clears it.
+        if totp_secret.is_none()
+            && let Some(existing) = tx.user(&username).await?
+            && existing.totp_enrolled
+        {
+            stored.totp_secret = existing.totp_secret;
+            stored.totp_enrolled = true;
+            stored.totp_last_step = existing.totp_last_step;
+        }
         tx.put_user(&stored, actor.now).await?;
         tx.delete_sessions_of(&username, actor.now).await?;
         // A token acts with the role it was issued for, or not at all.

@@ -109,6 +109,40 @@ impl App {
     }
 }
 
+/// The group map in force: the newest `*.json` loaded into `<data>/masters` (a list of
+/// `collabo_claims::GroupRow`), else the built-in one. The portal and the CLI both use
+/// it, so a file imports alike from either.
+pub fn group_map_in_force(data: &Path) -> Result<GroupMap> {
+    let dir = data.join("masters");
+    let newest = std::fs::read_dir(&dir)
+        .ok()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .max();
+    match newest {
+        Some(path) => {
+            let bytes = std::fs::read(&path).map_err(|source| AppError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let rows: Vec<collabo_claims::GroupRow> =
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    AppError::Invalid(format!(
+                        "{}: 分類表（グループ表）として読めません: {e}",
+                        path.display()
+                    ))
+                })?;
+            GroupMap::from_rows(rows)
+                .map_err(|e| AppError::Invalid(format!("{}: {e}", path.display())))
+        }
+        None => {
+            GroupMap::builtin().map_err(|e| AppError::Invalid(format!("組み込みの分類表: {e}")))
+        }
+    }
+}
+
 impl App {
     /// Imports one UKE file with the given group map.
     pub async fn import_claims(

@@ -111,6 +111,100 @@ impl App {
         Ok(report)
     }
 
+    /// What recording `record` would do, without doing it: the person (for the
+    /// confirmation page: name, 生年月日, 事業所) and what would be deleted and stopped.
+    /// The decision is applied in a write transaction that is then rolled back, so the
+    /// counts are exactly those [`App::record_consent`] would report now. The view of
+    /// the person is audited (`member.view`).
+    pub async fn preview_consent(
+        &self,
+        actor: &Actor,
+        record: &ConsentRecord,
+    ) -> Result<(Member, PurgeReport)> {
+        actor.may(Action::RecordConsent, Scope::Society)?;
+        let (member, report) = {
+            let mut tx = write(self).await?;
+            let member = tx
+                .member(&record.member)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("member {}", record.member)))?;
+            let report = record_in(&mut tx, actor, record, &member).await?;
+            // Dropped without commit: rolled back, nothing (not even its audit record)
+            // is kept.
+            drop(tx);
+            (member, report)
+        };
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::MemberView)
+                .subject(&member.key)
+                .employer(&member.employer)
+                .detail(format!(
+                    "confirmation of {} {} (nothing recorded yet)",
+                    record.kind.code(),
+                    record.scope.code()
+                )),
+        )
+        .await?;
+        Ok((member, report))
+    }
+
+    /// The opt-out register: every recorded decision with its person, newest first,
+    /// optionally only those whose name, カナ or card contains `query`; audited, naming
+    /// everyone shown. Returns the page and the number in all.
+    pub async fn consent_register(
+        &self,
+        actor: &Actor,
+        query: &str,
+        paging: crate::Paging,
+    ) -> Result<(Vec<(StoredConsent, Member)>, i64)> {
+        actor.may(Action::RecordConsent, Scope::Society)?;
+        let mut r = self.store().read().await?;
+        let all = r.all_consents().await?;
+        let keys: Vec<String> = all
+            .iter()
+            .map(|c| c.record.member.to_key_string())
+            .collect();
+        let members: std::collections::HashMap<String, Member> = r
+            .members_by_keys(&keys)
+            .await?
+            .into_iter()
+            .map(|m| (m.key.to_key_string(), m))
+            .collect();
+        drop(r);
+        let wanted = collabo_domain::matching::normalise_name(query);
+        let mut found: Vec<(StoredConsent, Member)> = all
+            .into_iter()
+            .filter_map(|c| {
+                let m = members.get(&c.record.member.to_key_string())?.clone();
+                Some((c, m))
+            })
+            .filter(|(_, m)| {
+                wanted.is_empty()
+                    || collabo_domain::matching::normalise_name(&m.name_kanji).contains(&wanted)
+                    || collabo_domain::matching::normalise_name(&m.name_kana).contains(&wanted)
+                    || m.key.card().contains(query.trim())
+            })
+            .collect();
+        found.sort_by_key(|f| std::cmp::Reverse(f.0.recorded_at));
+        let total = i64::try_from(found.len()).unwrap_or(i64::MAX);
+        let start = usize::try_from(paging.offset).unwrap_or(0).min(found.len());
+        let end = if paging.limit > 0 {
+            start
+                .saturating_add(usize::try_from(paging.limit).unwrap_or(usize::MAX))
+                .min(found.len())
+        } else {
+            found.len()
+        };
+        let page: Vec<(StoredConsent, Member)> = found.drain(start..end).collect();
+        self.audit_alone(
+            &AuditEntry::new(actor, AuditAction::MemberView)
+                .subjects(page.iter().map(|(_, m)| m.key.to_key_string()))
+                .detail(format!("consent register: {} of {total}", page.len())),
+        )
+        .await?;
+        Ok((page, total))
+    }
+
     /// A member's consent records, oldest first (part of the member page: audited there).
     pub async fn consents_of(
         &self,

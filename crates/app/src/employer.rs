@@ -85,6 +85,9 @@ pub struct Overview {
     pub referrals: Vec<ReferralDeadline>,
     /// Its 要精密検査 rows in all.
     pub referrals_total: i64,
+    /// A 覚書 for programme C is in force today: only then does it submit 要精密検査
+    /// lists (the form is shown only then).
+    pub cancer_agreement: bool,
 }
 
 /// One risk holder of programme R.
@@ -107,6 +110,67 @@ pub struct RiskHolderList {
     pub holders: Vec<RiskHolder>,
     /// Risk holders in all.
     pub total: i64,
+}
+
+/// How the risk-holder list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RiskOrder {
+    /// カナ順 (then card).
+    #[default]
+    Kana,
+    /// 記号番号, numerically (記号, 番号, 枝番 as numbers where they are digits).
+    Card,
+    /// 健診日, newest first.
+    ExamDate,
+}
+
+impl RiskOrder {
+    /// Query code.
+    pub fn code(self) -> &'static str {
+        match self {
+            RiskOrder::Kana => "kana",
+            RiskOrder::Card => "card",
+            RiskOrder::ExamDate => "exam",
+        }
+    }
+    /// From the query code (カナ順 when unknown).
+    pub fn from_code(code: &str) -> RiskOrder {
+        [RiskOrder::Card, RiskOrder::ExamDate]
+            .into_iter()
+            .find(|o| o.code() == code)
+            .unwrap_or_default()
+    }
+}
+
+/// A card part as a number where it is digits, so 番号 2 sorts before 10.
+fn numeric(part: &str) -> (u64, String) {
+    (part.parse::<u64>().unwrap_or(u64::MAX), part.to_owned())
+}
+
+/// Orders risk holders as asked.
+pub fn order_risk_holders(holders: &mut [RiskHolder], order: RiskOrder) {
+    let card = |h: &RiskHolder| {
+        (
+            numeric(&h.person.symbol),
+            numeric(&h.person.number),
+            numeric(&h.person.branch),
+        )
+    };
+    match order {
+        RiskOrder::Kana => holders.sort_by(|a, b| {
+            collabo_domain::matching::normalise_name(&a.person.name_kana)
+                .cmp(&collabo_domain::matching::normalise_name(
+                    &b.person.name_kana,
+                ))
+                .then_with(|| card(a).cmp(&card(b)))
+        }),
+        RiskOrder::Card => holders.sort_by_key(card),
+        RiskOrder::ExamDate => holders.sort_by(|a, b| {
+            b.exam_date
+                .cmp(&a.exam_date)
+                .then_with(|| card(a).cmp(&card(b)))
+        }),
+    }
 }
 
 /// A cell as the viewer may see it.
@@ -165,6 +229,35 @@ async fn visible_checkups(
     Ok(latest.into_values().collect())
 }
 
+/// Fiscal years the risk-holder list offers (this one and those before it).
+pub const YEARS_OFFERED: i16 = 5;
+
+async fn holders_of(
+    r: &mut Reader,
+    code: &EmployerCode,
+    fy: FiscalYear,
+    today: Date,
+    book: &ProgrammeBook,
+) -> Result<Vec<RiskHolder>> {
+    let mut holders = Vec::new();
+    for (member, checkup) in visible_checkups(r, code, fy, today, book).await? {
+        let Some(settings) = book.for_year(ProgrammeCode::R, FiscalYear::of(checkup.exam_date))
+        else {
+            continue;
+        };
+        let flags = risk_holder_flags(&checkup, member.sex, settings);
+        if flags.is_empty() {
+            continue;
+        }
+        holders.push(RiskHolder {
+            person: EmployeeRef::of(&member),
+            exam_date: checkup.exam_date,
+            flags,
+        });
+    }
+    Ok(holders)
+}
+
 impl App {
     async fn own_employer(&self, r: &mut Reader, code: &EmployerCode) -> Result<Employer> {
         r.employer(code)
@@ -187,6 +280,9 @@ impl App {
         let (rows, referrals_total) = r
             .referrals_of_employer(code, referrals.limit, referrals.offset)
             .await?;
+        let cancer_agreement = r.agreements().await?.iter().any(|a| {
+            &a.employer == code && a.programme == ProgrammeCode::C && a.in_force_on(actor.today())
+        });
         let referrals: Vec<ReferralDeadline> = rows
             .into_iter()
             .map(|row| ReferralDeadline {
@@ -211,6 +307,7 @@ impl App {
             submissions,
             referrals,
             referrals_total,
+            cancer_agreement,
         })
     }
 
@@ -253,29 +350,50 @@ impl App {
         fiscal_year: Option<FiscalYear>,
         paging: crate::Paging,
     ) -> Result<RiskHolderList> {
+        self.risk_holder_list(
+            actor,
+            code,
+            fiscal_year.or(Some(FiscalYear::of(actor.today()))),
+            RiskOrder::Card,
+            paging,
+        )
+        .await
+    }
+
+    /// The risk holders of a fiscal year in the order asked. Without a year, the
+    /// latest of the last [`YEARS_OFFERED`] fiscal years that has any (in December the
+    /// year's checkups may not be in yet: the list then opens on the year before).
+    pub async fn risk_holder_list(
+        &self,
+        actor: &Actor,
+        code: &EmployerCode,
+        fiscal_year: Option<FiscalYear>,
+        order: RiskOrder,
+        paging: crate::Paging,
+    ) -> Result<RiskHolderList> {
         actor.may(Action::ViewRiskHolders, Scope::Employer(code))?;
         let today = actor.today();
-        let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(today));
         let mut r = self.store().read().await?;
         self.own_employer(&mut r, code).await?;
         let book = r.programme_book().await?;
-        let mut holders = Vec::new();
-        for (member, checkup) in visible_checkups(&mut r, code, fy, today, &book).await? {
-            let Some(settings) = book.for_year(ProgrammeCode::R, FiscalYear::of(checkup.exam_date))
-            else {
-                continue;
-            };
-            let flags = risk_holder_flags(&checkup, member.sex, settings);
-            if flags.is_empty() {
-                continue;
+        let current = FiscalYear::of(today);
+        let (fy, mut holders) = match fiscal_year {
+            Some(fy) => (fy, holders_of(&mut r, code, fy, today, &book).await?),
+            None => {
+                let mut chosen = (current, Vec::new());
+                for back in 0..YEARS_OFFERED {
+                    let fy = FiscalYear::new(current.year() - back);
+                    let found = holders_of(&mut r, code, fy, today, &book).await?;
+                    if !found.is_empty() {
+                        chosen = (fy, found);
+                        break;
+                    }
+                }
+                chosen
             }
-            holders.push(RiskHolder {
-                person: EmployeeRef::of(&member),
-                exam_date: checkup.exam_date,
-                flags,
-            });
-        }
+        };
         drop(r);
+        order_risk_holders(&mut holders, order);
         let total = holders.len() as i64;
         let holders: Vec<RiskHolder> = holders
             .into_iter()

@@ -35,6 +35,10 @@ pub struct Dashboard {
     pub open_review: i64,
     /// What has arrived of the claims (for the 「レセプト取込済」 line).
     pub claims: collabo_domain::coverage::ClaimsLedger,
+    /// When 抽出 last ran (its last chunk's audit record), if ever.
+    pub last_run: Option<jiff::Timestamp>,
+    /// Notices due and in no batch yet.
+    pub letters_due: i64,
 }
 
 impl App {
@@ -146,10 +150,19 @@ impl App {
     pub async fn dashboard(&self, actor: &Actor) -> Result<Dashboard> {
         actor.may(Action::ViewCases, Scope::Society)?;
         let mut r = self.store().read().await?;
+        let (runs, _) = r
+            .audit_records(&collabo_store::audit::AuditFilter {
+                action_prefix: Some(AuditAction::EngineRun.code().to_owned()),
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
         Ok(Dashboard {
             counts: r.case_counts().await?,
             open_review: r.open_review_count().await?,
             claims: r.claims_ledger().await?,
+            last_run: runs.first().map(|record| record.at),
+            letters_due: i64::try_from(r.letters_due().await?.len()).unwrap_or(i64::MAX),
         })
     }
 

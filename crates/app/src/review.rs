@@ -11,6 +11,7 @@ use collabo_domain::admission::{
 use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::ids::{InsurerNumber, MemberKey};
+use collabo_domain::matching::{Resemblance, review_candidates};
 use collabo_domain::member::Member;
 use std::collections::HashMap;
 
@@ -23,7 +24,13 @@ pub struct ReviewEntry {
     pub item: ReviewItem,
     /// The member an address item is about.
     pub member: Option<Member>,
+    /// The likely members for a submitted row, best first, with what fits
+    /// (`collabo_domain::matching::review_candidates`).
+    pub candidates: Vec<(Member, Resemblance)>,
 }
+
+/// Candidates shown per row.
+const CANDIDATES: usize = 5;
 
 /// A page of the queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +72,21 @@ impl App {
             .into_iter()
             .map(|m| (m.key.to_key_string(), m))
             .collect();
+        // The pool of candidates: the same 記号番号, and the same 生年月日 (a mistyped
+        // card); the domain picks and orders them.
+        let people: Vec<_> = items
+            .iter()
+            .filter_map(|i| i.payload.as_ref().and_then(|p| p.person()))
+            .collect();
+        let mut cards: Vec<(String, String)> = people
+            .iter()
+            .map(|p| (p.symbol.as_str().to_owned(), p.number.as_str().to_owned()))
+            .collect();
+        cards.sort();
+        cards.dedup();
+        let births: Vec<_> = people.iter().map(|p| p.birth_date).collect();
+        let mut pool = r.members_with_cards(&cards).await?;
+        pool.extend(r.members_born_on(&births).await?);
         drop(r);
         let entries: Vec<ReviewEntry> = items
             .into_iter()
@@ -75,12 +97,30 @@ impl App {
                     }
                     _ => None,
                 };
-                ReviewEntry { item, member }
+                let candidates = item
+                    .payload
+                    .as_ref()
+                    .and_then(|p| p.person())
+                    .map(|person| {
+                        review_candidates(person, &pool, CANDIDATES)
+                            .into_iter()
+                            .map(|(m, fit)| (m.clone(), fit))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ReviewEntry {
+                    item,
+                    member,
+                    candidates,
+                }
             })
             .collect();
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::ReviewView)
-                .subjects(entries.iter().map(|e| e.item.subject.clone()))
+                .subjects(entries.iter().flat_map(|e| {
+                    std::iter::once(e.item.subject.clone())
+                        .chain(e.candidates.iter().map(|(m, _)| m.key.to_key_string()))
+                }))
                 .detail(format!("{} of {total} items", entries.len())),
         )
         .await?;
@@ -173,6 +213,59 @@ impl App {
         tx.audit(&entry).await?;
         tx.commit().await?;
         Ok(resolution)
+    }
+
+    /// Rejects every open item of one import (a file that was not about our members,
+    /// or sent by mistake), giving the reason; one transaction, one audit record
+    /// naming everyone the rows named. Returns how many were rejected.
+    pub async fn reject_import_reviews(
+        &self,
+        actor: &Actor,
+        import_id: i64,
+        reason: &str,
+    ) -> Result<u64> {
+        actor.may(Action::ResolveReview, Scope::Society)?;
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(AppError::Invalid(
+                "一括却下の理由を入力してください（監査ログに残ります）。".into(),
+            ));
+        }
+        let mut tx = write(self).await?;
+        let (items, _) = tx
+            .review_items(&ReviewFilter {
+                status: Some(ReviewStatus::Open),
+                import_id: Some(import_id),
+                ..ReviewFilter::default()
+            })
+            .await?;
+        if items.is_empty() {
+            return Err(AppError::NotFound(format!(
+                "open review items of import {import_id}"
+            )));
+        }
+        for item in &items {
+            tx.close_review_item(
+                item.id,
+                ReviewStatus::Rejected,
+                None,
+                &actor.user,
+                actor.now,
+            )
+            .await?;
+        }
+        let mut entry = AuditEntry::new(actor, AuditAction::ReviewReject)
+            .subjects(items.iter().map(|i| i.subject.clone()))
+            .detail(format!(
+                "import {import_id}: {} items rejected: {reason}",
+                items.len()
+            ));
+        if let Some(e) = items.iter().find_map(|i| i.employer.as_ref()) {
+            entry = entry.employer(e);
+        }
+        tx.audit(&entry).await?;
+        tx.commit().await?;
+        Ok(items.len() as u64)
     }
 
     /// Rejects an open item: it is about no member of ours. The row is dropped.

@@ -56,6 +56,23 @@ pub fn yokuyokugetsumatsu(screening: Date) -> Result<Date, CalendarError> {
     end_of_month_after(screening, 2)
 }
 
+/// The 要精密検査 lists due next on `today`: the `n` screening months whose 翌々月末 has
+/// not passed, the earliest first, each with its deadline (on 2026-11-24: 令和8年9月
+/// 実施分 → 11月30日, 10月実施分 → 12月31日, …).
+pub fn referral_deadlines_from(today: Date, n: usize) -> Vec<(YearMonth, Date)> {
+    let mut month = YearMonth::of(add_months(today.first_of_month(), -2).unwrap_or(today));
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        match yokuyokugetsumatsu(month.first_day()) {
+            Ok(due) if due >= today => out.push((month, due)),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+        month = month.next();
+    }
+    out
+}
+
 /// A fiscal year (年度), April to March, named by the calendar year it starts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct FiscalYear(i16);
@@ -560,6 +577,20 @@ mod tests {
 
     #[test]
     fn fiscal_year_runs_april_to_march() {
+        let next = referral_deadlines_from(d(2026, 11, 24), 3);
+        assert_eq!(
+            next,
+            [
+                (YearMonth::new(2026, 9).unwrap(), d(2026, 11, 30)),
+                (YearMonth::new(2026, 10).unwrap(), d(2026, 12, 31)),
+                (YearMonth::new(2026, 11).unwrap(), d(2027, 1, 31)),
+            ]
+        );
+        assert_eq!(
+            referral_deadlines_from(d(2026, 12, 1), 1),
+            [(YearMonth::new(2026, 10).unwrap(), d(2026, 12, 31))],
+            "on the 1st the month before last is past"
+        );
         assert_eq!(FiscalYear::of(d(2027, 3, 31)), FiscalYear::new(2026));
         assert_eq!(FiscalYear::of(d(2026, 4, 1)), FiscalYear::new(2026));
         assert_eq!(FiscalYear::new(2026).last_day(), d(2027, 3, 31));

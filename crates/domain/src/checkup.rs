@@ -248,6 +248,21 @@ impl UrineGrade {
     pub fn rank(self) -> u8 {
         self.0
     }
+    /// From the rank of [`UrineGrade::rank`].
+    pub fn from_rank(rank: u8) -> Option<Self> {
+        (rank <= 5).then_some(UrineGrade(rank))
+    }
+    /// The grade as a result sheet prints it: （−）（±）（＋）（２＋）（３＋）（４＋）.
+    pub fn shown(self) -> &'static str {
+        [
+            "（−）",
+            "（±）",
+            "（＋）",
+            "（２＋）",
+            "（３＋）",
+            "（４＋）",
+        ][usize::from(self.0.min(5))]
+    }
 }
 
 /// The result of one item.
@@ -482,6 +497,26 @@ impl Checkup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urine_grades_are_shown_as_the_result_sheet_prints_them() {
+        let shown: Vec<&str> = (0..=5)
+            .map(|r| UrineGrade::from_rank(r).unwrap().shown())
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "（−）",
+                "（±）",
+                "（＋）",
+                "（２＋）",
+                "（３＋）",
+                "（４＋）"
+            ]
+        );
+        assert_eq!(UrineGrade::from_rank(6), None);
+        assert_eq!(UrineGrade::ONE_PLUS.shown(), "（＋）");
+    }
 
     #[test]
     fn values_print_as_measured_with_the_items_decimals() {

@@ -34,6 +34,13 @@ impl ConsentKind {
             _ => None,
         }
     }
+    /// Japanese name.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentKind::OptOut => "停止（データ共有の拒否）",
+            ConsentKind::OptIn => "同意",
+        }
+    }
 }
 
 /// Which joint use the record is about.
@@ -59,6 +66,13 @@ impl ConsentScope {
             return Some(ConsentScope::All);
         }
         ProgrammeCode::from_letter(code).map(ConsentScope::Programme)
+    }
+    /// Japanese name (`すべての事業`, `R リスク保有者の共有`).
+    pub fn label(self) -> String {
+        match self {
+            ConsentScope::All => "すべての事業".to_owned(),
+            ConsentScope::Programme(p) => format!("{} {}", p.letter(), p.label()),
+        }
     }
 }
 
@@ -98,6 +112,16 @@ impl ConsentChannel {
             "portal" => ConsentChannel::Portal,
             _ => return None,
         })
+    }
+    /// Japanese name (受付方法).
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentChannel::Phone => "電話",
+            ConsentChannel::Letter => "書面",
+            ConsentChannel::EmployerAttestation => "事業所経由",
+            ConsentChannel::Bulk => "一括登録",
+            ConsentChannel::Portal => "窓口",
+        }
     }
 }
 
@@ -164,6 +188,20 @@ pub fn decide(
         (None, ConsentMode::OptIn) if attested => ConsentDecision::Allowed,
         (None, ConsentMode::OptIn) => ConsentDecision::NoConsent,
     }
+}
+
+/// The programmes whose use of the person's data is refused on `date`, each with the
+/// date the refusal took effect (the member page's 「データ共有停止中」).
+pub fn refused_programmes(records: &[ConsentRecord], date: Date) -> Vec<(ProgrammeCode, Date)> {
+    ProgrammeCode::ALL
+        .into_iter()
+        .filter_map(
+            |p| match decide(records, p, ConsentMode::OptOut, date, false) {
+                ConsentDecision::Refused(since) => Some((p, since)),
+                _ => None,
+            },
+        )
+        .collect()
 }
 
 /// The earliest date from which the person refused all joint use, if any (for purge).
@@ -289,6 +327,25 @@ mod tests {
             channel: ConsentChannel::Phone,
             recorded_by: "staff1".into(),
         }
+    }
+
+    #[test]
+    fn refused_programmes_name_what_an_opt_out_stops_and_from_when() {
+        let d = Date::constant(2026, 7, 1);
+        let only_c = [record(
+            ConsentKind::OptOut,
+            ConsentScope::Programme(ProgrammeCode::C),
+            d,
+        )];
+        assert_eq!(refused_programmes(&only_c, d), [(ProgrammeCode::C, d)]);
+        assert!(
+            refused_programmes(&only_c, Date::constant(2026, 6, 30)).is_empty(),
+            "not yet in force"
+        );
+        let all = [record(ConsentKind::OptOut, ConsentScope::All, d)];
+        assert_eq!(refused_programmes(&all, d).len(), 4);
+        assert_eq!(ConsentChannel::Phone.label(), "電話");
+        assert_eq!(ConsentScope::All.label(), "すべての事業");
     }
 
     #[test]

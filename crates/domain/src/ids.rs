@@ -151,6 +151,40 @@ impl MemberKey {
             self.insurer, self.symbol, self.number, self.branch
         )
     }
+    /// The card as staff write it: 記号-番号-枝番 (`1001-305-00`). Every page and
+    /// list writes a person with this (and [`crate::member::Member::label`]).
+    pub fn card(&self) -> String {
+        format!("{}-{}-{}", self.symbol, self.number, self.branch)
+    }
+    /// Reads a person typed by staff under `insurer`: the card (`1001-305-00`, with
+    /// `-`, `－`, space or `・` between the parts; 枝番 `00` when left out) or the
+    /// storage key `insurer:symbol:number:branch`. Full-width digits are read too.
+    pub fn parse_card(insurer: &InsurerNumber, text: &str) -> Result<Self, IdError> {
+        let text: String = text
+            .trim()
+            .chars()
+            .map(|c| match c {
+                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+                '－' | 'ー' | '‐' | '−' | '・' | '　' | ' ' => '-',
+                c => c,
+            })
+            .collect();
+        if text.contains(':') {
+            return MemberKey::parse_key_string(&text);
+        }
+        let parts: Vec<&str> = text.split('-').filter(|p| !p.is_empty()).collect();
+        let (symbol, number, branch) = match parts.as_slice() {
+            [s, n] => (*s, *n, "00"),
+            [s, n, b] => (*s, *n, *b),
+            _ => ("", "", ""),
+        };
+        Ok(MemberKey {
+            insurer: insurer.clone(),
+            symbol: Symbol::parse(symbol)?,
+            number: CardNumber::parse(number)?,
+            branch: Branch::parse(branch)?,
+        })
+    }
     /// Parses the text form of [`MemberKey::to_key_string`].
     pub fn parse_key_string(text: &str) -> Result<Self, IdError> {
         let mut parts = text.split(':');
@@ -177,6 +211,35 @@ impl fmt::Display for MemberKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_is_written_one_way_and_read_in_the_ways_staff_type_it() {
+        let insurer = InsurerNumber::parse("06139999").unwrap();
+        let key = MemberKey::parse_card(&insurer, "1001-305-00").unwrap();
+        assert_eq!(key.card(), "1001-305-00");
+        assert_eq!(key.to_key_string(), "06139999:1001:305:00");
+        for typed in [
+            "1001-305",
+            "１００１－３０５－００",
+            "1001 305 00",
+            "06139999:1001:305:00",
+        ] {
+            assert_eq!(
+                MemberKey::parse_card(&insurer, typed).unwrap(),
+                key,
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            MemberKey::parse_card(&insurer, "1001-305-01")
+                .unwrap()
+                .branch
+                .as_str(),
+            "01"
+        );
+        assert!(MemberKey::parse_card(&insurer, "1001").is_err());
+        assert!(MemberKey::parse_card(&insurer, "1001-305-0x").is_err());
+    }
 
     #[test]
     fn full_width_digits_are_normalised_once() {

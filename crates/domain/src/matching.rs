@@ -172,6 +172,70 @@ pub fn match_person(row: &SubmittedPerson, candidates: &[&Member]) -> MatchOutco
     }
 }
 
+/// How a register entry resembles a row waiting for review (the queue shows the
+/// likely candidates side by side with the row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Resemblance {
+    /// Same 記号番号 (and 枝番 when the row gives one).
+    pub same_card: bool,
+    /// Same 生年月日.
+    pub same_birth_date: bool,
+    /// Same name (漢字 or カナ, after [`normalise_name`]).
+    pub same_name: bool,
+}
+
+impl Resemblance {
+    /// What fits, in Japanese (`記号番号・生年月日が一致`).
+    pub fn label(self) -> String {
+        let parts: Vec<&str> = [
+            (self.same_card, "記号番号"),
+            (self.same_birth_date, "生年月日"),
+            (self.same_name, "氏名"),
+        ]
+        .into_iter()
+        .filter_map(|(fits, what)| fits.then_some(what))
+        .collect();
+        format!("{}が一致", parts.join("・"))
+    }
+    /// Name and birth date together outweigh the card alone: a typo in the card is
+    /// likelier than a namesake born the same day.
+    fn score(self) -> u8 {
+        u8::from(self.same_card) * 3
+            + u8::from(self.same_birth_date) * 2
+            + u8::from(self.same_name) * 2
+    }
+}
+
+/// The likely members for a row in review, best first: those with the same 記号番号,
+/// and those with the same name and 生年月日 under another card (a typo in the card).
+/// At most `limit`.
+pub fn review_candidates<'m>(
+    row: &SubmittedPerson,
+    pool: &'m [Member],
+    limit: usize,
+) -> Vec<(&'m Member, Resemblance)> {
+    let wanted = normalise_name(&row.name);
+    let mut found: Vec<(&Member, Resemblance)> = pool
+        .iter()
+        .map(|m| {
+            let fit = Resemblance {
+                same_card: m.key.symbol == row.symbol
+                    && m.key.number == row.number
+                    && row.branch.as_ref().is_none_or(|b| &m.key.branch == b),
+                same_birth_date: m.birth_date == row.birth_date,
+                same_name: normalise_name(&m.name_kanji) == wanted
+                    || normalise_name(&m.name_kana) == wanted,
+            };
+            (m, fit)
+        })
+        .filter(|(_, fit)| fit.same_card || (fit.same_name && fit.same_birth_date))
+        .collect();
+    found.sort_by(|a, b| b.1.score().cmp(&a.1.score()).then(a.0.key.cmp(&b.0.key)));
+    found.dedup_by(|a, b| a.0.key == b.0.key);
+    found.truncate(limit);
+    found
+}
+
 /// Matches a reduced claim to a member: this society's 保険者番号, the same 記号番号,
 /// the same 枝番 when the claim gives one (claims before 2021 have none), and 生年月日
 /// and 性別 from the RE record. `None` unless exactly one member fits: claims that
@@ -310,6 +374,37 @@ mod tests {
             qualified_from: Date::constant(2020, 4, 1),
             qualified_until: None,
         }
+    }
+
+    #[test]
+    fn review_candidates_are_the_same_card_and_the_same_name_and_birth_date_best_first() {
+        let born = Date::constant(1980, 4, 1);
+        let pool = vec![
+            member("305", "00", "吉田 真由美", "ヨシダ マユミ", born),
+            member(
+                "305",
+                "01",
+                "吉田 太郎",
+                "ヨシダ タロウ",
+                Date::constant(2010, 1, 1),
+            ),
+            member("350", "00", "吉田 真由美", "ヨシダ マユミ", born),
+            member("999", "00", "佐藤 花子", "サトウ ハナコ", born),
+        ];
+        // The card has a typo (350 for 305): both 吉田 真由美 are offered, the exact one
+        // of the card first only if it also fits; here the name+birth one under 350 and
+        // the family under 305.
+        let found = review_candidates(&row("305", "よしだまゆみ", born), &pool, 5);
+        let keys: Vec<String> = found.iter().map(|(m, _)| m.key.card()).collect();
+        assert_eq!(keys, ["1001-305-00", "1001-350-00", "1001-305-01"]);
+        assert_eq!(found[0].1.label(), "記号番号・生年月日・氏名が一致");
+        assert_eq!(found[1].1.label(), "生年月日・氏名が一致");
+        assert_eq!(found[2].1.label(), "記号番号が一致");
+        assert!(
+            !keys.contains(&"1001-999-00".to_owned()),
+            "same birth date alone is no candidate"
+        );
+        assert_eq!(review_candidates(&row("305", "x", born), &pool, 1).len(), 1);
     }
 
     fn row(number: &str, name: &str, birth: Date) -> SubmittedPerson {

@@ -164,6 +164,11 @@ pub struct Member {
 }
 
 impl Member {
+    /// The one way a person is written on every page and list: card and name
+    /// (`1001-305-00 吉田 真由美`).
+    pub fn label(&self) -> String {
+        format!("{} {}", self.key.card(), self.name_kanji)
+    }
     /// Insured on `date` (取得日 ≤ date < 喪失日).
     pub fn is_insured_on(&self, date: Date) -> bool {
         self.qualified_from <= date && self.qualified_until.is_none_or(|end| date < end)

@@ -29,7 +29,7 @@ pub use render::{
     BatchManifest, BatchOptions, DEFAULT_FONT_DIRS, LetterPlacement, PagePlacement, RenderedBatch,
     Renderer,
 };
-pub use world::template_names;
+pub use world::{builtin_template, template_names};
 
 /// Checks the templates in `template_dir` (with the built-in ones for files it does not
 /// have) by compiling each letter kind with sample data. Run it when an admin saves a

@@ -35,6 +35,14 @@ pub fn template_names() -> impl Iterator<Item = &'static str> {
     BUILT_IN.iter().map(|(name, _)| *name)
 }
 
+/// The built-in source of a template (for an admin to download and start from).
+pub fn builtin_template(name: &str) -> Option<&'static str> {
+    BUILT_IN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, source)| *source)
+}
+
 /// One parsed template.
 struct Template {
     name: String,

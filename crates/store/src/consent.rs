@@ -193,6 +193,19 @@ impl Reader {
         found.into_iter().map(ConsentRow::into_stored).collect()
     }
 
+    /// Every consent record of the society, newest first (the opt-out register; a
+    /// society records thousands, not millions).
+    pub async fn all_consents(&mut self) -> Result<Vec<StoredConsent>> {
+        let insurer = self.insurer.clone();
+        let found: Vec<ConsentRow> = on_conn!(self.conn(), c => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {CONSENT_COLUMNS} FROM consents WHERE insurer = $1 ORDER BY id DESC"
+            )))
+            .bind(&insurer).fetch_all(&mut *c).await?
+        });
+        found.into_iter().map(ConsentRow::into_stored).collect()
+    }
+
     /// Consent records of several members, by member key text, oldest first.
     pub async fn consents_of_members(
         &mut self,

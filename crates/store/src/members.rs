@@ -116,6 +116,33 @@ impl Reader {
             .next())
     }
 
+    /// Every member born on one of these days (the review queue's candidates by name
+    /// and 生年月日; the caller compares the names).
+    pub async fn members_born_on(&mut self, dates: &[jiff::civil::Date]) -> Result<Vec<Member>> {
+        let mut days: Vec<String> = dates.iter().map(|d| d.to_string()).collect();
+        days.sort();
+        days.dedup();
+        let mut out = Vec::new();
+        for chunk in days.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE insurer = $1 AND birth_date IN ({}) ORDER BY member_key",
+                placeholders(2, chunk.len())
+            );
+            let insurer = self.insurer.clone();
+            let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(insurer.clone());
+                for d in chunk {
+                    q = q.bind(d.clone());
+                }
+                q.fetch_all(&mut *c).await?
+            });
+            for row in found {
+                out.push(row.into_member()?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Members by key text (missing keys are skipped).
     pub async fn members_by_keys(&mut self, keys: &[String]) -> Result<Vec<Member>> {
         let mut out = Vec::with_capacity(keys.len());
@@ -236,26 +263,38 @@ impl Reader {
         found.into_iter().map(MemberRow::into_member).collect()
     }
 
-    /// Members whose name (kanji or kana) contains `text`, or whose 記号-番号 is `text`.
+    /// Members whose name (kanji or kana, spaces ignored) contains `text` — typed in
+    /// hiragana or katakana, with or without the space — or whose 記号-番号 or
+    /// 記号-番号-枝番 is `text`.
     pub async fn search_members(
         &mut self,
         text: &str,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Member>, i64)> {
-        let like = format!("%{}%", text.trim());
+        let compact: String = text.trim().chars().filter(|c| !c.is_whitespace()).collect();
+        // The register holds カナ in katakana: hiragana typed is searched as katakana.
+        let katakana: String = compact
+            .chars()
+            .map(|c| match c {
+                '\u{3041}'..='\u{3096}' => char::from_u32(c as u32 + 0x60).unwrap_or(c),
+                c => c,
+            })
+            .collect();
+        let like = format!("%{compact}%");
+        let like_kana = format!("%{katakana}%");
         let insurer = self.insurer.clone();
-        const WHERE: &str = "WHERE insurer = $1 AND (name_kanji LIKE $2 OR name_kana LIKE $2 OR symbol || '-' || number = $3)";
+        const WHERE: &str = "WHERE insurer = $1 AND (REPLACE(REPLACE(name_kanji, ' ', ''), '　', '') LIKE $2 OR REPLACE(REPLACE(name_kana, ' ', ''), '　', '') LIKE $3 OR symbol || '-' || number = $4 OR symbol || '-' || number || '-' || branch = $4)";
         let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MEMBER_COLUMNS} FROM members {WHERE} ORDER BY member_key LIMIT $4 OFFSET $5"
+                "SELECT {MEMBER_COLUMNS} FROM members {WHERE} ORDER BY member_key LIMIT $5 OFFSET $6"
             )))
-            .bind(&insurer).bind(&like).bind(text.trim()).bind(limit).bind(offset)
+            .bind(&insurer).bind(&like).bind(&like_kana).bind(text.trim()).bind(limit).bind(offset)
             .fetch_all(&mut *c).await?
         });
         let (total,): (i64,) = on_conn!(self.conn(), c => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM members {WHERE}")))
-                .bind(&insurer).bind(&like).bind(text.trim())
+                .bind(&insurer).bind(&like).bind(&like_kana).bind(text.trim())
                 .fetch_one(&mut *c).await?
         });
         let members = found

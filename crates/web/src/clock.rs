@@ -93,6 +93,11 @@ pub fn japan_date(at: jiff::Timestamp) -> collabo_domain::Date {
     collabo_domain::calendar::japan_date(at)
 }
 
+/// Midnight in Japan at the start of `date` (a date-range filter's bound).
+pub fn start_of_japan_day(date: collabo_domain::Date) -> Option<jiff::Timestamp> {
+    jiff::tz::offset(9).to_timestamp(date.at(0, 0, 0, 0)).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

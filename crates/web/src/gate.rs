@@ -159,26 +159,57 @@ async fn identify(
 
 /// Reads a form body, checks its `_csrf` field against the session, and puts the body
 /// back for the handler.
+///
+/// A multipart body (an upload, possibly of gigabytes) is not buffered: only its first
+/// [`MULTIPART_HEAD`] bytes are read (the form puts `_csrf` first), and the handler gets
+/// those bytes followed by the rest of the stream, so a claims file goes to disk as it
+/// arrives. The body limit of a multipart route is then the handler's extractor's.
 async fn check_csrf(req: Request, expected: &str, limit: usize) -> Result<Request, WebError> {
+    use futures_util::StreamExt as _;
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| WebError::BadRequest("ファイルが大きすぎます。".into()))?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let given = if content_type.starts_with("multipart/form-data") {
-        multipart_field(&bytes, "_csrf")
-    } else {
-        url_form_field(&bytes, "_csrf")
-    };
+    if content_type.starts_with("multipart/form-data") {
+        let mut stream = body.into_data_stream();
+        let mut head = Vec::new();
+        while head.len() < MULTIPART_HEAD {
+            match stream.next().await {
+                Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+                Some(Err(_)) => {
+                    return Err(WebError::BadRequest(
+                        "アップロードが途中で切れました。".into(),
+                    ));
+                }
+                None => break,
+            }
+        }
+        let given = multipart_field(&head, "_csrf");
+        if expected.is_empty() || given.as_deref() != Some(expected) {
+            return Err(WebError::Csrf);
+        }
+        let first = futures_util::stream::once(async move {
+            Ok::<_, axum::Error>(axum::body::Bytes::from(head))
+        });
+        return Ok(Request::from_parts(
+            parts,
+            Body::from_stream(first.chain(stream)),
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| WebError::BadRequest("ファイルが大きすぎます。".into()))?;
+    let given = url_form_field(&bytes, "_csrf");
     if expected.is_empty() || given.as_deref() != Some(expected) {
         return Err(WebError::Csrf);
     }
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
+
+/// How much of a multipart body the CSRF check reads before handing the stream on.
+const MULTIPART_HEAD: usize = 8192;
 
 fn url_form_field(body: &[u8], name: &str) -> Option<String> {
     std::str::from_utf8(body).ok()?.split('&').find_map(|pair| {

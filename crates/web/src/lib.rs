@@ -20,6 +20,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod gate;
+pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
@@ -49,6 +50,8 @@ pub struct AppState {
     letters: Arc<tokio::sync::Mutex<Option<Arc<collabo_letters::Renderer>>>>,
     /// The reverse proxies whose `X-Forwarded-For` is trusted.
     pub proxies: Arc<Vec<client::IpRange>>,
+    /// Imports and runs started from the staff pages.
+    pub jobs: jobs::SharedJobs,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             letters: Arc::new(tokio::sync::Mutex::new(None)),
             proxies: Arc::new(proxies),
+            jobs: Arc::new(jobs::Jobs::default()),
         }
     }
     /// The letter renderer with the admin's templates (built off the async runtime on

@@ -21,6 +21,8 @@ pub struct Page {
     pub notices: Vec<Notice>,
     /// Content.
     pub blocks: Vec<Block>,
+    /// Reload the page after this many seconds (a running job's page; no script).
+    pub refresh: Option<u32>,
 }
 
 /// The navigation bar.
@@ -63,6 +65,10 @@ pub enum Block {
     Links(Vec<(String, String)>),
     /// A one-button form on its own (with its fields and confirmation question).
     Action(Button),
+    /// A progress bar: done, in all (0: not known), and the text beside it.
+    Progress(u64, u64, String),
+    /// An image (a `data:` URI drawn on the server, e.g. the 2FA QR code) and its text.
+    Image(String, String),
 }
 
 /// A table.
@@ -81,6 +87,8 @@ pub enum Cell {
     Text(String),
     /// A right-aligned number.
     Num(String),
+    /// A name, card or date: never wrapped in the middle.
+    Key(String),
     /// A link.
     Link(String, String),
     /// Several links side by side (every part of a batch's PDF).
@@ -268,6 +276,7 @@ impl Page {
             nav: Some(nav_for(who)),
             notices: Vec::new(),
             blocks: Vec::new(),
+            refresh: None,
         }
     }
     /// A page without navigation (login).
@@ -277,6 +286,7 @@ impl Page {
             nav: None,
             notices: Vec::new(),
             blocks: Vec::new(),
+            refresh: None,
         }
     }
     /// Adds a block.
@@ -309,6 +319,8 @@ fn nav_for(who: &Identity) -> Nav {
     let items: Vec<(&str, String)> = match &who.role {
         Role::Staff => vec![
             ("ダッシュボード", "/staff".into()),
+            ("取込・抽出", "/staff/imports".into()),
+            ("対象者一覧", "/staff/cases".into()),
             ("レセプト", "/staff/claims".into()),
             ("照合待ち", "/staff/review".into()),
             ("同意・停止", "/staff/consents".into()),

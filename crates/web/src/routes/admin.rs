@@ -93,10 +93,14 @@ pub async fn users(
                             .map(crate::view::wareki_at)
                             .unwrap_or_default(),
                     ),
-                    button(
+                    crate::view::confirm_button(
                         format!("/admin/users/{}/reset-totp", encode_segment(&u.username)),
                         "二要素認証をリセット",
                         who.csrf(),
+                        &format!(
+                            "{} の二要素認証をリセットします。次のログインで設定し直すまで、職員・管理者はログインできません。よろしいですか？",
+                            u.username
+                        ),
                     ),
                     button(
                         format!("/admin/users/{}/token", encode_segment(&u.username)),
@@ -311,15 +315,14 @@ pub async fn employers(
             "状態",
             "締結日",
             "解約日",
-            "締結",
-            "解約",
+            "操作",
         ]
         .map(String::from)
         .to_vec(),
         rows: agreements
             .iter()
             .map(|(id, a)| {
-                let status_button = |status: &str, label: &str| {
+                let status_button = |status: &str, label: &str, confirm: String| {
                     Cell::Button(crate::view::Button {
                         action: format!("/admin/agreements/{id}/status"),
                         label: label.into(),
@@ -328,8 +331,24 @@ pub async fn employers(
                             Field::hidden("status", status),
                             Field::new("日付", "on", "date").value(state.today().to_string()),
                         ],
-                        confirm: String::new(),
+                        confirm,
                     })
+                };
+                // Only the step that applies: 締結 while applied, 解約 (asked first)
+                // while signed; nothing once ended.
+                let action = match a.status {
+                    AgreementStatus::Applied => status_button("signed", "締結", String::new()),
+                    AgreementStatus::Signed => status_button(
+                        "ended",
+                        "解約",
+                        format!(
+                            "{} の覚書（{} {}）を解約します。解約日以降に受け付けた要精密検査者リストは対象外になります。よろしいですか？",
+                            a.employer,
+                            a.programme.letter(),
+                            a.programme.label()
+                        ),
+                    ),
+                    AgreementStatus::Ended => Cell::Text(String::new()),
                 };
                 vec![
                     Cell::Num(id.to_string()),
@@ -338,8 +357,7 @@ pub async fn employers(
                     Cell::Text(a.status.label().into()),
                     Cell::Text(a.signed_on.map(wareki).unwrap_or_default()),
                     Cell::Text(a.ended_on.map(wareki).unwrap_or_default()),
-                    status_button("signed", "締結"),
-                    status_button("ended", "解約"),
+                    action,
                 ]
             })
             .collect(),
@@ -662,34 +680,88 @@ pub async fn templates(
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
     let mut page = Page::new("通知テンプレート", &who);
-    page.push(Block::Para(format!("Typst 形式（.typ）のテンプレートをアップロードすると、保存先 {} の同名ファイルを置き換えます。", state.config.templates_dir.display())));
-    let mut rows = Vec::new();
+    page.push(Block::Para("通知は Typst 形式（.typ）のテンプレートで作ります。下の名前のファイルだけが使われます。標準テンプレートをダウンロードして編集し、同じ名前でアップロードすると、検証のうえ置き換えます（次に作成するバッチから）。".into()));
+    let mut overridden = std::collections::BTreeSet::new();
     if let Ok(mut dir) = tokio::fs::read_dir(&state.config.templates_dir).await {
         while let Ok(Some(entry)) = dir.next_entry().await {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".typ") {
-                rows.push(vec![Cell::Text(name)]);
-            }
+            overridden.insert(entry.file_name().to_string_lossy().into_owned());
         }
     }
-    rows.sort_by(|a, b| match (&a[0], &b[0]) {
-        (Cell::Text(x), Cell::Text(y)) => x.cmp(y),
-        _ => std::cmp::Ordering::Equal,
-    });
+    let rows = collabo_letters::template_names()
+        .map(|name| {
+            vec![
+                Cell::Key(name.to_owned()),
+                Cell::Text(template_kind(name).into()),
+                if overridden.contains(name) {
+                    Cell::Badge("アップロードしたものを使用".into(), "warn")
+                } else {
+                    Cell::Badge("標準".into(), "ok")
+                },
+                Cell::Link(
+                    format!("/admin/templates/{}/builtin", encode_segment(name)),
+                    "標準をダウンロード".into(),
+                ),
+            ]
+        })
+        .collect();
     page.push(Block::Table(Table {
-        headers: vec!["登録済みテンプレート".into()],
+        headers: ["ファイル名", "用途", "使用中", ""]
+            .map(String::from)
+            .to_vec(),
         rows,
-        empty: "上書きテンプレートはありません（標準テンプレートを使用）。".into(),
+        empty: String::new(),
     }));
+    let unknown: Vec<String> = overridden
+        .iter()
+        .filter(|n| {
+            n.ends_with(".typ") && !collabo_letters::template_names().any(|t| t == n.as_str())
+        })
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        page.notice(
+            "warn",
+            vec![format!(
+                "次のファイルは名前が一覧にないため使われていません: {}",
+                unknown.join("、")
+            )],
+        );
+    }
     page.push(Block::Form(Form {
         action: "/admin/templates".into(),
         multipart: true,
         csrf: who.csrf().into(),
-        fields: vec![Field::new("テンプレート（.typ）", "file", "file")],
+        fields: vec![
+            Field::new("テンプレート（.typ）", "file", "file")
+                .hint("ファイル名は上の一覧のいずれか（例 R.typ）にしてください。"),
+        ],
         submit: "アップロード".into(),
         get: false,
     }));
     Ok(page.html()?.into_response())
+}
+
+/// What a built-in template is for, in Japanese.
+fn template_kind(name: &str) -> &'static str {
+    match name {
+        "layout.typ" => "共通のレイアウト（差出人・宛名・窓）",
+        "R.typ" => "R リスク保有者の共有のお知らせ",
+        "S.typ" => "S 禁煙治療の勧奨",
+        "D.typ" => "D 糖尿病重症化予防の受診勧奨",
+        "C.typ" => "C がん検診の精密検査受診勧奨",
+        "C2.typ" => "C がん検診の精密検査 再勧奨",
+        _ => "",
+    }
+}
+
+/// GET /admin/templates/{name}/builtin: the built-in source, to start an edit from.
+pub async fn builtin_template(Path(name): Path<String>) -> WebResult<Response> {
+    let source = collabo_letters::builtin_template(&name).ok_or(WebError::NotFound)?;
+    Ok(super::download_response(
+        &name,
+        "text/plain; charset=utf-8",
+        source.as_bytes().to_vec(),
+    ))
 }
 
 /// POST /admin/templates: stores the file and validates it with the letters crate.

@@ -17,9 +17,10 @@ use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use collabo_app::employer::{AggregateView, RiskHolder};
+use collabo_app::employer::{AggregateView, RiskHolder, RiskOrder, YEARS_OFFERED};
 use collabo_app::{AppError, ImportError, ImportSummary};
 use collabo_domain::calendar::FiscalYear;
+use collabo_domain::checkup::{Item, UrineGrade};
 use collabo_domain::employer::Employer;
 use collabo_domain::ids::EmployerCode;
 use collabo_domain::risk::RiskFlag;
@@ -31,8 +32,15 @@ pub async fn find_employer(state: &AppState, who: &Identity, raw: &str) -> WebRe
     Ok(state.app.employer(&who.actor(), &code).await?)
 }
 
-fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str) {
+fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str, cancer: bool) {
     let base = format!("/employer/{}", encode_segment(code.as_str()));
+    if cancer {
+        referral_form(page, &base, csrf);
+    }
+    checkup_form(page, &base, csrf);
+}
+
+fn referral_form(page: &mut Page, base: &str, csrf: &str) {
     page.push(Block::Heading(
         "要精密検査者リストの提出（がん検診）".into(),
     ));
@@ -46,6 +54,9 @@ fn upload_forms(page: &mut Page, code: &EmployerCode, csrf: &str) {
         submit: "提出する".into(),
         get: false,
     }));
+}
+
+fn checkup_form(page: &mut Page, base: &str, csrf: &str) {
     page.push(Block::Heading("特定健診結果の提出".into()));
     page.push(Block::Form(Form {
         action: format!("{base}/checkups"),
@@ -96,7 +107,31 @@ pub async fn overview(
             "二要素認証（確認コード）を設定して、ログインをより安全にする".into(),
         )]));
     }
-    upload_forms(&mut page, &code, who.csrf());
+    if overview.cancer_agreement {
+        let today = state.today();
+        page.push(Block::Heading("次の提出期限（要精密検査者リスト）".into()));
+        page.push(Block::Table(Table {
+            headers: ["検診の実施月", "提出期限（翌々月末）"]
+                .map(String::from)
+                .to_vec(),
+            rows: collabo_domain::calendar::referral_deadlines_from(today, 3)
+                .into_iter()
+                .map(|(month, due)| {
+                    vec![
+                        Cell::Key(format!(
+                            "{}実施分",
+                            collabo_domain::calendar::format_wareki_month(month)
+                        )),
+                        Cell::Key(format!("{}締切", wareki(due))),
+                    ]
+                })
+                .collect(),
+            empty: String::new(),
+        }));
+    } else {
+        page.push(Block::Para("がん検診の要精密検査者リストは、健康保険組合と覚書を締結すると提出できるようになります。".into()));
+    }
+    upload_forms(&mut page, &code, who.csrf(), overview.cancer_agreement);
     page.push(Block::Heading("提出履歴".into()));
     let rows = overview
         .submissions
@@ -234,17 +269,23 @@ pub async fn upload_report(
     Ok(page.html()?.into_response())
 }
 
+/// An upload the multipart reader refused, in words for the office user (the body
+/// limit, or a broken transfer).
+fn unreadable(e: axum::extract::multipart::MultipartError) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        WebError::BadRequest("ファイルが大きすぎます。分割して提出してください。".into())
+    } else {
+        WebError::BadRequest(
+            "アップロードを読み取れませんでした。通信が途中で切れた可能性があります。もう一度送ってください。".into(),
+        )
+    }
+}
+
 async fn read_upload(mut multipart: Multipart) -> WebResult<(String, Vec<u8>)> {
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::BadRequest(format!("アップロードを読み取れませんでした: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("upload").to_owned();
-            let bytes = field.bytes().await.map_err(|e| {
-                WebError::BadRequest(format!("アップロードを読み取れませんでした: {e}"))
-            })?;
+            let bytes = field.bytes().await.map_err(unreadable)?;
             if bytes.is_empty() {
                 return Err(WebError::BadRequest(
                     "ファイルが選択されていないか、空のファイルです。".into(),
@@ -322,7 +363,7 @@ async fn upload_result(
                     page.push(Block::Pre(other.to_string()));
                 }
             }
-            upload_forms(&mut page, &employer.code, who.csrf());
+            upload_forms(&mut page, &employer.code, who.csrf(), true);
             page.push(Block::Links(vec![(back, "提出状況へ戻る".into())]));
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response())
         }
@@ -388,14 +429,32 @@ pub struct YearQuery {
     fy: Option<i16>,
     #[serde(default)]
     page: Option<i64>,
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    format: String,
 }
 
 /// A flag as a person reads it: label, value with unit, criterion, level.
 pub fn flag_text(f: &RiskFlag) -> (String, String, String, String) {
+    // Urine items hold a grade's rank: shown as the result sheet prints them, （＋）.
+    let grade = |v: f64| {
+        matches!(f.item, Item::UrineProtein | Item::UrineGlucose)
+            .then(|| UrineGrade::from_rank(v.round().clamp(0.0, 5.0) as u8))
+            .flatten()
+    };
+    let value = match grade(f.value) {
+        Some(g) => g.shown().to_owned(),
+        None => format!("{} {}", trim_number(f.value), f.item.unit()),
+    };
+    let threshold = match grade(f.threshold) {
+        Some(g) => format!("{}以上", g.shown()),
+        None => format!("{}{}", f.direction.symbol(), trim_number(f.threshold)),
+    };
     (
         f.item.label().to_owned(),
-        format!("{} {}", trim_number(f.value), f.item.unit()),
-        format!("{}{}", f.direction.symbol(), trim_number(f.threshold)),
+        value.trim().to_owned(),
+        threshold,
         // The level in words, of the three: 保健指導判定値, 受診勧奨判定値, すぐに受診.
         f.urgency().label().to_owned(),
     )
@@ -406,27 +465,37 @@ fn trim_number(v: f64) -> String {
     s.strip_suffix(".0").map_or(s.clone(), str::to_owned)
 }
 
-fn holder_row(h: &RiskHolder) -> Vec<Cell> {
-    let items: Vec<String> = h
-        .flags
+fn flags_text(h: &RiskHolder) -> String {
+    h.flags
         .iter()
         .map(|f| {
             let (l, v, t, lv) = flag_text(f);
             format!("{l} {v}（基準 {t}・{lv}）")
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn card_of(h: &RiskHolder) -> String {
+    format!(
+        "{}-{}-{}",
+        h.person.symbol, h.person.number, h.person.branch
+    )
+}
+
+fn holder_row(h: &RiskHolder) -> Vec<Cell> {
     vec![
-        Cell::Text(h.person.name.clone()),
-        Cell::Text(format!(
-            "{}-{}-{}",
-            h.person.symbol, h.person.number, h.person.branch
-        )),
-        Cell::Text(wareki(h.exam_date)),
-        Cell::Text(items.join(" / ")),
+        Cell::Key(h.person.name.clone()),
+        Cell::Key(h.person.name_kana.clone()),
+        Cell::Key(card_of(h)),
+        Cell::Key(wareki(h.exam_date)),
+        Cell::Text(flags_text(h)),
     ]
 }
 
-/// GET /employer/{employer}/risk-holders?fy=.
+/// GET /employer/{employer}/risk-holders?fy=&order=&page=: a page of the list, the 年度
+/// (the latest with data unless chosen), the order (カナ順, 記号番号, 健診日) and the
+/// downloads of the whole list.
 pub async fn risk_holders(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
@@ -435,42 +504,122 @@ pub async fn risk_holders(
 ) -> WebResult<Response> {
     let employer = find_employer(&state, &who, &raw).await?;
     let current = page_number(q.page);
+    let order = RiskOrder::from_code(&q.order);
     let list = state
         .app
-        .risk_holders(
+        .risk_holder_list(
             &who.actor(),
             &employer.code,
             q.fy.map(FiscalYear::new),
+            order,
             collabo_app::Paging::page(current, PER_PAGE),
         )
         .await?;
+    let fy = list.fiscal_year;
+    let seg = encode_segment(employer.code.as_str());
     let mut page = Page::new(
         &format!(
             "{} リスク保有者一覧（{}）",
             employer.name,
-            crate::view::nendo(list.fiscal_year)
+            crate::view::nendo(fy)
         ),
         &who,
     );
     page.push(Block::Para("特定健診の結果が受診勧奨判定値などの基準に該当した方です。産業保健スタッフによる事後指導にご活用ください。人事評価には使用できません。".into()));
+    let this_year = FiscalYear::of(state.today()).year();
+    let mut year_field = Field::new("年度", "fy", "select").value(fy.year().to_string());
+    year_field.options = (0..YEARS_OFFERED)
+        .map(|back| {
+            let y = FiscalYear::new(this_year - back);
+            (y.year().to_string(), crate::view::nendo(y))
+        })
+        .collect();
+    let mut order_field = Field::new("並び順", "order", "select").value(order.code());
+    order_field.options = [
+        (RiskOrder::Kana, "カナ順"),
+        (RiskOrder::Card, "記号番号順"),
+        (RiskOrder::ExamDate, "健診日の新しい順"),
+    ]
+    .into_iter()
+    .map(|(o, l)| (o.code().to_owned(), l.to_owned()))
+    .collect();
+    page.push(Block::Form(Form {
+        action: format!("/employer/{seg}/risk-holders"),
+        multipart: false,
+        csrf: String::new(),
+        fields: vec![year_field, order_field],
+        submit: "表示".into(),
+        get: true,
+    }));
+    let query = format!("fy={}&order={}", fy.year(), order.code());
+    page.push(Block::Links(vec![
+        (
+            format!("/employer/{seg}/risk-holders/export?{query}"),
+            format!("CSVでダウンロード（全{}人）", list.total),
+        ),
+        (
+            format!("/employer/{seg}/risk-holders/export?{query}&format=xlsx"),
+            "Excel（XLSX）でダウンロード".into(),
+        ),
+    ]));
     pager(
         &mut page,
-        &format!(
-            "/employer/{}/risk-holders?fy={}&",
-            encode_segment(employer.code.as_str()),
-            list.fiscal_year.year()
-        ),
+        &format!("/employer/{seg}/risk-holders?{query}&"),
         current,
         list.total,
     );
     page.push(Block::Table(Table {
-        headers: ["氏名", "記号-番号-枝番", "健診日", "該当項目"]
+        headers: ["氏名", "カナ", "記号-番号-枝番", "健診日", "該当項目"]
             .map(String::from)
             .to_vec(),
         rows: list.holders.iter().map(holder_row).collect(),
         empty: "この年度の該当者はいません（健診結果が未提出の場合も表示されません）。".into(),
     }));
     Ok(page.html()?.into_response())
+}
+
+/// GET /employer/{employer}/risk-holders/export?fy=&order=&format=xlsx: the whole list
+/// of the year (audited by the application, naming everyone in it).
+pub async fn risk_holders_export(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(raw): Path<String>,
+    Query(q): Query<YearQuery>,
+) -> WebResult<Response> {
+    let employer = find_employer(&state, &who, &raw).await?;
+    let list = state
+        .app
+        .risk_holder_list(
+            &who.actor(),
+            &employer.code,
+            q.fy.map(FiscalYear::new),
+            RiskOrder::from_code(&q.order),
+            collabo_app::Paging::all(),
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = list
+        .holders
+        .iter()
+        .map(|h| {
+            vec![
+                h.person.name.clone(),
+                h.person.name_kana.clone(),
+                card_of(h),
+                h.exam_date.to_string(),
+                flags_text(h),
+            ]
+        })
+        .collect();
+    super::table_download(
+        q.format == "xlsx",
+        &format!(
+            "リスク保有者_{}_{}年度",
+            employer.code,
+            list.fiscal_year.year()
+        ),
+        &["氏名", "カナ", "記号-番号-枝番", "健診日", "該当項目"],
+        &rows,
+    )
 }
 
 fn count_text(n: Option<u64>, suppressed: bool) -> String {

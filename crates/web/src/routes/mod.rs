@@ -16,8 +16,11 @@ use collabo_domain::ids::EmployerCode;
 pub mod admin;
 pub mod api;
 pub mod auditor;
+pub mod consents;
 pub mod employer;
+pub mod month;
 pub mod public;
+pub mod review;
 pub mod staff;
 
 /// One route as declared.
@@ -187,6 +190,13 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/employer/{employer}/risk-holders/export",
+            Can(ViewRiskHolders),
+            "リスク保有者一覧のダウンロード（CSV・XLSX）",
+            get(employer::risk_holders_export),
+        ),
+        r(
+            "GET",
             "/employer/{employer}/aggregates",
             Can(ViewAggregates),
             "集計（少数秘匿）",
@@ -223,6 +233,57 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/staff/imports",
+            Can(ImportSocietyData),
+            "取込・抽出（資格・レセプト・同意停止の取込、抽出の実行）",
+            get(month::imports_page),
+        ),
+        // Society files may be gigabytes (claims): staff only, streamed to disk by the
+        // handler, so no body limit here.
+        r(
+            "POST",
+            "/staff/imports/members",
+            Can(ImportSocietyData),
+            "資格（加入者台帳）の取込",
+            post(month::upload_members).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        r(
+            "POST",
+            "/staff/imports/claims",
+            Can(ImportSocietyData),
+            "レセプトの取込（受信しながらディスクへ）",
+            post(month::upload_claims).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        r(
+            "POST",
+            "/staff/imports/consents",
+            Can(ImportSocietyData),
+            "同意・停止の一括登録",
+            post(month::upload_consents).layer(axum::extract::DefaultBodyLimit::disable()),
+        ),
+        r(
+            "GET",
+            "/staff/jobs/{id}",
+            Can(ImportSocietyData),
+            "取込・抽出の進捗と結果",
+            get(month::job_page),
+        ),
+        r(
+            "POST",
+            "/staff/run",
+            Can(RunEngine),
+            "抽出の実行",
+            post(month::run),
+        ),
+        r(
+            "GET",
+            "/staff/cases",
+            Can(ViewCases),
+            "対象者一覧（事業・状態・事業所で絞込）",
+            get(month::cases),
+        ),
+        r(
+            "GET",
             "/staff/claims",
             Can(ImportSocietyData),
             "レセプト取込状況（診療月・請求の種類ごと）",
@@ -247,35 +308,63 @@ pub fn table() -> Vec<Entry> {
             "/staff/review",
             Can(ResolveReview),
             "照合待ち一覧",
-            get(staff::review),
+            get(review::review),
         ),
         r(
             "POST",
             "/staff/review/{id}/resolve",
             Can(ResolveReview),
             "照合待ちを確定",
-            post(staff::resolve),
+            post(review::resolve),
         ),
         r(
             "POST",
             "/staff/review/{id}/reject",
             Can(ResolveReview),
             "照合待ちを却下",
-            post(staff::reject),
+            post(review::reject),
+        ),
+        r(
+            "POST",
+            "/staff/review/reject-import",
+            Can(ResolveReview),
+            "取込ごとの照合待ちを理由を付けて一括却下",
+            post(review::reject_import),
         ),
         r(
             "GET",
             "/staff/consents",
             Can(RecordConsent),
             "同意・停止の登録画面",
-            get(staff::consents_page),
+            get(consents::consents_page),
         ),
         r(
             "POST",
             "/staff/consents",
             Can(RecordConsent),
             "同意・停止を登録",
-            post(staff::record_consent),
+            post(consents::record),
+        ),
+        r(
+            "POST",
+            "/staff/consents/confirm",
+            Can(RecordConsent),
+            "同意・停止の登録内容（削除する内容）の確認",
+            post(consents::confirm),
+        ),
+        r(
+            "GET",
+            "/staff/consents/register",
+            Can(RecordConsent),
+            "停止者台帳（同意・停止の記録の一覧・検索）",
+            get(consents::register),
+        ),
+        r(
+            "GET",
+            "/staff/consents/register.csv",
+            Can(RecordConsent),
+            "停止者台帳CSV",
+            get(consents::register_csv),
         ),
         r(
             "GET",
@@ -488,6 +577,13 @@ pub fn table() -> Vec<Entry> {
             "通知テンプレートの登録",
             post(admin::upload_template),
         ),
+        r(
+            "GET",
+            "/admin/templates/{name}/builtin",
+            Can(ManageSettings),
+            "標準テンプレートのダウンロード",
+            get(admin::builtin_template),
+        ),
         // Audit.
         r(
             "GET",
@@ -495,6 +591,13 @@ pub fn table() -> Vec<Entry> {
             Can(ViewAudit),
             "監査ログ",
             get(auditor::log),
+        ),
+        r(
+            "GET",
+            "/audit/export.csv",
+            Can(ViewAudit),
+            "監査ログCSV（絞込条件どおり）",
+            get(auditor::export),
         ),
         r(
             "GET",
@@ -704,6 +807,52 @@ pub fn download_response(
 /// opens it correctly).
 pub fn csv_response(file_name: &str, bytes: Vec<u8>) -> axum::response::Response {
     download_response(file_name, "text/csv; charset=utf-8", bytes)
+}
+
+/// A list handed out as a file: CSV (the shared `collabo_export` writer, UTF-8 with
+/// BOM, CRLF, formula-neutralised) or, with `xlsx`, an Excel sheet whose cells are all
+/// text (so nothing in it is a formula and 記号番号 keep their leading zeros).
+pub fn table_download(
+    xlsx: bool,
+    file_stem: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<axum::response::Response, WebError> {
+    if xlsx {
+        let bad = |e: rust_xlsxwriter::XlsxError| WebError::Internal(format!("xlsx: {e}"));
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (col, h) in headers.iter().enumerate() {
+            let col = u16::try_from(col).map_err(|_| WebError::Internal("columns".into()))?;
+            sheet
+                .write_string_with_format(0, col, *h, &bold)
+                .map_err(bad)?;
+        }
+        for (i, row) in rows.iter().enumerate() {
+            let line = u32::try_from(i + 1).map_err(|_| WebError::Internal("rows".into()))?;
+            for (col, cell) in row.iter().enumerate() {
+                let col = u16::try_from(col).map_err(|_| WebError::Internal("columns".into()))?;
+                sheet.write_string(line, col, cell).map_err(bad)?;
+            }
+        }
+        let bytes = book.save_to_buffer().map_err(bad)?;
+        return Ok(download_response(
+            &format!("{file_stem}.xlsx"),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            bytes,
+        ));
+    }
+    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
+    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
+    w.write_row(headers.iter().copied()).map_err(io)?;
+    for row in rows {
+        w.write_row(row.iter().map(String::as_str)).map_err(io)?;
+    }
+    Ok(csv_response(
+        &format!("{file_stem}.csv"),
+        w.finish().map_err(io)?,
+    ))
 }
 
 #[cfg(test)]

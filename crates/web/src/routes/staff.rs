@@ -9,17 +9,15 @@ use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
 use crate::view::{
-    Bars, Block, Button, Cell, Field, Form, PER_PAGE, Page, Table, button, page_number, pager,
-    query_value, wareki,
+    Bars, Block, Button, Cell, Field, Form, PER_PAGE, Page, Table, page_number, pager, query_value,
+    wareki,
 };
 use axum::Extension;
 use axum::extract::{Form as FormData, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use collabo_app::review::ReviewFilter;
-use collabo_domain::admission::ReviewPayload;
 use collabo_domain::batch::{LetterStatus, MailingConfirmation};
 use collabo_domain::case::CaseState;
-use collabo_domain::consent::{ConsentChannel, ConsentKind, ConsentRecord, ConsentScope};
+use collabo_domain::consent::ConsentKind;
 use collabo_domain::coverage::{ClaimStream, StreamStatus};
 use collabo_domain::ids::MemberKey;
 use collabo_domain::programme::{BatchStatus, ProgrammeCode};
@@ -41,8 +39,29 @@ pub async fn dashboard(
             .sum()
     };
     let waiting = sum(CaseState::WaitingForClaims);
-    let due = sum(CaseState::LetterDue);
-    page.push(Block::Para(dash.claims.headline()));
+    // The month at a glance: every count a link to the list behind it.
+    page.push(Block::Links(vec![
+        ("/staff/claims".into(), dash.claims.headline()),
+        (
+            "/staff/imports".into(),
+            match dash.last_run {
+                Some(at) => format!("前回の抽出: {}", crate::view::wareki_at(at)),
+                None => "抽出はまだ実行していません".into(),
+            },
+        ),
+        (
+            "/staff/review".into(),
+            format!("照合待ち {}件", dash.open_review),
+        ),
+        (
+            "/staff/letters".into(),
+            format!("通知待ち {}件", dash.letters_due),
+        ),
+        (
+            format!("/staff/cases?state={}", CaseState::WaitingForClaims.code()),
+            format!("レセプト待ち {waiting}件"),
+        ),
+    ]));
     let pending = dash.claims.pending();
     if !pending.is_empty() {
         page.notice(
@@ -68,14 +87,6 @@ pub async fn dashboard(
         "/staff/claims".into(),
         "レセプト取込状況（すべての診療月・手動確定）".into(),
     )]));
-    page.push(Block::Facts(vec![
-        ("通知待ち（バッチ未作成）".into(), format!("{due}件")),
-        (
-            "レセプト待ち（請求未着のため判定保留）".into(),
-            format!("{waiting}件"),
-        ),
-        ("照合待ち".into(), format!("{}件", dash.open_review)),
-    ]));
     if waiting > 0 {
         page.notice("warn", vec![format!("{waiting}件は対象月のレセプトが未取込のため、受診判定を保留しています。再勧奨は取込後に判定します。")]);
     }
@@ -89,285 +100,21 @@ pub async fn dashboard(
             } else {
                 Cell::Text(case_state.label().to_owned())
             },
-            Cell::Num(n.to_string()),
+            Cell::Link(
+                format!(
+                    "/staff/cases?programme={}&state={}",
+                    programme.letter(),
+                    case_state.code()
+                ),
+                n.to_string(),
+            ),
         ]);
     }
     page.push(Block::Table(Table {
         headers: ["事業", "状態", "件数"].map(String::from).to_vec(),
         rows,
-        empty: "対象者はまだいません。データを取り込み、抽出を実行してください。".into(),
+        empty: "対象者はまだいません。「取込・抽出」の画面で資格・健診・レセプトを取り込み、抽出を実行してください。".into(),
     }));
-    Ok(page.html()?.into_response())
-}
-
-/// A page of a list.
-#[derive(Deserialize, Default)]
-pub struct PageQuery {
-    #[serde(default)]
-    page: Option<i64>,
-}
-
-/// GET /staff/review?page=N.
-pub async fn review(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Query(q): Query<PageQuery>,
-) -> WebResult<Response> {
-    let current = page_number(q.page);
-    let paging = collabo_app::Paging::page(current, PER_PAGE);
-    let queue = state
-        .app
-        .review_queue(
-            &who.actor(),
-            &ReviewFilter {
-                limit: paging.limit,
-                offset: paging.offset,
-                ..ReviewFilter::default()
-            },
-        )
-        .await?;
-    let mut page = Page::new("照合待ち", &who);
-    page.push(Block::Para("資格情報と一致しなかった提出行です。該当する加入者の記号番号（保険者番号:記号:番号:枝番）を入力して確定するか、該当なしとして却下してください。".into()));
-    pager(&mut page, "/staff/review?", current, queue.total);
-    let rows = queue
-        .entries
-        .iter()
-        .map(|e| {
-            let i = &e.item;
-            let (who_text, birth) = match (&i.payload, &e.member) {
-                (Some(ReviewPayload::Address { .. }), Some(m)) => (
-                    format!(
-                        "{}-{}-{} {}",
-                        m.key.symbol, m.key.number, m.key.branch, m.name_kanji
-                    ),
-                    wareki(m.birth_date),
-                ),
-                (Some(p), _) => match p.person() {
-                    Some(person) => (
-                        format!(
-                            "{}-{}{} {}",
-                            person.symbol,
-                            person.number,
-                            person
-                                .branch
-                                .as_ref()
-                                .map(|b| format!("-{b}"))
-                                .unwrap_or_default(),
-                            person.name
-                        ),
-                        wareki(person.birth_date),
-                    ),
-                    None => (i.subject.clone(), String::new()),
-                },
-                (None, _) => (i.subject.clone(), String::new()),
-            };
-            vec![
-                Cell::Num(i.id.to_string()),
-                Cell::Text(i.kind.label().to_owned()),
-                Cell::Text(
-                    i.employer
-                        .as_ref()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
-                ),
-                Cell::Text(who_text),
-                Cell::Text(birth),
-                Cell::Text(i.reason.label().to_owned()),
-                Cell::Button(crate::view::Button {
-                    action: format!("/staff/review/{}/resolve", i.id),
-                    label: "確定".into(),
-                    csrf: who.csrf().to_owned(),
-                    fields: vec![Field::new("保険者番号:記号:番号:枝番", "member", "text")],
-                    confirm: String::new(),
-                }),
-                button(format!("/staff/review/{}/reject", i.id), "却下", who.csrf()),
-            ]
-        })
-        .collect();
-    page.push(Block::Table(Table {
-        headers: [
-            "No.",
-            "種類",
-            "事業所",
-            "提出内容",
-            "生年月日",
-            "理由",
-            "確定",
-            "却下",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows,
-        empty: "照合待ちはありません。".into(),
-    }));
-    Ok(page.html()?.into_response())
-}
-
-/// The resolve form.
-#[derive(Deserialize)]
-pub struct ResolveForm {
-    member: String,
-}
-
-/// POST /staff/review/{id}/resolve.
-pub async fn resolve(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path(id): Path<i64>,
-    FormData(form): FormData<ResolveForm>,
-) -> WebResult<Response> {
-    let key = MemberKey::parse_key_string(form.member.trim())
-        .map_err(|e| WebError::BadRequest(format!("記号番号の形式が正しくありません: {e}")))?;
-    state.app.resolve_review(&who.actor(), id, &key).await?;
-    Ok(axum::response::Redirect::to("/staff/review").into_response())
-}
-
-/// POST /staff/review/{id}/reject.
-pub async fn reject(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Path(id): Path<i64>,
-) -> WebResult<Response> {
-    state.app.reject_review(&who.actor(), id).await?;
-    Ok(axum::response::Redirect::to("/staff/review").into_response())
-}
-
-fn consent_form(csrf: &str, member: &str, today: collabo_domain::Date) -> Form {
-    Form {
-        action: "/staff/consents".into(),
-        multipart: false,
-        csrf: csrf.into(),
-        fields: vec![
-            Field::new("加入者（保険者番号:記号:番号:枝番）", "member", "text").value(member),
-            Field::select(
-                "申出の内容",
-                "kind",
-                &[("opt_out", "停止（データ共有を拒否）"), ("opt_in", "同意")],
-            ),
-            Field::select(
-                "範囲",
-                "scope",
-                &[
-                    ("all", "すべての事業"),
-                    ("C", "C がん検診の精密検査受診勧奨のみ"),
-                    ("R", "R リスク保有者情報の共有のみ"),
-                    ("S", "S 禁煙のみ"),
-                    ("D", "D 重症化予防のみ"),
-                ],
-            ),
-            Field::new("効力発生日", "effective", "date").value(today.to_string()),
-            Field::select(
-                "受付方法",
-                "channel",
-                &[
-                    ("phone", "電話"),
-                    ("letter", "書面"),
-                    ("employer", "事業所経由"),
-                    ("portal", "窓口"),
-                ],
-            ),
-        ],
-        submit: "登録する".into(),
-        get: false,
-    }
-}
-
-/// Query of the consent page.
-#[derive(Deserialize)]
-pub struct MemberQuery {
-    #[serde(default)]
-    member: String,
-}
-
-/// GET /staff/consents.
-pub async fn consents_page(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    Query(q): Query<MemberQuery>,
-) -> WebResult<Response> {
-    let mut page = Page::new("同意・停止の登録", &who);
-    page.push(Block::Para("本人からの申出（停止）は、登録した日から全事業の対象外となり、事業所から提供されたデータを削除し、進行中の案件を停止します。".into()));
-    page.push(Block::Form(consent_form(
-        who.csrf(),
-        &q.member,
-        state.today(),
-    )));
-    Ok(page.html()?.into_response())
-}
-
-/// The consent form.
-#[derive(Deserialize)]
-pub struct ConsentForm {
-    member: String,
-    kind: String,
-    scope: String,
-    effective: String,
-    channel: String,
-}
-
-/// POST /staff/consents.
-pub async fn record_consent(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    FormData(form): FormData<ConsentForm>,
-) -> WebResult<Response> {
-    let bad = |m: &str| WebError::BadRequest(m.to_owned());
-    let member = MemberKey::parse_key_string(form.member.trim())
-        .map_err(|e| WebError::BadRequest(format!("加入者の記号番号が正しくありません: {e}")))?;
-    let record = ConsentRecord {
-        member: member.clone(),
-        kind: ConsentKind::from_code(&form.kind)
-            .ok_or_else(|| bad("申出の内容が正しくありません。"))?,
-        scope: ConsentScope::from_code(&form.scope)
-            .ok_or_else(|| bad("範囲が正しくありません。"))?,
-        effective: collabo_app::parse_date(&form.effective)
-            .map_err(|m| WebError::BadRequest(format!("効力発生日: {m}")))?,
-        channel: ConsentChannel::from_code(&form.channel)
-            .ok_or_else(|| bad("受付方法が正しくありません。"))?,
-        recorded_by: who.username.clone(),
-    };
-    let report = state.app.record_consent(&who.actor(), &record).await?;
-    let mut page = Page::new("同意・停止を登録しました", &who);
-    page.notice(
-        "ok",
-        vec![format!(
-            "{member} の申出を登録しました（{}から）。",
-            wareki(record.effective)
-        )],
-    );
-    page.push(Block::Heading("削除・停止した内容".into()));
-    page.push(Block::Facts(vec![
-        (
-            "削除した健診結果（事業所提供分）".into(),
-            format!("{}件", report.checkups),
-        ),
-        (
-            "削除した要精密検査者リストの行".into(),
-            format!("{}件", report.referrals),
-        ),
-        (
-            "削除した照合待ちの行".into(),
-            format!("{}件", report.review_rows),
-        ),
-        (
-            "案件の経過から削除した健診値".into(),
-            format!("{}件", report.case_values),
-        ),
-        ("停止した案件".into(), format!("{}件", report.cases_stopped)),
-        (
-            "今後の提出を除外する記録".into(),
-            if report.tombstone {
-                "作成しました".into()
-            } else {
-                "なし".into()
-            },
-        ),
-    ]));
-    page.push(Block::Links(vec![(
-        format!("/staff/members/{}", encode_segment(&member.to_key_string())),
-        "加入者ページへ".into(),
-    )]));
-    page.push(Block::Form(consent_form(who.csrf(), "", state.today())));
     Ok(page.html()?.into_response())
 }
 
@@ -967,6 +714,7 @@ pub async fn member_search(
                 collabo_app::Paging::page(current, PER_PAGE),
             )
             .await?;
+        let employers = state.app.employers(&who.actor()).await?;
         pager(
             &mut page,
             &format!("/staff/members?q={}&", query_value(&q.q)),
@@ -983,17 +731,19 @@ pub async fn member_search(
                         m.name_kanji.clone(),
                     ),
                     Cell::Text(m.name_kana.clone()),
-                    Cell::Text(format!(
-                        "{}-{}（{}）",
-                        m.key.symbol, m.key.number, m.key.branch
-                    )),
+                    Cell::Text(m.key.card()),
                     Cell::Text(wareki(m.birth_date)),
-                    Cell::Text(m.employer.to_string()),
+                    Cell::Text(
+                        employers
+                            .iter()
+                            .find(|e| e.code == m.employer)
+                            .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
+                    ),
                 ]
             })
             .collect();
         page.push(Block::Table(Table {
-            headers: ["氏名", "カナ", "記号-番号（枝番）", "生年月日", "事業所"]
+            headers: ["氏名", "カナ", "記号-番号-枝番", "生年月日", "事業所"]
                 .map(String::from)
                 .to_vec(),
             rows,
@@ -1012,20 +762,36 @@ pub async fn member_page(
     Path(key): Path<String>,
 ) -> WebResult<Response> {
     let key = MemberKey::parse_key_string(&key).map_err(|_| WebError::NotFound)?;
-    let view = state.app.member_page(&who.actor(), &key).await?;
+    let actor = who.actor();
+    let view = state.app.member_page(&actor, &key).await?;
     let member = &view.member;
-    let mut page = Page::new(
-        &format!("{}（{}）", member.name_kanji, member.name_kana),
-        &who,
-    );
+    let employer_name = state
+        .app
+        .employers(&actor)
+        .await?
+        .into_iter()
+        .find(|e| e.code == member.employer)
+        .map_or_else(|| member.employer.to_string(), |e| e.name);
+    let mut page = Page::new(&format!("{}（{}）", member.label(), member.name_kana), &who);
+    // The person's standing decision first: an opt-out in force is the first thing
+    // staff must see.
+    let records: Vec<_> = view.consents.iter().map(|c| c.record.clone()).collect();
+    let refused = collabo_domain::consent::refused_programmes(&records, state.today());
+    if !refused.is_empty() {
+        let which: Vec<String> = refused
+            .iter()
+            .map(|(p, since)| format!("{} {}（{}から）", p.letter(), p.label(), wareki(*since)))
+            .collect();
+        page.notice(
+            "error",
+            vec![
+                "データ共有停止中".into(),
+                format!("本人の申出により停止: {}", which.join("、")),
+            ],
+        );
+    }
     page.push(Block::Facts(vec![
-        (
-            "記号-番号（枝番）".into(),
-            format!(
-                "{}-{}（{}）",
-                member.key.symbol, member.key.number, member.key.branch
-            ),
-        ),
+        ("記号-番号-枝番".into(), member.key.card()),
         ("保険者番号".into(), member.key.insurer.to_string()),
         ("本人・家族".into(), member.relationship.label().into()),
         ("性別".into(), member.sex.label().into()),
@@ -1039,7 +805,10 @@ pub async fn member_page(
                 member.address.line2
             ),
         ),
-        ("事業所".into(), member.employer.to_string()),
+        (
+            "事業所".into(),
+            format!("{employer_name}（{}）", member.employer),
+        ),
         (
             "資格".into(),
             format!(
@@ -1054,7 +823,7 @@ pub async fn member_page(
     page.push(Block::Links(vec![(
         format!(
             "/staff/consents?member={}",
-            encode_segment(&key.to_key_string())
+            query_value(&key.to_key_string())
         ),
         "同意・停止を登録".into(),
     )]));
@@ -1095,12 +864,9 @@ pub async fn member_page(
                         ConsentKind::OptOut => "停止".into(),
                         ConsentKind::OptIn => "同意".into(),
                     }),
-                    Cell::Text(match r.scope {
-                        ConsentScope::All => "すべて".into(),
-                        ConsentScope::Programme(p) => p.letter().to_owned(),
-                    }),
+                    Cell::Text(r.scope.label()),
                     Cell::Text(wareki(r.effective)),
-                    Cell::Text(r.channel.code().to_owned()),
+                    Cell::Text(r.channel.label().to_owned()),
                     Cell::Text(r.recorded_by.clone()),
                 ]
             })

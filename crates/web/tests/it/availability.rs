@@ -199,7 +199,12 @@ async fn the_review_queue_and_the_audit_log_are_paged() {
         "{}",
         first.body
     );
-    assert!(first.body.contains("/staff/review?page=2"));
+    // The next page keeps the filters: /staff/review?employer=&import=&reason=&page=2.
+    assert!(
+        first.body.contains("/staff/review?") && first.body.contains("page=2\">次のページ"),
+        "{}",
+        first.body
+    );
     let second = app.get("/staff/review?page=2", &staff).await;
     assert_eq!(second.body.matches("/resolve\"").count(), 50);
     let views = app
@@ -226,7 +231,7 @@ async fn the_review_queue_and_the_audit_log_are_paged() {
     );
     assert!(
         log.body
-            .contains("/audit?actor=&#38;action=&#38;member=&#38;page=2"),
+            .contains("/audit?actor=&#38;action=&#38;member=&#38;from=&#38;to=&#38;page=2"),
         "{}",
         log.body
     );

@@ -227,7 +227,11 @@ impl Driver {
             .as_str()
             .unwrap()
             .to_owned();
-        std::fs::write(format!("/tmp/collabo-web-{name}.png"), base64_decode(&b64)).unwrap();
+        let png = base64_decode(&b64);
+        std::fs::write(format!("/tmp/collabo-web-{name}.png"), &png).unwrap();
+        // The month's walk keeps its pages together for review (issue 13).
+        let _ = std::fs::create_dir_all("/tmp/shots13");
+        let _ = std::fs::write(format!("/tmp/shots13/{name}.png"), &png);
     }
 }
 
@@ -527,5 +531,269 @@ async fn employer_uploads_and_sees_errors_then_staff_work_with_totp() {
         )
         .await;
     assert_eq!(style, json!("solid"), "the style sheet is applied");
+    d.cmd("DELETE", "", None).await;
+}
+
+/// Sets a file input to a file written under the temp folder.
+async fn choose_file(d: &Driver, form_action: &str, name: &str, bytes: &[u8]) {
+    let dir = std::env::temp_dir().join(format!("collabo-month-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    d.type_into(
+        &format!("form[action='{form_action}'] input[type=file]"),
+        &path.display().to_string(),
+    )
+    .await;
+}
+
+/// Waits (up to 60 s) until a job's page, reloading itself, shows `text`.
+async fn wait_for_job(d: &Driver, text: &str) -> String {
+    for _ in 0..600 {
+        let page = d.source().await;
+        if page.contains(text) {
+            return page;
+        }
+        if page.contains("取り込みませんでした") || page.contains("完了できませんでした")
+        {
+            panic!("the job failed: {page}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the job never showed {text:?}: {}", d.source().await);
+}
+
+async fn staff_login(d: &Driver, app: &TestApp, base: &str) {
+    login(d, base, "staff1").await;
+    d.wait_for_url("/totp").await;
+    let code = app.next_code();
+    d.type_into("#f-code", &code).await;
+    d.click("form.box button[type=submit]").await;
+    d.wait_for_url("/staff").await;
+}
+
+/// Issue 13's month, in chromium: staff upload the register and a claims file, run
+/// 抽出, resolve a review item from its candidates, record an opt-out through its
+/// confirmation, prepare and download a batch and confirm 発送済 with a date; an
+/// employer uploads a list, picks a 年度, pages through its risk list and exports it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_in_the_browser() {
+    let app = TestApp::spawn().await;
+    app.sign_c("E1").await;
+    // E2 with 120 本人 whose checkups (令和8年度) make them risk holders: two pages.
+    let exams: Vec<_> = (1..=120)
+        .map(|n| crate::helpers::exam(n, 7.0, false))
+        .collect();
+    // A 要精密検査 row whose 番号 was mistyped (77 for 7): a review item with a candidate.
+    let staff_api = app.login("staff1").await;
+    let mut csv = String::from_utf8(referral_csv("E1", &[(11, "胃", "2026-10-03")])).unwrap();
+    csv.push_str("E1,77,試験 太郎7,1980-04-01,大腸,2026-10-03,1\n");
+    let seeded = app
+        .post_file(
+            "/employer/E1/referrals",
+            &staff_api,
+            "10月分.csv",
+            csv.as_bytes(),
+        )
+        .await;
+    assert_eq!(seeded.status, axum::http::StatusCode::OK, "{}", seeded.body);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = collabo_web::router(app.state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    let d = Driver::start().await;
+    staff_login(&d, &app, &base).await;
+    d.screenshot("m01-dashboard-before").await;
+
+    // The register (now with E2's 120) and a claims file, each as a job.
+    d.goto(&format!("{base}/staff/imports")).await;
+    d.screenshot("m02-imports").await;
+    choose_file(
+        &d,
+        "/staff/imports/members",
+        "台帳_202611.csv",
+        &crate::helpers::register_with_e2(120),
+    )
+    .await;
+    d.click("form[action='/staff/imports/members'] button")
+        .await;
+    let done = wait_for_job(&d, "完了しました").await;
+    d.screenshot("m03-register-job").await;
+    assert!(done.contains("登録した行"), "{done}");
+    app.add_checkups("E2", Some("E2"), &exams).await;
+    d.goto(&format!("{base}/staff/imports")).await;
+    choose_file(
+        &d,
+        "/staff/imports/claims",
+        "RECEIPTC_202610.UKE",
+        &crate::helpers::uke_bytes("2026-10", &[1, 2, 3, 4]),
+    )
+    .await;
+    d.click("form[action='/staff/imports/claims'] button").await;
+    let done = wait_for_job(&d, "完了しました").await;
+    d.screenshot("m04-claims-job").await;
+    assert!(done.contains("登録した行: 4"), "{done}");
+
+    // 抽出.
+    d.goto(&format!("{base}/staff/imports")).await;
+    d.click("form[action='/staff/run'] button").await;
+    let done = wait_for_job(&d, "判定した加入者").await;
+    d.screenshot("m05-run-job").await;
+    assert!(done.contains("D 糖尿病"), "{done}");
+    d.goto(&format!("{base}/staff")).await;
+    let dashboard = d.source().await;
+    d.screenshot("m06-dashboard-after").await;
+    assert!(dashboard.contains("前回の抽出"), "{dashboard}");
+    d.goto(&format!("{base}/staff/cases?programme=D")).await;
+    d.screenshot("m07-cases").await;
+    assert!(d.source().await.contains("E2-1-00"));
+
+    // The review item, resolved from its candidate in one click.
+    d.goto(&format!("{base}/staff/review")).await;
+    let queue = d.source().await;
+    d.screenshot("m08-review").await;
+    assert!(queue.contains("E1-7-00 試験 太郎7"), "{queue}");
+    d.click("td form.inline:has(input[type=hidden][name=member]) button")
+        .await;
+    d.wait_for_url("/staff/review").await;
+    let after = d.wait_for_text("照合待ちはありません").await;
+    assert!(!after.contains("E1-77"), "{after}");
+
+    // An opt-out: search, the decision, the confirmation (nothing recorded yet), then
+    // the confirmed question.
+    d.goto(&format!("{base}/staff/consents?q=%E5%A4%AA%E9%83%8E9"))
+        .await;
+    d.screenshot("m09-consent-search").await;
+    d.click("a[href^='/staff/consents?member=']").await;
+    d.wait_for_text("確認画面へ").await;
+    d.screenshot("m10-consent-form").await;
+    d.click("form[action='/staff/consents/confirm'] button")
+        .await;
+    let confirm = d.wait_for_text("まだ登録していません").await;
+    d.screenshot("m11-consent-confirm").await;
+    assert!(
+        confirm.contains("生年月日") && confirm.contains("削除する"),
+        "{confirm}"
+    );
+    d.click("form[action='/staff/consents'] button").await;
+    let question = d.cmd("GET", "/alert/text", None).await;
+    assert!(
+        question
+            .as_str()
+            .unwrap_or_default()
+            .contains("元に戻せません"),
+        "{question}"
+    );
+    d.cmd("POST", "/alert/accept", Some(json!({}))).await;
+    d.wait_for_text("同意・停止を登録しました").await;
+    d.screenshot("m12-consent-done").await;
+    d.goto(&format!("{base}/staff/consents/register")).await;
+    d.screenshot("m13-consent-register").await;
+    assert!(d.source().await.contains("試験 太郎9"));
+
+    // A batch: prepared, its PDF downloaded, 発送済 on a 発送日.
+    d.goto(&format!("{base}/staff/letters")).await;
+    d.click("form[action='/staff/letters/prepare'] button")
+        .await;
+    let prepared = d.wait_for_text("を作成しました").await;
+    d.screenshot("m14-batch-prepared").await;
+    let end = prepared.find("\">PDF 1/").expect("a PDF link");
+    let start = prepared[..end].rfind("href=\"").unwrap() + 6;
+    let href = prepared[start..end].replace("&amp;", "&");
+    let script = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'), b.byteLength])));";
+    let got = d
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [href] })),
+        )
+        .await;
+    assert_eq!(got[0], json!(200));
+    assert_eq!(got[1], json!("application/pdf"));
+    let batch = prepared
+        .split("/staff/letters/")
+        .nth(1)
+        .and_then(|rest| rest.split(['"', '/']).next())
+        .unwrap()
+        .to_owned();
+    d.goto(&format!("{base}/staff/letters/{batch}")).await;
+    d.click("form[action$='/mailed'] button").await;
+    d.cmd("POST", "/alert/accept", Some(json!({}))).await;
+    d.wait_for_text("発送日 令和8年11月24日").await;
+    d.screenshot("m15-batch-mailed").await;
+    d.goto(&format!(
+        "{base}/staff/members/{}",
+        crate::helpers::key_text("E1", 9)
+    ))
+    .await;
+    let member = d.source().await;
+    d.screenshot("m16-member-opted-out").await;
+    assert!(member.contains("データ共有停止中"), "{member}");
+    d.click("header form button").await;
+    d.wait_for_url("/login").await;
+
+    // The employer of E1 uploads a list; the employer of E2 picks a 年度, pages
+    // through its risk list and exports it.
+    login(&d, &base, "emp1").await;
+    d.wait_for_url("/employer/E1").await;
+    let overview = d.source().await;
+    d.screenshot("m17-employer-overview").await;
+    assert!(overview.contains("締切"), "what is due next: {overview}");
+    let list = referral_csv("E1", &[(21, "肺", "2026-10-20")]);
+    let crlf = String::from_utf8(list).unwrap().replace('\n', "\r\n");
+    choose_file(
+        &d,
+        "/employer/E1/referrals",
+        "要精密_11月.csv",
+        crlf.as_bytes(),
+    )
+    .await;
+    d.click("form[action$='/referrals'] button").await;
+    d.wait_for_text("を受け付けました").await;
+    d.screenshot("m18-employer-upload").await;
+    d.click("header form button").await;
+    d.wait_for_url("/login").await;
+    login(&d, &base, "emp2").await;
+    d.wait_for_url("/employer/E2").await;
+    d.goto(&format!("{base}/employer/E2/risk-holders")).await;
+    d.cmd(
+        "POST",
+        "/execute/sync",
+        Some(json!({ "script": "document.getElementById('f-fy').value = '2026'; document.getElementById('f-order').value = 'card';", "args": [] })),
+    )
+    .await;
+    d.click("form[action='/employer/E2/risk-holders'] button")
+        .await;
+    let first = d.wait_for_text("全120件中 1〜100件目").await;
+    d.screenshot("m19-risk-page1").await;
+    assert!(first.contains("令和8年度"), "{first}");
+    d.click("a[href*='page=2']").await;
+    let second = d.wait_for_text("全120件中 101〜120件目").await;
+    d.screenshot("m20-risk-page2").await;
+    assert!(second.contains("E2-120-00"), "{second}");
+    let export = second
+        .split("href=\"")
+        .filter_map(|h| h.split('"').next())
+        .find(|h| h.starts_with("/employer/E2/risk-holders/export") && !h.contains("xlsx"))
+        .unwrap()
+        .replace("&amp;", "&");
+    let script = "const done = arguments[arguments.length - 1]; fetch(arguments[0]).then(r => r.text().then(t => done([r.status, t])));";
+    let got = d
+        .cmd(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": [export] })),
+        )
+        .await;
+    assert_eq!(got[0], json!(200));
+    let text = got[1].as_str().unwrap();
+    assert_eq!(text.lines().count(), 121, "header and 120 people");
     d.cmd("DELETE", "", None).await;
 }

@@ -767,3 +767,55 @@ pub fn referral_csv(employer: &str, rows: &[(u32, &str, &str)]) -> Vec<u8> {
     }
     s.into_bytes()
 }
+
+/// A single-volume 医科 UKE file for service month `month` (YYYY-MM) with one claim
+/// (day 10, no evidence groups) for each of E1's members `numbers`.
+pub fn uke_bytes(month: &str, numbers: &[u32]) -> Vec<u8> {
+    use collabo_claims::writer::{ClaimSpec, Filler, UkeWriter, WriterOptions};
+    let month = collabo_domain::calendar::YearMonth::parse(month).unwrap();
+    let map = collabo_claims::GroupMap::builtin().unwrap();
+    let mut w = UkeWriter::new(Vec::new(), &map, WriterOptions::medical(month.next()));
+    for n in numbers {
+        w.write_claim(&ClaimSpec {
+            identity: collabo_claims::ClaimIdentity {
+                insurer: InsurerNumber::parse(INSURER).unwrap(),
+                symbol: Symbol::parse("E1").unwrap(),
+                number: CardNumber::parse(&n.to_string()).unwrap(),
+                branch: Some(Branch::parse("00").unwrap()),
+                birth_date: BIRTH.parse().unwrap(),
+                sex: sex(*n),
+            },
+            name_kana: kana(*n),
+            institution: "1310000001".into(),
+            month,
+            days: vec![10],
+            groups: Vec::new(),
+            filler: Filler::NONE,
+        })
+        .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Follows a job started from the staff pages (the redirect of an upload or of
+/// 抽出) until it has finished; returns its page.
+pub async fn finished_job(app: &TestApp, client: &Client, started: &Response) -> String {
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let location = started
+        .headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(location.starts_with("/staff/jobs/"), "{location}");
+    for _ in 0..600 {
+        let page = app.get(&location, client).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        if !page.body.contains("http-equiv=\"refresh\"") {
+            return page.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("job {location} never finished");
+}

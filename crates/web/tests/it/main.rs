@@ -11,6 +11,7 @@ mod exports;
 mod helpers;
 mod letters;
 mod matrix;
+mod month;
 mod postgres;
 mod privacy;
 mod security;

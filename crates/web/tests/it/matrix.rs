@@ -27,19 +27,31 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/employer/{employer}/referrals", "SE"),
     ("POST", "/employer/{employer}/checkups", "SE"),
     ("GET", "/employer/{employer}/risk-holders", "SE"),
+    ("GET", "/employer/{employer}/risk-holders/export", "SE"),
     ("GET", "/employer/{employer}/aggregates", "ASE"),
     ("GET", "/employer/{employer}/aggregates.csv", "ASE"),
     ("GET", "/employer/{employer}/report", "ASE"),
     ("GET", "/employer/{employer}/report.pdf", "ASE"),
     ("GET", "/staff", "S"),
+    ("GET", "/staff/imports", "S"),
+    ("POST", "/staff/imports/members", "S"),
+    ("POST", "/staff/imports/claims", "S"),
+    ("POST", "/staff/imports/consents", "S"),
+    ("GET", "/staff/jobs/{id}", "S"),
+    ("POST", "/staff/run", "S"),
+    ("GET", "/staff/cases", "S"),
     ("GET", "/staff/claims", "S"),
     ("POST", "/staff/claims/close", "S"),
     ("POST", "/staff/claims/reopen", "S"),
     ("GET", "/staff/review", "S"),
     ("POST", "/staff/review/{id}/resolve", "S"),
     ("POST", "/staff/review/{id}/reject", "S"),
+    ("POST", "/staff/review/reject-import", "S"),
     ("GET", "/staff/consents", "S"),
     ("POST", "/staff/consents", "S"),
+    ("POST", "/staff/consents/confirm", "S"),
+    ("GET", "/staff/consents/register", "S"),
+    ("GET", "/staff/consents/register.csv", "S"),
     ("GET", "/staff/letters", "S"),
     ("POST", "/staff/letters/prepare", "S"),
     ("GET", "/staff/letters/{id}", "S"),
@@ -70,7 +82,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/society", "A"),
     ("GET", "/admin/templates", "A"),
     ("POST", "/admin/templates", "A"),
+    ("GET", "/admin/templates/{name}/builtin", "A"),
     ("GET", "/audit", "U"),
+    ("GET", "/audit/export.csv", "U"),
     ("GET", "/audit/verify", "U"),
     ("GET", "/api/v1/employers/{employer}/submissions", "SE"),
     ("POST", "/api/v1/employers/{employer}/referrals", "SE"),
@@ -110,6 +124,7 @@ fn concrete(path: &str, upload_id: i64, member: &str) -> String {
         .replace("{member}", member)
         .replace("{user}", "nobody")
         .replace("{token}", "0000")
+        .replace("{name}", "R.typ")
 }
 
 fn denied(
