@@ -28,30 +28,27 @@ pub enum BenchWhat {
         #[arg(long, default_value = "bench-out/engine")]
         dir: std::path::PathBuf,
     },
-    /// A synthetic year (register, checkup archives, UKE claims) imported file by file
-    /// end to end, the year's engine run twice, and the peers on the same files.
+    /// 合成した1年度分 (加入者台帳・健診アーカイブ・UKE) をファイルごとに取り込み、エンジンを2回実行し、同じファイルで比較実装 (Python) も計測する
     Imports {
-        /// Members.
+        /// 加入者数
         #[arg(long, default_value_t = 100_000)]
         members: u32,
-        /// Employers.
+        /// 事業所数
         #[arg(long, default_value_t = 40)]
         employers: u32,
-        /// Probability per member and month of an unrelated visit (a claim): sets the
-        /// size of the claims files.
+        /// 加入者・月あたりの無関係な受診 (レセプト) の確率。レセプトファイルの大きさを決める
         #[arg(long, default_value_t = 0.15)]
         background_visits: f64,
-        /// Work folder (deleted first).
+        /// 作業フォルダ (最初に削除する)
         #[arg(long, default_value = "bench-out/imports")]
         dir: std::path::PathBuf,
-        /// Database URL (default: a SQLite file in the work folder); a PostgreSQL
-        /// database must be new (`createdb`).
+        /// データベース (既定: 作業フォルダの SQLite)。PostgreSQL は新しいデータベース (`createdb`) を指定する
         #[arg(long)]
         db: Option<String>,
-        /// The folder of the peers (`uke_reduce.py`, `cda_read.py`).
+        /// 比較実装のフォルダ (`uke_reduce.py`, `cda_read.py`)
         #[arg(long, default_value = "benches/peers")]
         peers: std::path::PathBuf,
-        /// The group tables the UKE peer reads.
+        /// UKE の比較実装が読む分類表のフォルダ
         #[arg(long, default_value = "crates/claims/data")]
         tables: std::path::PathBuf,
     },
@@ -229,31 +226,14 @@ async fn imports(b: &ImportsBench, dir: &Path) -> Result<()> {
         Some(url) => url.clone(),
         None => format!("sqlite:{}", dir.join("bench.sqlite").display()),
     };
-    let app = App::init(
+    let (app, actor) = bench_society(
         &url,
-        &Society {
-            insurer: config.insurer.clone(),
-            name: "bench".into(),
-            section: String::new(),
-            address: String::new(),
-            phone: String::new(),
-        },
         dir,
+        &config.insurer,
+        &employer_register,
+        Date::constant(2026, 3, 31),
     )
     .await?;
-    let actor = Actor::new(
-        "bench",
-        Role::Staff,
-        "cli",
-        japan_noon(Date::constant(2026, 3, 31)),
-    );
-    let admin = Actor {
-        role: Role::Admin,
-        ..actor.clone()
-    };
-    for e in &employer_register {
-        app.upsert_employer(&admin, e).await?;
-    }
     let t = Step::start();
     let register = dir.join("inbox/members.csv");
     app.import_members(
@@ -383,32 +363,14 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
     drop(society);
 
     let url = format!("sqlite:{}", dir.join("bench.sqlite").display());
-    let app = App::init(
+    let (app, actor) = bench_society(
         &url,
-        &Society {
-            insurer: config.insurer.clone(),
-            name: "bench".into(),
-            section: String::new(),
-            address: String::new(),
-            phone: String::new(),
-        },
         dir,
+        &config.insurer,
+        &employer_register,
+        Date::constant(2025, 3, 31),
     )
     .await?;
-    let actor = Actor::new(
-        "bench",
-        Role::Staff,
-        "cli",
-        japan_noon(Date::constant(2025, 3, 31)),
-    );
-    // The employers must exist before their archives are accepted.
-    let admin = Actor {
-        role: Role::Admin,
-        ..actor.clone()
-    };
-    for e in &employer_register {
-        app.upsert_employer(&admin, e).await?;
-    }
     let t = Instant::now();
     let register = dir.join("inbox/members.csv");
     app.import_members(
@@ -481,4 +443,36 @@ async fn engine(members: u32, employers: u32, dir: &Path) -> Result<()> {
     );
     app.close().await;
     Ok(())
+}
+
+/// A fresh society for a benchmark: the database at `url`, its employers registered (they
+/// must exist before their archives are accepted), and the staff actor of `today`.
+async fn bench_society(
+    url: &str,
+    dir: &Path,
+    insurer: &str,
+    employers: &[collabo_domain::employer::Employer],
+    today: Date,
+) -> Result<(App, Actor)> {
+    let app = App::init(
+        url,
+        &Society {
+            insurer: insurer.to_owned(),
+            name: "bench".into(),
+            section: String::new(),
+            address: String::new(),
+            phone: String::new(),
+        },
+        dir,
+    )
+    .await?;
+    let actor = Actor::new("bench", Role::Staff, "cli", japan_noon(today));
+    let admin = Actor {
+        role: Role::Admin,
+        ..actor.clone()
+    };
+    for e in employers {
+        app.upsert_employer(&admin, e).await?;
+    }
+    Ok((app, actor))
 }
