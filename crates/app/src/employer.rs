@@ -17,6 +17,7 @@ use collabo_domain::calendar::{FiscalYear, yokuyokugetsumatsu};
 use collabo_domain::checkup::Checkup;
 use collabo_domain::employer::Employer;
 use collabo_domain::ids::EmployerCode;
+use collabo_domain::joint_use::SharingBasis;
 use collabo_domain::member::Member;
 use collabo_domain::programme::{ProgrammeBook, ProgrammeCode};
 use collabo_domain::referral::CancerType;
@@ -197,9 +198,12 @@ pub struct AggregateView {
     pub years: Vec<i64>,
 }
 
-/// Latest visible checkup per person of one fiscal year, with the person.
+/// Latest visible checkup per person of one fiscal year, with the person. The
+/// `_basis` is the proof that the reader may receive it (the society's own staff, or an
+/// employer under the 共同利用 declaration in force): there is no way here without it.
 async fn visible_checkups(
     r: &mut Reader,
+    _basis: &SharingBasis,
     employer: &EmployerCode,
     fy: FiscalYear,
     today: Date,
@@ -234,13 +238,14 @@ pub const YEARS_OFFERED: i16 = 5;
 
 async fn holders_of(
     r: &mut Reader,
+    basis: &SharingBasis,
     code: &EmployerCode,
     fy: FiscalYear,
     today: Date,
     book: &ProgrammeBook,
 ) -> Result<Vec<RiskHolder>> {
     let mut holders = Vec::new();
-    for (member, checkup) in visible_checkups(r, code, fy, today, book).await? {
+    for (member, checkup) in visible_checkups(r, basis, code, fy, today, book).await? {
         let Some(settings) = book.for_year(ProgrammeCode::R, FiscalYear::of(checkup.exam_date))
         else {
             continue;
@@ -256,6 +261,14 @@ async fn holders_of(
         });
     }
     Ok(holders)
+}
+
+/// The audit detail's note of the declaration an employer read under.
+fn shared_under(basis: &SharingBasis) -> String {
+    basis
+        .declaration()
+        .map(|v| format!("（共同利用 第{v}版）"))
+        .unwrap_or_default()
 }
 
 impl App {
@@ -375,15 +388,19 @@ impl App {
         let today = actor.today();
         let mut r = self.store().read().await?;
         self.own_employer(&mut r, code).await?;
+        let basis = crate::joint_use::basis_in(&mut r, actor).await?;
         let book = r.programme_book().await?;
         let current = FiscalYear::of(today);
         let (fy, mut holders) = match fiscal_year {
-            Some(fy) => (fy, holders_of(&mut r, code, fy, today, &book).await?),
+            Some(fy) => (
+                fy,
+                holders_of(&mut r, &basis, code, fy, today, &book).await?,
+            ),
             None => {
                 let mut chosen = (current, Vec::new());
                 for back in 0..YEARS_OFFERED {
                     let fy = FiscalYear::new(current.year() - back);
-                    let found = holders_of(&mut r, code, fy, today, &book).await?;
+                    let found = holders_of(&mut r, &basis, code, fy, today, &book).await?;
                     if !found.is_empty() {
                         chosen = (fy, found);
                         break;
@@ -405,9 +422,10 @@ impl App {
                 .employer(code)
                 .subjects(holders.iter().map(|h| h.person.member_key.clone()))
                 .detail(format!(
-                    "FY{}: {} people shown of {total}",
+                    "FY{}: {} people shown of {total}{}",
                     fy.year(),
-                    holders.len()
+                    holders.len(),
+                    shared_under(&basis)
                 )),
         )
         .await?;
@@ -426,6 +444,7 @@ impl App {
         let today = actor.today();
         let rule = self.suppression_rule().await?;
         let mut r = self.store().read().await?;
+        let basis = crate::joint_use::basis_in(&mut r, actor).await?;
         let book = r.programme_book().await?;
         let settings = book
             .for_year(ProgrammeCode::R, fy)
@@ -442,7 +461,7 @@ impl App {
                 .iter()
                 .filter(|m| in_population(&e.code, m, today))
                 .count() as u64;
-            let visible = visible_checkups(&mut r, &e.code, fy, today, &book).await?;
+            let visible = visible_checkups(&mut r, &basis, &e.code, fy, today, &book).await?;
             let examined: Vec<Examined<'_>> = visible
                 .iter()
                 .map(|(m, c)| Examined {
@@ -487,6 +506,7 @@ impl App {
         let fy = fiscal_year.unwrap_or_else(|| FiscalYear::of(actor.today()));
         let mut r = self.store().read().await?;
         self.own_employer(&mut r, code).await?;
+        let basis = crate::joint_use::basis_in(&mut r, actor).await?;
         let publication = r.publication(code, i64::from(fy.year())).await?;
         let years = r.published_years(code).await?;
         drop(r);
@@ -510,7 +530,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::AggregatesView)
                 .employer(code)
-                .detail(format!("FY{}", fy.year())),
+                .detail(format!("FY{}{}", fy.year(), shared_under(&basis))),
         )
         .await?;
         Ok(AggregateView {

@@ -213,13 +213,14 @@ fn letter_data(
     })
 }
 
-fn sender_of(s: &collabo_store::Society, hours: &str) -> Sender {
+fn sender_of(s: &collabo_store::Society, hours: &str, joint_use: String) -> Sender {
     Sender {
         society_name: s.name.clone(),
         section: s.section.clone(),
         address: s.address.clone(),
         phone: s.phone.clone(),
         hours: hours.to_owned(),
+        joint_use,
     }
 }
 
@@ -299,14 +300,20 @@ impl App {
         Ok(self.store().read().await?.letters_due().await?.len())
     }
 
-    async fn sender(&self) -> Result<Sender> {
+    /// The sender block of letters made on `day`, with where the 共同利用 declaration
+    /// in force that day is published (empty when none is).
+    async fn sender(&self, day: Date) -> Result<Sender> {
         let mut r = self.store().read().await?;
         let society = r.society().await?;
         let hours = r
             .society_setting(CONTACT_HOURS)
             .await?
             .unwrap_or_else(|| DEFAULT_CONTACT_HOURS.to_owned());
-        Ok(sender_of(&society, &hours))
+        let declarations = r.joint_use_declarations().await?;
+        let joint_use = collabo_domain::joint_use::in_force(&declarations, day)
+            .map(|d| d.published_at.clone())
+            .unwrap_or_default();
+        Ok(sender_of(&society, &hours, joint_use))
     }
 
     /// Prepares one batch of every notice due on the actor's today, writing its files
@@ -323,7 +330,7 @@ impl App {
         // A broken template stops here, before any case moves.
         renderer.validate_templates()?;
         let today = actor.today();
-        let sender = self.sender().await?;
+        let sender = self.sender(today).await?;
         let mut r = self.store().read().await?;
         let due = r.letters_due().await?;
         let book = r.programme_book().await?;
@@ -681,7 +688,7 @@ impl App {
             // Printed (or may be): keep the PDF, mark 差止 on the list.
             (None, Vec::new())
         } else {
-            let sender = self.sender().await?;
+            let sender = self.sender(actor.today()).await?;
             let mut r = self.store().read().await?;
             let due = r.batch_due_letters(&batch.id).await?;
             let book = r.programme_book().await?;

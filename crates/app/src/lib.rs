@@ -19,6 +19,8 @@
 //! - [`employer`]: the employer's pages (submissions, risk holders, published aggregates);
 //! - [`members`]: member pages, search, cases, the staff dashboard, exports;
 //! - [`reports`]: programme figures;
+//! - [`retention`]: records past their retention (実施基準 第10条), listed and disposed of;
+//! - [`joint_use`]: the 共同利用 declaration employers read under;
 //! - [`audit`]: the audit log and its verification.
 
 use collabo_domain::Date;
@@ -35,10 +37,12 @@ pub mod consent;
 pub mod employer;
 pub mod engine;
 pub mod imports;
+pub mod joint_use;
 pub mod letters;
 pub mod members;
 pub mod registers;
 pub mod reports;
+pub mod retention;
 pub mod review;
 pub mod scoring;
 pub mod tabular;

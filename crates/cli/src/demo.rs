@@ -154,6 +154,17 @@ pub async fn run(dir: &Path, members: u32, employers: u32, seed: u64, years: u32
     for e in &society.employers {
         app.upsert_employer(&admin(start), e).await?;
     }
+    // The 共同利用 notice (個人情報保護法 第27条第5項第3号) before anything is shared with
+    // an employer: the seed's wording, published on the portal's /joint-use page.
+    app.record_joint_use_declaration(
+        &admin(start),
+        &collabo_domain::joint_use::JointUseDeclaration::example(
+            start,
+            "架空産業健康保険組合",
+            "〒100-0000 東京都千代田区架空町1-1",
+        ),
+    )
+    .await?;
     let mut pending = Pending(Vec::new());
     for a in &society.agreements {
         let id = app

@@ -186,6 +186,23 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// 共同利用の公表事項 (個人情報保護法第27条第5項第3号): 表示・登録・終了。これがないと事業所への提供は止まる。
+    JointUse {
+        #[command(subcommand)]
+        action: JointUseAction,
+    },
+    /// 保存期間 (特定健診実施基準第10条) を過ぎた記録の一覧。--confirm で廃棄する (既定は一覧だけ)。
+    Retention {
+        /// 一覧の記録を削除する (加入者ごとに監査記録を残す)
+        #[arg(long)]
+        confirm: bool,
+        /// 一覧 (廃棄報告) を CSV に書き出す
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// 保存年数を変える (5 年以上; 記録の翌年度から数える)
+        #[arg(long)]
+        years: Option<i16>,
+    },
     /// 事業所向け集計 (小さいセルは秘匿) を公表する。
     Aggregates {
         #[command(subcommand)]
@@ -278,6 +295,27 @@ enum ImportWhat {
     Consents {
         /// ファイル
         file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum JointUseAction {
+    /// 現在の公表事項と過去の版
+    Show,
+    /// 登録ファイルのひな形 (TOML) を表示する
+    Example,
+    /// 新しい版を登録する (TOML ファイル; ひな形は example)
+    Record {
+        /// ファイル
+        file: PathBuf,
+    },
+    /// 版を終了する (その日まで有効)
+    End {
+        /// 版番号
+        version: i64,
+        /// 最終日 (省略時は処理日)
+        #[arg(long)]
+        on: Option<String>,
     },
 }
 
@@ -715,6 +753,101 @@ async fn dispatch(cli: Cli) -> Result<()> {
             )
             .await?;
             println!("事業所 {code} {name} を登録しました。");
+        }
+        Command::JointUse { action } => {
+            let app = open(&cli).await?;
+            match action {
+                JointUseAction::Show => {
+                    let notice = app.joint_use_notice(today).await?;
+                    match &notice.current {
+                        Some(d) => print::joint_use(d),
+                        None => println!(
+                            "{today} に有効な共同利用の公表事項はありません。事業所への提供 (リスク保有者一覧・集計) は止まっています。"
+                        ),
+                    }
+                    for d in &notice.versions {
+                        println!(
+                            "第{}版  {} 〜 {}",
+                            d.version,
+                            d.effective_from,
+                            d.effective_until.map(|u| u.to_string()).unwrap_or_default()
+                        );
+                    }
+                }
+                JointUseAction::Example => {
+                    let society = app.society().await?;
+                    print!(
+                        "{}",
+                        print::joint_use_toml(
+                            &collabo_domain::joint_use::JointUseDeclaration::example(
+                                today,
+                                &society.name,
+                                &society.address
+                            )
+                        )
+                    );
+                }
+                JointUseAction::Record { file } => {
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("{} を読めません", file.display()))?;
+                    let declaration: collabo_domain::joint_use::JointUseDeclaration =
+                        print::joint_use_from_toml(&text)
+                            .with_context(|| file.display().to_string())?;
+                    let version = app
+                        .record_joint_use_declaration(&admin(), &declaration)
+                        .await?;
+                    println!(
+                        "共同利用の公表事項 第{version}版を登録しました ({} から有効)。",
+                        declaration.effective_from
+                    );
+                }
+                JointUseAction::End { version, on } => {
+                    let until = match on {
+                        Some(text) => collabo_app::parse_date(text)
+                            .map_err(|e| anyhow::anyhow!("--on: {e}"))?,
+                        None => today,
+                    };
+                    app.end_joint_use_declaration(&admin(), *version, until)
+                        .await?;
+                    println!("第{version}版を {until} までとしました。");
+                }
+            }
+            app.close().await;
+        }
+        Command::Retention {
+            confirm,
+            report,
+            years,
+        } => {
+            let app = open(&cli).await?;
+            if let Some(years) = years {
+                app.set_retention_rule(&admin(), *years).await?;
+                println!("保存期間を {years} 年にしました。");
+            }
+            let plan = if *confirm {
+                let done = app.dispose_past_retention(&staff()).await?;
+                println!(
+                    "廃棄しました: 健診結果 {} 件、要精密検査 {} 件、受診記録 {} 件、終了ケース {} 件 ({} 人、監査記録は1人1件)。",
+                    done.disposed.checkups,
+                    done.disposed.referrals,
+                    done.disposed.visits,
+                    done.disposed.cases,
+                    done.plan.people
+                );
+                done.plan
+            } else {
+                let plan = app.retention_plan(&staff()).await?;
+                print::retention(&plan);
+                if !plan.lines.is_empty() {
+                    println!("（確認のみ。削除するには --confirm を付けて実行してください。）");
+                }
+                plan
+            };
+            if let Some(path) = report {
+                std::fs::write(path, plan.to_csv()).with_context(|| path.display().to_string())?;
+                println!("一覧を {} に書き出しました。", path.display());
+            }
+            app.close().await;
         }
         Command::Agreement { action } => {
             let app = open(&cli).await?;

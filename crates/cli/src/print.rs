@@ -522,3 +522,104 @@ fn variants(label: &str, v: &Option<VariantComparison>) {
         );
     }
 }
+
+/// The 共同利用 declaration in force, item by item as the law lists them.
+pub fn joint_use(d: &collabo_domain::joint_use::JointUseDeclaration) {
+    println!(
+        "共同利用の公表事項 第{}版 ({} から有効)",
+        d.version, d.effective_from
+    );
+    for (label, value) in joint_use_items(d) {
+        println!("  {label}: {value}");
+    }
+}
+
+fn joint_use_items(
+    d: &collabo_domain::joint_use::JointUseDeclaration,
+) -> [(&'static str, &str); 8] {
+    [
+        ("共同利用をする旨", &d.statement),
+        ("共同して利用される個人データの項目", &d.items),
+        ("共同して利用する者の範囲", &d.joint_users),
+        ("利用する者の利用目的", &d.purposes),
+        ("管理について責任を有する者の名称", &d.responsible_name),
+        ("その住所", &d.responsible_address),
+        ("代表者の氏名", &d.responsible_representative),
+        ("公表の方法", &d.published_at),
+    ]
+}
+
+/// A declaration as the TOML file `joint-use record` reads, each item under its
+/// Japanese name as a comment.
+pub fn joint_use_toml(d: &collabo_domain::joint_use::JointUseDeclaration) -> String {
+    let q = |v: &str| toml::Value::String(v.to_owned()).to_string();
+    let keys = [
+        "statement",
+        "items",
+        "joint_users",
+        "purposes",
+        "responsible_name",
+        "responsible_address",
+        "responsible_representative",
+        "published_at",
+    ];
+    let mut out = String::from(
+        "# 共同利用の公表事項 (個人情報保護法第27条第5項第3号)。各項目を自組合の内容に書き換えて\n# `collabo joint-use record このファイル` で登録します。\n\n",
+    );
+    out.push_str(&format!(
+        "# 有効となる日\neffective_from = {}\n\n",
+        q(&d.effective_from.to_string())
+    ));
+    for (key, (label, value)) in keys.iter().zip(joint_use_items(d)) {
+        out.push_str(&format!("# {label}\n{key} = {}\n\n", q(value)));
+    }
+    out
+}
+
+/// Reads the TOML file of `joint-use record`.
+pub fn joint_use_from_toml(
+    text: &str,
+) -> anyhow::Result<collabo_domain::joint_use::JointUseDeclaration> {
+    toml::from_str(text)
+        .map_err(|e| anyhow::anyhow!("共同利用の公表事項のファイルが読めません: {e}"))
+}
+
+/// The retention dry run: counts per kind, then the records.
+pub fn retention(plan: &collabo_app::retention::RetentionPlan) {
+    if plan.lines.is_empty() {
+        println!(
+            "{} 時点で保存期間 ({} 年) を過ぎた記録はありません。",
+            plan.today, plan.years
+        );
+        return;
+    }
+    let counts: Vec<String> = plan
+        .counts()
+        .iter()
+        .map(|(k, n)| format!("{} {n} 件", k.label()))
+        .collect();
+    println!(
+        "{} 時点で保存期間 ({} 年) を過ぎた記録: {} ({} 人)",
+        plan.today,
+        plan.years,
+        counts.join("、"),
+        plan.people
+    );
+    println!(
+        "{}{}{}{}資格喪失日",
+        pad("対象者", 28),
+        pad("種別", 22),
+        pad("作成日", 12),
+        pad("保存期限", 12)
+    );
+    for l in &plan.lines {
+        println!(
+            "{}{}{}{}{}",
+            pad(&l.person, 28),
+            pad(l.kind_label, 22),
+            pad(&l.made.to_string(), 12),
+            pad(&l.keep_until.to_string(), 12),
+            l.left.map(|d| d.to_string()).unwrap_or_default()
+        );
+    }
+}

@@ -83,6 +83,8 @@ actions! {
     JointUseRecord = "admin.joint_use.record", "共同利用の公表事項の登録";
     /// Records past their retention were disposed of (one record per person).
     RetentionDispose = "retention.dispose", "保存期間経過による廃棄";
+    /// The records past their retention were listed (a dry run).
+    RetentionView = "retention.view", "保存期間経過の記録の確認";
     /// A letter template was uploaded.
     TemplateUpload = "admin.template.upload", "通知テンプレートの登録";
     /// A letter template was refused.
@@ -191,6 +193,8 @@ impl AuditAction {
                 | AggregatesView
                 | AuditView
                 | AuditVerify
+                | RetentionView
+                | JointUseRecord
         )
     }
 }

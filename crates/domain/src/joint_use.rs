@@ -13,6 +13,7 @@
 //! employer sharing (the R list, aggregates) is refused while none is in force. This
 //! module decides which one is in force on a day; it does no I/O.
 
+use crate::authz::Role;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JointUseDeclaration {
     /// Version number (1, 2, …), given when recorded.
+    #[serde(default)]
     pub version: i64,
     /// ① その旨: the statement that the data is jointly used.
     pub statement: String,
@@ -105,6 +107,51 @@ pub fn in_force(declarations: &[JointUseDeclaration], day: Date) -> Option<&Join
         .max_by_key(|d| (d.effective_from, d.version))
 }
 
+/// Why a read of personal data may go on for this reader: the society reads its own
+/// data, or an employer's contact reads under the 共同利用 declaration in force. Only
+/// [`sharing_basis`] makes one, and every read that hands an employer personal data or
+/// figures made from it takes one, so no such read can skip the declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharingBasis {
+    declaration: Option<i64>,
+}
+
+impl SharingBasis {
+    /// The version of the declaration the employer reads under (`None` for the
+    /// society's own staff), for the audit record.
+    pub fn declaration(&self) -> Option<i64> {
+        self.declaration
+    }
+}
+
+/// Employer sharing was asked for while no 共同利用 declaration is in force.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{day} 時点で共同利用の公表事項（個人情報保護法第27条第5項第3号）が登録されていないため、健康保険組合から事業所への提供（リスク保有者一覧・集計）は停止しています。健康保険組合にお問い合わせください。"
+)]
+pub struct NoDeclaration {
+    /// The day asked about.
+    pub day: Date,
+}
+
+/// The basis on which `role` may read shared data on `day`: the society's own roles
+/// always (their use is not a provision to a third party), an employer's contact only
+/// while a declaration is in force.
+pub fn sharing_basis(
+    role: &Role,
+    declarations: &[JointUseDeclaration],
+    day: Date,
+) -> Result<SharingBasis, NoDeclaration> {
+    match role {
+        Role::Employer(_) => in_force(declarations, day)
+            .map(|d| SharingBasis {
+                declaration: Some(d.version),
+            })
+            .ok_or(NoDeclaration { day }),
+        Role::Admin | Role::Staff | Role::Auditor => Ok(SharingBasis { declaration: None }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +174,33 @@ mod tests {
         let mut ended = v1.clone();
         ended.effective_until = Some(d(2025, 9, 30));
         assert_eq!(in_force(&[ended], d(2025, 10, 1)), None);
+    }
+
+    /// 個人情報保護法 第27条第5項第3号: an employer receives nothing before the first
+    /// declaration is in force, nor after the last one ended; the society's staff read
+    /// their own data either way.
+    #[test]
+    fn employers_read_only_under_a_declaration_in_force() {
+        let employer = Role::Employer(vec![crate::ids::EmployerCode::parse("1001").unwrap()]);
+        let mut v1 = JointUseDeclaration::example(d(2025, 4, 1), "架空健保", "東京都");
+        v1.version = 1;
+        v1.effective_until = Some(d(2026, 3, 31));
+        let all = [v1];
+        assert_eq!(
+            sharing_basis(&employer, &[], d(2025, 6, 1)),
+            Err(NoDeclaration { day: d(2025, 6, 1) })
+        );
+        assert_eq!(
+            sharing_basis(&employer, &all, d(2025, 6, 1)).map(|b| b.declaration()),
+            Ok(Some(1))
+        );
+        assert!(sharing_basis(&employer, &all, d(2026, 4, 1)).is_err());
+        for society in [Role::Staff, Role::Admin, Role::Auditor] {
+            assert_eq!(
+                sharing_basis(&society, &[], d(2025, 6, 1)).map(|b| b.declaration()),
+                Ok(None)
+            );
+        }
     }
 
     /// 個人情報保護法 第27条第5項第3号: each of the five items must be given.

@@ -39,7 +39,7 @@ impl RetentionRule {
     }
 
     /// The last day a record made on `made` is kept, for a person who left on `left`
-    /// (their last insured day), if they left.
+    /// (資格喪失日, the day they ceased to be insured: 加入者でなくなった日), if they left.
     pub fn keep_until(&self, made: Date, left: Option<Date>) -> Date {
         let by_age = FiscalYear::new(FiscalYear::of(made).year() + self.years).last_day();
         match left {
@@ -57,6 +57,30 @@ impl RetentionRule {
     pub fn is_past(&self, made: Date, left: Option<Date>, today: Date) -> bool {
         today > self.keep_until(made, left)
     }
+
+    /// The same rule as two dates a database can compare against: a record is past
+    /// on `today` exactly when it was made before `made_before`, or its person's
+    /// 資格喪失日 is before `left_before` (tested against [`RetentionRule::is_past`]).
+    /// The store uses them to read only the candidates; the app still decides each
+    /// record with [`past_retention`].
+    pub fn cutoffs(&self, today: Date) -> Cutoffs {
+        let this_year = FiscalYear::of(today).year();
+        Cutoffs {
+            // Kept through FY(made) + years: past when FY(made) + years < FY(today).
+            made_before: FiscalYear::new(this_year - self.years).first_day(),
+            // Kept through FY(left) + 1: past when FY(left) + 1 < FY(today).
+            left_before: FiscalYear::new(this_year - 1).first_day(),
+        }
+    }
+}
+
+/// See [`RetentionRule::cutoffs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cutoffs {
+    /// Records made before this day are past by age.
+    pub made_before: Date,
+    /// Records of a person whose 資格喪失日 is before this are past.
+    pub left_before: Date,
 }
 
 /// What kind of record.
@@ -104,7 +128,7 @@ pub struct HeldRecord {
     pub id: String,
 }
 
-/// The records past their retention on `today`, given each person's last insured day
+/// The records past their retention on `today`, given each person's 資格喪失日
 /// (`left`, `None` while insured).
 pub fn past_retention(
     records: &[HeldRecord],
@@ -143,6 +167,40 @@ mod tests {
             d(2026, 3, 31)
         );
         assert_eq!(RetentionRule::new(4), None);
+    }
+
+    /// The cutoffs say exactly what `is_past` says, for every pair of dates over two
+    /// decades (a record made on any 13th, a person who left on any 28th or never).
+    #[test]
+    fn the_cutoffs_agree_with_the_rule_day_for_day() {
+        for years in [5, 7] {
+            let rule = RetentionRule::new(years).unwrap();
+            for today_year in [2024_i16, 2026] {
+                for today in [d(today_year, 3, 31), d(today_year, 4, 1)] {
+                    let cut = rule.cutoffs(today);
+                    for made_year in 2005..=2026 {
+                        for made_month in 1..=12 {
+                            let made = d(made_year, made_month, 13);
+                            for left in [
+                                None,
+                                Some(d(made_year, 3, 31)),
+                                Some(d(made_year, 4, 1)),
+                                Some(d(2022, 3, 31)),
+                                Some(d(2023, 4, 1)),
+                            ] {
+                                let by_cut = made < cut.made_before
+                                    || left.is_some_and(|l| l < cut.left_before);
+                                assert_eq!(
+                                    by_cut,
+                                    rule.is_past(made, left, today),
+                                    "years {years} today {today} made {made} left {left:?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// 実施基準 第10条: someone who left in FY2020 → until the end of FY2021, if shorter.

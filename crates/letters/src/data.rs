@@ -114,6 +114,10 @@ pub struct Sender {
     pub phone: String,
     /// 受付時間.
     pub hours: String,
+    /// Where the 共同利用 declaration in force is published (個人情報保護法 第27条第5項
+    /// 第3号), printed in the letter's notes; empty when none is in force.
+    #[serde(default)]
+    pub joint_use: String,
 }
 
 /// A date as letters print it (和暦) and as machines read it (ISO).
@@ -387,6 +391,7 @@ impl LetterData {
                 address: "〒100-0005 東京都千代田区架空丸の内四丁目5番6号".to_owned(),
                 phone: "03-0000-0000".to_owned(),
                 hours: "平日 9:00～17:00".to_owned(),
+                joint_use: "組合ポータル「共同利用について」（/joint-use）".to_owned(),
             },
             date: date(2026, 11, 24),
             exam_date: Some(date(2026, 6, 5)),

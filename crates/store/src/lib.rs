@@ -31,12 +31,14 @@ pub mod consent;
 pub mod coverage;
 pub mod employer;
 pub mod imports;
+pub mod joint_use;
 pub mod letters;
 pub mod marks;
 pub mod members;
 pub mod portal;
 pub mod registers;
 pub mod reports;
+pub mod retention;
 pub mod review;
 mod rows;
 

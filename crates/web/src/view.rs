@@ -327,6 +327,7 @@ fn nav_for(who: &Identity) -> Nav {
             ("通知バッチ", "/staff/letters".into()),
             ("加入者検索", "/staff/members".into()),
             ("実績レポート", "/staff/reports".into()),
+            ("保存期間", "/staff/retention".into()),
         ],
         Role::Admin => vec![
             ("ユーザー", "/admin/users".into()),
@@ -334,6 +335,7 @@ fn nav_for(who: &Identity) -> Nav {
             ("事業設定", "/admin/settings".into()),
             ("差出人・請求の種類", "/admin/society".into()),
             ("通知テンプレート", "/admin/templates".into()),
+            ("共同利用の公表", "/admin/joint-use".into()),
         ],
         Role::Auditor => vec![("監査ログ", "/audit".into())],
         Role::Employer(codes) => codes
@@ -345,6 +347,7 @@ fn nav_for(who: &Identity) -> Nav {
                     ("集計", format!("/employer/{c}/aggregates")),
                 ]
             })
+            .chain([("共同利用について", "/joint-use".to_owned())])
             .collect(),
     };
     Nav {

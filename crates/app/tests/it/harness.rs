@@ -334,7 +334,24 @@ impl TestApp {
             .set_agreement(&admin(on), id, AgreementStatus::Signed, on)
             .await
             .unwrap();
+        self.declare_joint_use(on).await;
         self.register(people, on, "members.csv").await;
+    }
+
+    /// Records the society's 共同利用 declaration, in force from `on` (without one,
+    /// employers receive nothing).
+    pub async fn declare_joint_use(&self, on: Date) {
+        self.app
+            .record_joint_use_declaration(
+                &admin(on),
+                &collabo_domain::joint_use::JointUseDeclaration::example(
+                    on,
+                    "テスト健康保険組合",
+                    "東京都千代田区",
+                ),
+            )
+            .await
+            .unwrap();
     }
 
     pub async fn register(&self, people: &[Person], on: Date, name: &str) -> ImportReport {

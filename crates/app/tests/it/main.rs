@@ -12,5 +12,6 @@ mod fuzz;
 mod harness;
 mod no_wrong_letter;
 mod privacy;
+mod rules;
 mod societies;
 mod watermark;

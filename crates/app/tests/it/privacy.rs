@@ -34,7 +34,7 @@ fn opt(
 
 /// 60 本人 of 1001; the first 30 had the society's 人間ドック: odd numbers with blood
 /// pressure at 受診勧奨 level (150), even ones normal (110).
-async fn dock_society(t: &TestApp) -> Vec<Person> {
+pub(crate) async fn dock_society(t: &TestApp) -> Vec<Person> {
     let people: Vec<Person> = (1..=60).map(|n| insured("1001", n)).collect();
     t.seed(&people).await;
     let exams: Vec<Exam> = people[..30]

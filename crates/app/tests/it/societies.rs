@@ -97,6 +97,19 @@ async fn two_societies_in_one_database_never_see_each_other(t: TestApp) {
     )
     .await
     .unwrap();
+    // Each society has its own 共同利用 declaration; the first one's does not let the
+    // other's employers see anything (checked below before it is recorded).
+    assert!(
+        b.risk_holders(&employer("1001", on), &code("1001"), None, Paging::all())
+            .await
+            .is_err()
+    );
+    b.record_joint_use_declaration(
+        &admin(on),
+        &collabo_domain::joint_use::JointUseDeclaration::example(on, "別の健康保険組合", "大阪府"),
+    )
+    .await
+    .unwrap();
     // The other society's register: the very same 記号番号, names and birth dates.
     b.import_members(&staff(on), "members.csv", &for_other(register_csv(&people)))
         .await

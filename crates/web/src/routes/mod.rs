@@ -21,6 +21,7 @@ pub mod employer;
 pub mod month;
 pub mod public;
 pub mod review;
+pub mod rules;
 pub mod staff;
 
 /// One route as declared.
@@ -81,6 +82,13 @@ pub fn table() -> Vec<Entry> {
             post(public::login),
         ),
         r("GET", "/healthz", Public, "死活監視", get(public::healthz)),
+        r(
+            "GET",
+            "/joint-use",
+            Public,
+            "個人データの共同利用について（公表事項）",
+            get(rules::notice),
+        ),
         r(
             "GET",
             "/static/collabo.css",
@@ -548,6 +556,41 @@ pub fn table() -> Vec<Entry> {
             Can(ManageSettings),
             "事業設定の保存",
             post(admin::save_settings),
+        ),
+        r(
+            "GET",
+            "/admin/joint-use",
+            Can(ManageSettings),
+            "共同利用の公表事項",
+            get(rules::admin_page),
+        ),
+        r(
+            "POST",
+            "/admin/joint-use",
+            Can(ManageSettings),
+            "共同利用の公表事項の新しい版の登録",
+            post(rules::record),
+        ),
+        r(
+            "GET",
+            "/staff/retention",
+            Can(ManageRetention),
+            "保存期間を過ぎた記録（確認のみ）",
+            get(rules::retention),
+        ),
+        r(
+            "GET",
+            "/staff/retention.csv",
+            Can(ManageRetention),
+            "保存期間を過ぎた記録の一覧（CSV）",
+            get(rules::retention_csv),
+        ),
+        r(
+            "POST",
+            "/staff/retention",
+            Can(ManageRetention),
+            "保存期間を過ぎた記録の廃棄",
+            post(rules::dispose),
         ),
         r(
             "GET",

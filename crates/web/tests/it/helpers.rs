@@ -274,6 +274,17 @@ impl TestApp {
                 .await
                 .unwrap();
         }
+        self.app()
+            .record_joint_use_declaration(
+                &admin,
+                &collabo_domain::joint_use::JointUseDeclaration::example(
+                    "2025-04-01".parse().unwrap(),
+                    "テスト健康保険組合",
+                    "東京都",
+                ),
+            )
+            .await
+            .unwrap();
         let report = self
             .app()
             .import_members(&self.staff(), "members.csv", &register_csv())
