@@ -348,6 +348,12 @@ pub enum CaseEvent {
     },
     /// The letter wording the person gets (A/B test of S and C; random per person).
     VariantAssigned(crate::programme::LetterVariant),
+    /// D: a 治療中断者 (diabetes care in the look-back, none in the recent months the
+    /// setting names), targeted although the look-back shows care.
+    TreatmentInterrupted {
+        /// The last diabetes visit found.
+        last_visit: crate::visit::ServiceTime,
+    },
     /// The case is closed.
     Closed(Outcome),
 }
@@ -453,6 +459,13 @@ impl CaseEvent {
             ),
             CaseEvent::Closed(outcome) => format!("終了: {}", outcome.label()),
             CaseEvent::VariantAssigned(v) => format!("通知文の割付: {}案", v.code()),
+            CaseEvent::TreatmentInterrupted { last_visit } => format!(
+                "治療中断者（最後の糖尿病の受診: {}）",
+                match last_visit {
+                    crate::visit::ServiceTime::Day(d) => d.to_string(),
+                    crate::visit::ServiceTime::Month(m) => crate::calendar::format_wareki_month(*m),
+                }
+            ),
         }
     }
     /// Stable kind code for storage and filtering.
@@ -471,6 +484,7 @@ impl CaseEvent {
             CaseEvent::LetterWithdrawn { .. } => "letter_withdrawn",
             CaseEvent::MailedBeforeEvidence { .. } => "mailed_before_evidence",
             CaseEvent::VariantAssigned(_) => "variant_assigned",
+            CaseEvent::TreatmentInterrupted { .. } => "treatment_interrupted",
             CaseEvent::Closed(_) => "closed",
         }
     }
@@ -588,7 +602,12 @@ impl Case {
                 (CaseEvent::BatchCancelled { .. }, _) => CaseState::LetterDue,
                 (CaseEvent::NoticeMailed, _) => CaseState::Notified,
                 (CaseEvent::WaitingForClaims { .. }, _) => CaseState::WaitingForClaims,
-                (CaseEvent::VisitFound { .. } | CaseEvent::VariantAssigned(_), s) => s,
+                (
+                    CaseEvent::VisitFound { .. }
+                    | CaseEvent::VariantAssigned(_)
+                    | CaseEvent::TreatmentInterrupted { .. },
+                    s,
+                ) => s,
                 (CaseEvent::NoVisitFound { .. }, s) => s,
                 (CaseEvent::LetterWithdrawn { .. } | CaseEvent::MailedBeforeEvidence { .. }, s) => {
                     s

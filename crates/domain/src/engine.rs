@@ -87,6 +87,8 @@ pub enum SkipReason {
     NotCoveredByAgreement,
     /// The programme is switched off.
     ProgrammeDisabled,
+    /// Outside the programme's age range on the trigger date.
+    OutsideAgeRange,
 }
 
 impl SkipReason {
@@ -98,6 +100,7 @@ impl SkipReason {
             SkipReason::NotInsured => "資格なし",
             SkipReason::NotCoveredByAgreement => "覚書の対象外",
             SkipReason::ProgrammeDisabled => "事業停止中",
+            SkipReason::OutsideAgeRange => "対象年齢外",
         }
     }
 }
@@ -388,6 +391,11 @@ fn skip_reason(file: &MemberFile<'_>, ctx: &Context<'_>, c: &Candidate) -> Optio
     if !file.member.is_insured_on(trigger_date) || !file.member.is_insured_on(ctx.today) {
         return Some(SkipReason::NotInsured);
     }
+    if s.ages
+        .is_some_and(|ages| !ages.includes(file.member.birth_date, trigger_date))
+    {
+        return Some(SkipReason::OutsideAgeRange);
+    }
     let attested = c.referral.as_ref().is_some_and(|r| r.consent_attested);
     match decide(file.consents, code, s.consent_mode, ctx.today, attested) {
         ConsentDecision::Allowed => {}
@@ -442,6 +450,43 @@ fn search_claims(
                 ClaimsAnswer::Waiting(missing)
             }
         }
+    }
+}
+
+/// 治療中断者: `Visit(last)` with the last diabetes visit (by the follow-up criteria)
+/// in the look-back from `from`, when there is one and no look-back care at all (any of
+/// its criteria) in the `months` before `today`; `NoVisit` when the person is under care
+/// (or never had diabetes care); `Waiting` while claims months up to the exam in that
+/// recent window are missing. Months after the exam are taken as they have arrived, as
+/// in the look-back.
+#[allow(clippy::too_many_arguments)]
+fn interrupted_since(
+    file: &MemberFile<'_>,
+    ctx: &Context<'_>,
+    lookback: &VisitCriteria,
+    diabetes: &VisitCriteria,
+    from: Date,
+    months: i32,
+    today: Date,
+    trigger_date: Date,
+) -> ClaimsAnswer {
+    let Ok(recent_from) = add_months(today, -months) else {
+        return ClaimsAnswer::NoVisit;
+    };
+    let last = file
+        .visits
+        .iter()
+        .filter(|v| v.time.may_be_on_or_after(from) && v.time.may_be_on_or_before(today))
+        .filter(|v| diabetes.matches(v, trigger_date))
+        .map(|v| v.time)
+        .max();
+    let Some(last) = last else {
+        return ClaimsAnswer::NoVisit;
+    };
+    match search_claims(file, ctx, lookback, recent_from, today, trigger_date, trigger_date) {
+        ClaimsAnswer::NoVisit => ClaimsAnswer::Visit(last),
+        ClaimsAnswer::Visit(_) => ClaimsAnswer::NoVisit,
+        waiting @ ClaimsAnswer::Waiting(_) => waiting,
     }
 }
 
@@ -573,6 +618,8 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
             ProgrammeRules::Diabetes {
                 lookback_months,
                 lookback,
+                follow_up,
+                interrupted_months,
                 ..
             },
             ClaimsCheck::LookBack,
@@ -595,7 +642,19 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
             // it are never complete on the day of a notice; what has arrived counts).
             match search_claims(file, ctx, lookback, from, today, trigger_date, trigger_date) {
                 ClaimsAnswer::Visit(_) => {
-                    push(CaseEvent::Excluded(ExclusionReason::AlreadyUnderCare))
+                    let interruption = interrupted_months.map(|months| {
+                        interrupted_since(file, ctx, lookback, follow_up, from, months, today, trigger_date)
+                    });
+                    match interruption {
+                        Some(ClaimsAnswer::Visit(last_visit)) => {
+                            push(CaseEvent::TreatmentInterrupted { last_visit });
+                            push(CaseEvent::NoticeDue(letter_for(code)));
+                        }
+                        Some(ClaimsAnswer::Waiting(missing)) => wait(&mut events, check, missing),
+                        Some(ClaimsAnswer::NoVisit) | None => {
+                            push(CaseEvent::Excluded(ExclusionReason::AlreadyUnderCare))
+                        }
+                    }
                 }
                 ClaimsAnswer::NoVisit => push(CaseEvent::NoticeDue(letter_for(code))),
                 ClaimsAnswer::Waiting(missing) => wait(&mut events, check, missing),

@@ -946,3 +946,71 @@ fn the_kidney_criteria_mark_a_d_case_as_priority_only_when_asked() {
     w.run(d(2025, 6, 15));
     assert!(priority_of(&w));
 }
+
+/// Issue 12, 糖尿病性腎症重症化予防プログラム (治療中断者: diabetes treatment in the past,
+/// none for 6 months): with the option on, metformin last seen 9 months before the
+/// notice makes the person a target marked 治療中断; seen 2 months before, they are under
+/// care; with the option off (the default), any diabetes care in the look-back excludes.
+#[test]
+fn an_interrupted_treatment_is_a_target_only_with_the_option() {
+    let with_window = |months: Option<i32>| {
+        let mut s = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::D);
+        if let crate::programme::ProgrammeRules::Diabetes {
+            interrupted_months, ..
+        } = &mut s.rules
+        {
+            *interrupted_months = months;
+        }
+        s
+    };
+    let world = |months: Option<i32>, last: Date| {
+        let mut w = World::new();
+        w.book.set(with_window(months));
+        w.checkups.push(checkup(d(2025, 5, 10), 7.5, false));
+        w.visits.push(visit(
+            ServiceTime::Day(last),
+            &[(GroupKind::Drug, "diabetes_drug"), (GroupKind::Condition, "diabetes")],
+        ));
+        w.coverage = coverage("2024-05", "2025-06");
+        w.run(d(2025, 7, 15));
+        w
+    };
+    // Last seen 2024-10-01, 9 months before the notice: interrupted.
+    let w = world(Some(6), d(2024, 10, 1));
+    let case = w.case(ProgrammeCode::D);
+    assert_eq!(case.letter_due(), Some(LetterKind::DiabetesReferral));
+    assert!(case.events.iter().any(|e| matches!(
+        e.event,
+        CaseEvent::TreatmentInterrupted { last_visit: ServiceTime::Day(day) } if day == d(2024, 10, 1)
+    )));
+    // Seen 2025-05-20: under care.
+    let w = world(Some(6), d(2025, 5, 20));
+    assert_eq!(w.case(ProgrammeCode::D).state(), CaseState::Excluded);
+    // The default (option off): the old visit excludes.
+    let w = world(None, d(2024, 10, 1));
+    assert_eq!(w.case(ProgrammeCode::D).state(), CaseState::Excluded);
+}
+
+/// Issue 12: a programme's age range (e.g. the 特定健診 ages 40–74) opens no case for
+/// someone outside it on the checkup's date, and says why.
+#[test]
+fn a_person_outside_the_programme_ages_opens_no_case() {
+    let mut s = crate::programme::ProgrammeSettings::default_for(ProgrammeCode::S);
+    s.ages = Some(crate::programme::AgeRange {
+        min: 40,
+        max: Some(74),
+    });
+    // Born 1970-05-01: 55 on 2025-05-10; born 1986-05-11: 38.
+    let mut w = World::new();
+    w.book.set(s.clone());
+    w.checkups.push(checkup(d(2025, 5, 10), 5.4, true));
+    w.run(d(2025, 6, 15));
+    assert_eq!(w.case(ProgrammeCode::S).letter_due(), Some(LetterKind::SmokingCessation));
+    let mut w = World::new();
+    w.member.birth_date = d(1986, 5, 11);
+    w.book.set(s);
+    w.checkups.push(checkup(d(2025, 5, 10), 5.4, true));
+    w.run(d(2025, 6, 15));
+    assert!(w.cases.iter().all(|c| c.key.programme != ProgrammeCode::S));
+    assert!(w.skipped.contains(&(ProgrammeCode::S, SkipReason::OutsideAgeRange)));
+}

@@ -277,6 +277,13 @@ pub enum ProgrammeRules {
         /// with the 受診勧奨判定値 of eGFR); off by default.
         #[serde(default)]
         kidney_priority: bool,
+        /// 治療中断者 as a second target group (the national 糖尿病性腎症重症化予防
+        /// プログラム: diabetes treatment in the past, none in the last 6 months): when set,
+        /// a person whose look-back shows diabetes care, but no care at all in the last
+        /// this many months before the notice, is a target too, marked 治療中断. Off
+        /// (`None`) by default: the seed's 未治療 alone.
+        #[serde(default)]
+        interrupted_months: Option<i32>,
         /// Months before the exam searched for a lifestyle-disease visit.
         lookback_months: i32,
         /// What counts as a lifestyle-disease visit in the look-back.
@@ -316,6 +323,29 @@ pub struct ProgrammeSettings {
     /// as [`crate::case::CaseEvent::VariantAssigned`]), so the report can compare them.
     #[serde(default)]
     pub ab_variants: bool,
+    /// Ages (on the checkup's or screening's date) the programme is for; a person
+    /// outside it opens no case (counted as 対象年齢外). `None`: every age, the seed's
+    /// default (its programmes name no ages).
+    #[serde(default)]
+    pub ages: Option<AgeRange>,
+}
+
+/// An age range, both ends included (e.g. 40–74, the 特定健診 ages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgeRange {
+    /// Youngest age included.
+    pub min: i16,
+    /// Oldest age included (`None`: no upper limit).
+    #[serde(default)]
+    pub max: Option<i16>,
+}
+
+impl AgeRange {
+    /// Whether someone born on `birth` is in range on `on`.
+    pub fn includes(&self, birth: crate::Date, on: crate::Date) -> bool {
+        let age = crate::calendar::age_on(birth, on);
+        age >= self.min && self.max.is_none_or(|max| age <= max)
+    }
 }
 
 /// Which of two letter wordings a person got (A/B test of S and C notices).
@@ -408,6 +438,7 @@ impl ProgrammeSettings {
             pamphlets: pamphlets.iter().map(|p| (*p).to_owned()).collect(),
             rules,
             ab_variants: false,
+            ages: None,
         };
         match code {
             ProgrammeCode::R => base(
@@ -446,6 +477,7 @@ impl ProgrammeSettings {
                         hba1c_threshold: 6.5,
                         glucose_threshold: None,
                         kidney_priority: false,
+                        interrupted_months: None,
                         lookback_months: 12,
                         lookback: VisitCriteria { any_of: lookback },
                         follow_up_months: 6,

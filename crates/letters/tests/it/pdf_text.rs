@@ -28,10 +28,12 @@ fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
         .enumerate()
         .map(|(i, (kind, name))| letter(*kind, i as u32 + 1, name))
         .collect();
-    letters[0].values = vec![
-        row("収縮期血圧", "171", "mmHg", "140以上"),
-        row("中性脂肪", "512", "mg/dL", "300以上"),
-    ];
+    // Issue 12: each value prints its level in words (すぐに受診 beside 要受診).
+    let mut urgent = row("収縮期血圧", "171", "mmHg", "140以上");
+    urgent.level = "すぐに受診を".into();
+    letters[0].values = vec![urgent, row("中性脂肪", "512", "mg/dL", "300以上")];
+    // Issue 12: where the 共同利用 declaration is published, only while one is in force.
+    letters[1].sender.joint_use = String::new();
     letters[2].values = vec![row("HbA1c（NGSP値）", "8.1", "%", "6.5以上")];
     letters[1].recipient.address_lines = vec!["大阪府大阪市北区架空五丁目6番7号".into()];
     letters[1].recipient.postal_code = "5300001".into();
@@ -85,8 +87,13 @@ fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
         squeeze(&page_text(&pdf, p.first_page, p.first_page + p.pages - 1))
     };
     let risk = text(0);
-    assert!(risk.contains("収縮期血圧171mmHg140以上"), "{risk}");
-    assert!(risk.contains("中性脂肪512mg/dL300以上"));
+    assert!(risk.contains("収縮期血圧171mmHg140以上すぐに受診を"), "{risk}");
+    assert!(risk.contains("中性脂肪512mg/dL300以上要受診"), "{risk}");
+    assert!(
+        risk.contains(&squeeze("で公表しています")) && risk.contains("共同利用"),
+        "{risk}"
+    );
+    assert!(!text(1).contains("で公表しています"), "{}", text(1));
     assert!(text(1).contains("〒530-0001"));
     assert!(text(2).contains("HbA1c（NGSP値）8.1%6.5以上"));
     assert!(text(3).contains("大腸がん検診"));

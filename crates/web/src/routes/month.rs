@@ -353,6 +353,7 @@ fn skip_label(reason: collabo_domain::engine::SkipReason) -> &'static str {
         NotInsured => "契機日に資格なし",
         NotCoveredByAgreement => "覚書の対象外（締結前の検診・覚書なし）",
         ProgrammeDisabled => "事業が無効",
+        OutsideAgeRange => "対象年齢外",
     }
 }
 

@@ -934,6 +934,7 @@ fn event_label(event: &collabo_domain::case::CaseEvent) -> String {
             letter.title(),
             wareki(*mailed_on)
         ),
+        TreatmentInterrupted { .. } => event.label_ja(),
         Closed(outcome) => format!("終了: {}", outcome.label()),
     }
 }
