@@ -483,7 +483,15 @@ fn interrupted_since(
     let Some(last) = last else {
         return ClaimsAnswer::NoVisit;
     };
-    match search_claims(file, ctx, lookback, recent_from, today, trigger_date, trigger_date) {
+    match search_claims(
+        file,
+        ctx,
+        lookback,
+        recent_from,
+        today,
+        trigger_date,
+        trigger_date,
+    ) {
         ClaimsAnswer::NoVisit => ClaimsAnswer::Visit(last),
         ClaimsAnswer::Visit(_) => ClaimsAnswer::NoVisit,
         waiting @ ClaimsAnswer::Waiting(_) => waiting,
@@ -643,7 +651,16 @@ fn advance(case: &Case, file: &MemberFile<'_>, ctx: &Context<'_>) -> Vec<DatedEv
             match search_claims(file, ctx, lookback, from, today, trigger_date, trigger_date) {
                 ClaimsAnswer::Visit(_) => {
                     let interruption = interrupted_months.map(|months| {
-                        interrupted_since(file, ctx, lookback, follow_up, from, months, today, trigger_date)
+                        interrupted_since(
+                            file,
+                            ctx,
+                            lookback,
+                            follow_up,
+                            from,
+                            months,
+                            today,
+                            trigger_date,
+                        )
                     });
                     match interruption {
                         Some(ClaimsAnswer::Visit(last_visit)) => {

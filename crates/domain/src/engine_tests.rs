@@ -969,7 +969,10 @@ fn an_interrupted_treatment_is_a_target_only_with_the_option() {
         w.checkups.push(checkup(d(2025, 5, 10), 7.5, false));
         w.visits.push(visit(
             ServiceTime::Day(last),
-            &[(GroupKind::Drug, "diabetes_drug"), (GroupKind::Condition, "diabetes")],
+            &[
+                (GroupKind::Drug, "diabetes_drug"),
+                (GroupKind::Condition, "diabetes"),
+            ],
         ));
         w.coverage = coverage("2024-05", "2025-06");
         w.run(d(2025, 7, 15));
@@ -1005,12 +1008,18 @@ fn a_person_outside_the_programme_ages_opens_no_case() {
     w.book.set(s.clone());
     w.checkups.push(checkup(d(2025, 5, 10), 5.4, true));
     w.run(d(2025, 6, 15));
-    assert_eq!(w.case(ProgrammeCode::S).letter_due(), Some(LetterKind::SmokingCessation));
+    assert_eq!(
+        w.case(ProgrammeCode::S).letter_due(),
+        Some(LetterKind::SmokingCessation)
+    );
     let mut w = World::new();
     w.member.birth_date = d(1986, 5, 11);
     w.book.set(s);
     w.checkups.push(checkup(d(2025, 5, 10), 5.4, true));
     w.run(d(2025, 6, 15));
     assert!(w.cases.iter().all(|c| c.key.programme != ProgrammeCode::S));
-    assert!(w.skipped.contains(&(ProgrammeCode::S, SkipReason::OutsideAgeRange)));
+    assert!(
+        w.skipped
+            .contains(&(ProgrammeCode::S, SkipReason::OutsideAgeRange))
+    );
 }

@@ -87,7 +87,10 @@ fn each_letter_of_a_batch_shows_its_person_values_date_and_kind() {
         squeeze(&page_text(&pdf, p.first_page, p.first_page + p.pages - 1))
     };
     let risk = text(0);
-    assert!(risk.contains("収縮期血圧171mmHg140以上すぐに受診を"), "{risk}");
+    assert!(
+        risk.contains("収縮期血圧171mmHg140以上すぐに受診を"),
+        "{risk}"
+    );
     assert!(risk.contains("中性脂肪512mg/dL300以上要受診"), "{risk}");
     assert!(
         risk.contains(&squeeze("で公表しています")) && risk.contains("共同利用"),
