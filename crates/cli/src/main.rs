@@ -40,7 +40,7 @@ use std::sync::Arc;
 
 /// コラボヘルス支援システム Collabo — 健診・がん検診・レセプトから受診勧奨まで。
 #[derive(Parser)]
-#[command(name = "collabo", version, about, long_about = None)]
+#[command(name = "collabo", version, long_about = None)]
 struct Cli {
     /// データベース (sqlite:PATH または postgres://USER@HOST/DB)。既定: sqlite:collabo-data/collabo.sqlite
     #[arg(long, global = true, env = "COLLABO_DB")]
