@@ -56,12 +56,12 @@ impl App {
         let mut r = self.store().read().await?;
         let book = r.programme_book().await?;
         let coverage = r.claims_ledger().await?.coverage();
+        let cessation = collabo_domain::engine::cessation_criteria();
         let scope = effect_report::Scope {
             cohort,
             book: &book,
             coverage: &coverage,
-            // No smoking-cessation claims group exists yet (issue 12 adds one).
-            cessation_group: None,
+            cessation: Some(&cessation),
         };
         let mut tally = effect_report::Tally::default();
         let mut after: Option<String> = None;

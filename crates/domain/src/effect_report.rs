@@ -67,8 +67,10 @@ pub struct Scope<'a> {
     pub book: &'a ProgrammeBook,
     /// Complete claims months.
     pub coverage: &'a ClaimsCoverage,
-    /// The claims group of smoking-cessation treatment, if one is defined.
-    pub cessation_group: Option<&'a str>,
+    /// What counts as smoking-cessation treatment in claims (ニコチン依存症管理料 or a
+    /// cessation drug: `engine::cessation_criteria`), when the society's claims groups
+    /// define it; `None`: not measured.
+    pub cessation: Option<&'a crate::programme::VisitCriteria>,
 }
 
 /// Counts of one population (the society, or one employer).
@@ -283,14 +285,14 @@ impl Tally {
                 e.1 += 1;
             }
         }
-        if let (Some(group), Ok(end)) = (scope.cessation_group, add_months(first, 12))
+        if let (Some(criteria), Ok(end)) = (scope.cessation, add_months(first, 12))
             && scope.coverage.covers(first, end)
         {
             counts.s_cessation_covered += 1;
             if facts.visits.iter().any(|v| {
                 v.time.may_be_on_or_after(first)
                     && v.time.may_be_on_or_before(end)
-                    && v.evidence.iter().any(|e| e.group == group)
+                    && criteria.matches(v, first)
             }) {
                 counts.s_cessation += 1;
             }
@@ -402,9 +404,9 @@ impl Tally {
                 notified: total.s_notified,
                 quit: effects::rate(total.s_quit, total.s_with_next),
                 cessation: scope
-                    .cessation_group
+                    .cessation
                     .and_then(|_| effects::rate(total.s_cessation, total.s_cessation_covered)),
-                cessation_measured: scope.cessation_group.is_some(),
+                cessation_measured: scope.cessation.is_some(),
                 variants: compare(&total.s_variants),
             },
             diabetes: DiabetesEffect {
@@ -920,7 +922,7 @@ mod tests {
             cohort: FiscalYear::new(2025),
             book: &book,
             coverage: &coverage,
-            cessation_group: None,
+            cessation: None,
         };
         let mut rng = Lcg(seed);
         let mut tally = Tally::default();
@@ -1009,6 +1011,76 @@ mod tests {
         assert!(matches!(r.employers[0].quit, Cell::Shown(_)));
     }
 
+    /// Issue 12/14: S reports cessation treatment (a cessation drug or ニコチン依存症
+    /// 管理料) started within a year after the notice; treatment before it does not count.
+    #[test]
+    fn cessation_treatment_after_the_notice_is_counted() {
+        let book = ProgrammeBook::default();
+        let coverage = coverage();
+        let criteria = crate::engine::cessation_criteria();
+        let scope = Scope {
+            cohort: FiscalYear::new(2025),
+            book: &book,
+            coverage: &coverage,
+            cessation: Some(&criteria),
+        };
+        let mut tally = Tally::default();
+        let exam = Date::constant(2025, 6, 10);
+        for n in 1..=200u32 {
+            let m = member(n, "1001");
+            let checkups = vec![checkup(&m, exam, 5.4, true)];
+            let cases = vec![case(
+                &m,
+                ProgrammeCode::S,
+                exam,
+                vec![(Date::constant(2025, 8, 20), CaseEvent::NoticeMailed)],
+            )];
+            // 40 start treatment in October; 10 others were treated in July only.
+            let on = match n {
+                1..=40 => Some((
+                    Date::constant(2025, 10, 3),
+                    GroupKind::Drug,
+                    "smoking_cessation_drug",
+                )),
+                41..=50 => Some((
+                    Date::constant(2025, 7, 3),
+                    GroupKind::Procedure,
+                    "smoking_cessation",
+                )),
+                _ => None,
+            };
+            let visits: Vec<VisitFact> = on
+                .map(|(day, kind, group)| VisitFact {
+                    member: m.key.clone(),
+                    time: ServiceTime::Day(day),
+                    institution: "1310000013".into(),
+                    evidence: [Evidence {
+                        kind,
+                        group: group.into(),
+                        suspected: false,
+                        started_on: None,
+                    }]
+                    .into_iter()
+                    .collect(),
+                })
+                .into_iter()
+                .collect();
+            tally.add(
+                &MemberFacts {
+                    member: &m,
+                    checkups: &checkups,
+                    visits: &visits,
+                    cases: &cases,
+                },
+                &scope,
+            );
+        }
+        let r = tally.finish(&scope, SuppressionRule::default());
+        assert!(r.smoking.cessation_measured);
+        let rate = r.smoking.cessation.unwrap();
+        assert_eq!((rate.k, rate.n), (40, 200), "{rate:?}");
+    }
+
     #[test]
     fn without_a_planted_jump_the_discontinuity_covers_zero() {
         let r = society(0.0, 11);
@@ -1024,7 +1096,7 @@ mod tests {
             cohort: FiscalYear::new(2025),
             book: &book,
             coverage: &coverage,
-            cessation_group: None,
+            cessation: None,
         };
         let mut rng = Lcg(seed);
         let mut tally = Tally::default();

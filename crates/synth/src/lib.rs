@@ -204,6 +204,9 @@ struct Chronic {
 pub mod planted {
     /// Share of the smokers at a checkup (all notified) who have quit at their next one.
     pub const QUIT_RATE_NOTIFIED: f64 = 0.20;
+    /// Share of the smokers at a checkup (all notified) who start 禁煙治療
+    /// (ニコチン依存症管理料) 2–4 months after it.
+    pub const CESSATION_TREATMENT: f64 = 0.08;
     /// Share of the non-smokers at a checkup who smoke at their next one.
     pub const RELAPSE_RATE: f64 = 0.03;
     /// Diabetes visits within 1–3 months of the checkup among the untreated, at HbA1c
@@ -459,6 +462,32 @@ impl Society {
                             .map(|a| a == SmokingAnswer::Smokes);
                         carry[idx].hba1c = Some(hba1c);
                         carry[idx].treated = false;
+                        // 禁煙治療 after the S notice, drawn from a generator of its own so
+                        // that every other draw (and every planted figure) stays as it was.
+                        if carry[idx].smokes == Some(true) {
+                            let mut own = ChaCha8Rng::seed_from_u64(
+                                self.config.seed ^ 0xC0FF_EE00 ^ ((idx as u64) << 16) ^ year as u64,
+                            );
+                            if own.random::<f64>() < planted::CESSATION_TREATMENT {
+                                let first = YearMonth::of(
+                                    add_months(exam, own.random_range(2..=4)).unwrap_or(exam),
+                                );
+                                for month in [first, first.next()] {
+                                    claims.push(SynthClaim {
+                                        member: idx,
+                                        month,
+                                        days: vec![own.random_range(1..=28)],
+                                        groups: vec![GroupSpec::procedure("smoking_cessation")],
+                                        institution: format!(
+                                            "131{:07}",
+                                            own.random_range(1..400u32) * 13
+                                        ),
+                                        arrives: month,
+                                        kind: ClaimFileKind::Medical,
+                                    });
+                                }
+                            }
+                        }
                         let submitted_on = first_of_next_month(exam, 1)
                             .checked_add(jiff::Span::new().days(9))
                             .unwrap_or(exam);

@@ -300,8 +300,9 @@ async fn an_opt_out_is_recorded_only_after_its_confirmation_and_is_in_the_regist
 async fn the_risk_list_opens_on_the_latest_year_with_data_and_exports_what_it_shows() {
     let app = TestApp::spawn().await;
     // Checkups of the year before (FY2025) only: December's empty year is not shown.
+    // HbA1c 7.0 is 受診勧奨判定値 (≥ 6.5); 8.4 is すぐに受診 (≥ 8.0), so each level shows.
     let exams: Vec<_> = (1..=3)
-        .map(|n| crate::helpers::exam(n, 7.0, false))
+        .map(|n| crate::helpers::exam(n, if n == 3 { 8.4 } else { 7.0 }, false))
         .collect();
     let path = app.checkup_archive("E1", Some("E1"), &exams, "2025-06-01");
     app.app()
@@ -332,6 +333,10 @@ async fn the_risk_list_opens_on_the_latest_year_with_data_and_exports_what_it_sh
     let lines: Vec<&str> = csv.body.lines().collect();
     assert_eq!(lines.len(), 4, "{}", csv.body);
     assert!(lines[1].contains("E1-1-00") && lines[3].contains("E1-3-00"));
+    // The level in words, per person, on the page and in the export.
+    assert!(lines[1].contains("受診勧奨判定値") && !lines[1].contains("すぐに受診"));
+    assert!(lines[3].contains("すぐに受診"), "{}", lines[3]);
+    assert!(list.body.contains("すぐに受診"), "{}", list.body);
     let xlsx = app
         .get("/employer/E1/risk-holders/export?fy=2025&format=xlsx", &emp)
         .await;
