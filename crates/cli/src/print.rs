@@ -444,10 +444,13 @@ pub fn effects(r: &EffectReport) {
     );
     println!("  6か月以内の受診率      {}", pct(&d.visit));
     println!(
-        "  次回健診の HbA1c 変化  {} (受診 {}, 未受診 {})",
+        "  次回健診の HbA1c 変化  {} n={} (受診 {} n={}, 未受診 {} n={})",
         change(&d.hba1c_change),
+        d.hba1c_people.0 + d.hba1c_people.1,
         change(&d.hba1c_change_visited),
-        change(&d.hba1c_change_not_visited)
+        d.hba1c_people.0,
+        change(&d.hba1c_change_not_visited),
+        d.hba1c_people.1
     );
     println!("  次回 HbA1c 7.0 未満     {}", pct(&d.below_7));
     println!("  次回 HbA1c 6.5 未満     {}", pct(&d.below_6_5));

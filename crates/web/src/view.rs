@@ -183,7 +183,7 @@ impl Field {
 }
 
 /// A bar chart of rates on a fixed 0–100 % axis, each with its 95 % interval: a bar's
-/// length is its rate, never scaled to the largest one.
+/// length is its rate, never scaled to the largest one. Drawn by `plotters` as SVG.
 pub struct Bars {
     /// Caption.
     pub caption: String,
@@ -191,31 +191,29 @@ pub struct Bars {
     pub bars: Vec<BarRow>,
 }
 
-/// One bar of [`Bars`] (positions in SVG units of the 0–100 % axis).
+/// One bar of [`Bars`].
 pub struct BarRow {
     /// Label.
     pub label: String,
     /// Value text (rate, interval, denominator).
     pub text: String,
-    /// Bar length.
-    pub width: u32,
-    /// Interval from …
-    pub low: u32,
-    /// … to.
-    pub high: u32,
-    /// No rate (nobody counted).
-    pub empty: bool,
+    /// The rate and its interval as fractions (0–1); none when nobody was counted.
+    pub rate: Option<(f64, f64, f64)>,
 }
 
-/// SVG units of 100 %.
-pub const AXIS: u32 = 400;
-/// Where the axis starts.
-pub const AXIS_X: u32 = 260;
+/// The chart's width in SVG units, and the parts of it: labels, the 0–100 % axis, the
+/// value texts.
+const CHART_WIDTH: u32 = 1000;
+const LABEL_WIDTH: u32 = 260;
+const TEXT_WIDTH: u32 = 330;
+const ROW_HEIGHT: u32 = 26;
+const AXIS_LABELS: u32 = 24;
+/// The bar colour (also how the tests find the bars).
+const BAR_COLOUR: plotters::style::RGBColor = plotters::style::RGBColor(11, 92, 171);
 
 impl Bars {
     /// Rates with their Wilson interval and denominator.
     pub fn rates(caption: &str, data: &[(String, Option<collabo_domain::effects::Rate>)]) -> Bars {
-        let at = |x: f64| (x.clamp(0.0, 1.0) * f64::from(AXIS)).round() as u32;
         Bars {
             caption: caption.to_owned(),
             bars: data
@@ -231,40 +229,78 @@ impl Bars {
                             r.k,
                             r.n
                         ),
-                        width: at(r.estimate.value),
-                        low: at(r.estimate.low),
-                        high: at(r.estimate.high),
-                        empty: false,
+                        rate: Some((r.estimate.value, r.estimate.low, r.estimate.high)),
                     },
                     None => BarRow {
                         label: label.clone(),
                         text: "— (対象なし)".to_owned(),
-                        width: 0,
-                        low: 0,
-                        high: 0,
-                        empty: true,
+                        rate: None,
                     },
                 })
                 .collect(),
         }
     }
-    /// SVG height (bars and the axis labels).
-    pub fn height(&self) -> usize {
-        self.bars.len() * 26 + 24
+
+    /// The chart as an SVG element: a 0–100 % axis with ticks every 25 %, one bar per
+    /// rate with its interval as a line, the label on the left and the figures on the
+    /// right. Text is laid out by the browser, never stretched.
+    pub fn svg(&self) -> String {
+        let height = self.bars.len() as u32 * ROW_HEIGHT + AXIS_LABELS;
+        let mut out = String::new();
+        // Drawing into a String cannot fail; an error would only leave the chart empty.
+        let _ = self.draw(&mut out, height);
+        out
     }
-    /// Where the axis labels go.
-    pub fn axis_y(&self) -> usize {
-        self.bars.len() * 26 + 18
-    }
-    /// The axis ticks: (x, label).
-    pub fn ticks(&self) -> Vec<(u32, &'static str)> {
-        vec![
-            (AXIS_X, "0%"),
-            (AXIS_X + AXIS / 4, "25%"),
-            (AXIS_X + AXIS / 2, "50%"),
-            (AXIS_X + AXIS * 3 / 4, "75%"),
-            (AXIS_X + AXIS, "100%"),
-        ]
+
+    fn draw(&self, out: &mut String, height: u32) -> Result<(), Box<dyn std::error::Error + '_>> {
+        use plotters::prelude::*;
+        let root = SVGBackend::with_string(out, (CHART_WIDTH, height)).into_drawing_area();
+        let rows = self.bars.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .margin_left(LABEL_WIDTH)
+            .margin_right(TEXT_WIDTH)
+            .x_label_area_size(AXIS_LABELS)
+            // The end a hair past 100 so that the 100 % tick is drawn (the range is half-open).
+            .build_cartesian_2d((0f64..100.000_001).step(25.0), rows..0f64)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_label_formatter(&|x| format!("{x:.0}%"))
+            .x_label_style(("sans-serif", 15).into_font().color(&RGBColor(82, 96, 109)))
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(208, 215, 222))
+            .draw()?;
+        let at = |x: f64| 100.0 * x.clamp(0.0, 1.0);
+        chart.draw_series(self.bars.iter().enumerate().filter_map(|(i, b)| {
+            let (value, _, _) = b.rate?;
+            let y = i as f64;
+            Some(Rectangle::new(
+                [(0.0, y + 0.15), (at(value), y + 0.85)],
+                BAR_COLOUR.filled(),
+            ))
+        }))?;
+        chart.draw_series(self.bars.iter().enumerate().filter_map(|(i, b)| {
+            let (_, low, high) = b.rate?;
+            let y = i as f64 + 0.5;
+            Some(PathElement::new(
+                vec![(at(low), y), (at(high), y)],
+                RGBColor(31, 41, 51).stroke_width(2),
+            ))
+        }))?;
+        // plotters takes points (px × 1.24): 16 draws 13 px text.
+        let text = ("sans-serif", 16).into_font().color(&RGBColor(31, 41, 51));
+        for (i, b) in self.bars.iter().enumerate() {
+            let y = (i as u32 * ROW_HEIGHT + 18) as i32;
+            root.draw_text(&b.label, &text, (0, y - 13))?;
+            root.draw_text(
+                &b.text,
+                &text,
+                ((CHART_WIDTH - TEXT_WIDTH + 10) as i32, y - 13),
+            )?;
+        }
+        root.present()?;
+        Ok(())
     }
 }
 
@@ -481,4 +517,69 @@ pub fn query_value(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod chart_tests {
+    use super::*;
+
+    /// The bars' `(x, width)` as drawn, found by their colour.
+    fn bars_of(svg: &str) -> Vec<(f64, f64)> {
+        let attr = |el: &str, name: &str| -> f64 {
+            let at = el.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+            el[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        svg.split("<rect")
+            .skip(1)
+            .filter(|el| el.contains("fill=\"#0B5CAB\""))
+            .map(|el| (attr(el, "x"), attr(el, "width")))
+            .collect()
+    }
+
+    fn rate(k: u64, n: u64) -> Option<collabo_domain::effects::Rate> {
+        collabo_domain::effects::rate(k, n)
+    }
+
+    #[test]
+    fn a_bar_is_as_long_as_its_rate_on_the_fixed_axis_never_scaled_to_the_largest() {
+        // 42.7 % is the largest bar: it must be drawn at 42.7 % of the axis, not full.
+        let chart = Bars::rates(
+            "率",
+            &[
+                ("受診".into(), rate(427, 1000)),
+                ("禁煙".into(), rate(100, 1000)),
+                ("対象なし".into(), None),
+            ],
+        );
+        let svg = chart.svg();
+        let bars = bars_of(&svg);
+        assert_eq!(bars.len(), 2, "{svg}");
+        let axis = f64::from(CHART_WIDTH - LABEL_WIDTH - TEXT_WIDTH);
+        assert!((bars[0].1 / axis - 0.427).abs() < 0.01, "{bars:?} {svg}");
+        assert!((bars[1].1 / axis - 0.100).abs() < 0.01, "{bars:?}");
+        assert!(
+            bars.iter()
+                .all(|b| (b.0 - f64::from(LABEL_WIDTH)).abs() < 2.0)
+        );
+        // The axis says 0 % and 100 %, the text is not stretched, the labels are there.
+        let texts: Vec<&str> = svg
+            .split("<text")
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1))
+            .map(|t| t.trim_end_matches("</text").trim())
+            .collect();
+        for tick in [
+            "0%",
+            "25%",
+            "50%",
+            "75%",
+            "100%",
+            "受診",
+            "禁煙",
+            "— (対象なし)",
+        ] {
+            assert!(texts.contains(&tick), "{tick} in {texts:?}");
+        }
+        assert!(!svg.contains("preserveAspectRatio"));
+    }
 }

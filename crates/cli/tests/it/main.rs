@@ -255,12 +255,25 @@ async fn the_demo_replays_two_years_from_real_format_files_and_ends_with_their_e
         let l = tail.lines().find(|l| l.contains(line)).expect(line);
         assert!(l.contains('[') && l.contains('/'), "{l}");
     }
-    // A mean change: its interval (the number of people is not printed yet).
+    // A mean change: its interval and the number of people behind it, overall and the
+    // two groups adding up to it.
     let l = tail
         .lines()
         .find(|l| l.contains("次回健診の HbA1c 変化"))
         .expect("HbA1c");
     assert!(l.contains('[') && l.contains(','), "{l}");
+    let ns: Vec<u64> = l
+        .split("n=")
+        .skip(1)
+        .map(|t| {
+            t.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(ns.len() == 3 && ns[0] > 0 && ns[0] == ns[1] + ns[2], "{l}");
     assert!(tail.contains("初回通知後"), "{tail}");
     let pdf = std::fs::read(demo.join("effects_2025.pdf")).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
