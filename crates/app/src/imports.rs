@@ -635,6 +635,36 @@ impl App {
         error
     }
 
+    /// Reads a list file (register, 要精密検査 list, consents) for its import, inside the
+    /// door: a file that cannot be read is refused like a bad one, with its audit record
+    /// (`import.rejected`) naming the file, not lost before the door. Returns the file's
+    /// name as messages show it, and its bytes.
+    pub async fn read_import_file(
+        &self,
+        actor: &Actor,
+        kind: ImportKind,
+        employer: Option<&EmployerCode>,
+        path: &Path,
+    ) -> Result<(String, Vec<u8>)> {
+        match employer {
+            Some(e) => actor.may(Action::UploadEmployerData, Scope::Employer(e))?,
+            None => actor.may(Action::ImportSocietyData, Scope::Society)?,
+        };
+        let file = file_name(path);
+        match tokio::fs::read(path).await {
+            Ok(bytes) => Ok((file, bytes)),
+            Err(source) => {
+                let error = ImportError::Io {
+                    file: file.clone(),
+                    source,
+                };
+                Err(self
+                    .refused(actor, kind, &file, employer, error.into())
+                    .await)
+            }
+        }
+    }
+
     /// Imports the member register (資格). Layout: 保険者番号, 記号, 番号, 枝番, 氏名, 氏名カナ,
     /// 性別 (1/2 or 男/女), 生年月日, 郵便番号, 住所, 住所2, 事業所記号, 本人家族 (本人/家族),
     /// 資格取得日, 資格喪失日, optional 所属開始日.

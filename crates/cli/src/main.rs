@@ -22,10 +22,11 @@ mod progress;
 use anyhow::{Context, Result, bail};
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use collabo_app::audit::AuditFilter;
-use collabo_app::imports::{file_name, read_file};
+use collabo_app::imports::file_name;
 use collabo_app::members::CaseFilter;
 use collabo_app::review::{Resolution, ReviewFilter};
 use collabo_app::{Actor, App, Society};
+use collabo_domain::admission::ImportKind;
 use collabo_domain::authz::Role;
 use collabo_domain::calendar::{FiscalYear, japan_date};
 use collabo_domain::case::{CaseKey, CaseState};
@@ -607,10 +608,6 @@ fn read_password() -> Result<String> {
 }
 
 /// A file's name (as shown in messages) and bytes, for the imports that read it whole.
-fn file_bytes(path: &Path) -> Result<(String, Vec<u8>)> {
-    Ok((file_name(path), read_file(path)?))
-}
-
 /// The group map in force: the newest loaded into the data folder, else the built-in one.
 pub(crate) fn group_map(data: &Path) -> Result<collabo_claims::GroupMap> {
     let dir = data.join("masters");
@@ -664,30 +661,13 @@ async fn dispatch(cli: Cli) -> Result<()> {
             app.close().await;
         }
         Command::Import { what } => {
-            let path = match what {
-                ImportWhat::Members { file }
-                | ImportWhat::Checkups { file, .. }
-                | ImportWhat::Referrals { file, .. }
-                | ImportWhat::Claims { file }
-                | ImportWhat::Consents { file } => file,
-            };
-            // Said once, with the path as given, before anything is opened.
-            if let Err(e) = std::fs::metadata(path) {
-                bail!(
-                    "{} を読めません（{}）。",
-                    path.display(),
-                    if e.kind() == std::io::ErrorKind::NotFound {
-                        "ファイルが見つかりません"
-                    } else {
-                        "読む権限がないか、読み込めません"
-                    }
-                );
-            }
             let app = open(&cli).await?;
             let actor = staff();
             let report = match what {
                 ImportWhat::Members { file } => {
-                    let (name, bytes) = file_bytes(file)?;
+                    let (name, bytes) = app
+                        .read_import_file(&actor, ImportKind::Members, None, file)
+                        .await?;
                     let bar = progress::working(&name);
                     let report = app.import_members(&actor, &name, &bytes).await;
                     bar.finish_and_clear();
@@ -704,11 +684,12 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     report?
                 }
                 ImportWhat::Referrals { file, employer } => {
-                    let (name, bytes) = file_bytes(file)?;
+                    let employer = employer_code(employer)?;
+                    let (name, bytes) = app
+                        .read_import_file(&actor, ImportKind::Referrals, Some(&employer), file)
+                        .await?;
                     let bar = progress::working(&name);
-                    let report = app
-                        .import_referrals(&actor, &employer_code(employer)?, &name, &bytes)
-                        .await;
+                    let report = app.import_referrals(&actor, &employer, &name, &bytes).await;
                     bar.finish_and_clear();
                     report?
                 }
@@ -724,7 +705,9 @@ async fn dispatch(cli: Cli) -> Result<()> {
                     report?
                 }
                 ImportWhat::Consents { file } => {
-                    let (name, bytes) = file_bytes(file)?;
+                    let (name, bytes) = app
+                        .read_import_file(&actor, ImportKind::Consents, None, file)
+                        .await?;
                     let bar = progress::working(&name);
                     let n = app.import_consents(&actor, &name, &bytes).await;
                     bar.finish_and_clear();

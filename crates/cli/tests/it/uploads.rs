@@ -121,22 +121,43 @@ async fn a_checkup_archive_given_as_a_list_is_named_and_refused_whole() {
     pool.close().await;
 }
 
-#[test]
-fn a_missing_file_is_said_once_in_japanese_with_its_path() {
+#[tokio::test]
+async fn a_missing_file_is_said_once_in_japanese_and_its_refusal_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     setup(dir.path());
     let missing = dir.path().join("ない.csv");
-    for kind in ["members", "claims", "checkups", "consents"] {
+    let kinds = ["members", "claims", "checkups", "consents"];
+    for kind in kinds {
         let o = collabo(dir.path(), &["import", kind, missing.to_str().unwrap()]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        // The file is named as messages name it (no folder), once.
         assert_eq!(
             err.trim(),
-            format!(
-                "エラー: {} を読めません（ファイルが見つかりません）。",
-                missing.display()
-            ),
+            "エラー: ない.csv を読めません（ファイルが見つかりません）。",
             "{kind}"
         );
     }
+    let o = collabo(
+        dir.path(),
+        &[
+            "import",
+            "referrals",
+            "--employer",
+            "1001",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert!(!o.status.success());
+    // Refused inside the door: each attempt has its audit record naming the file.
+    let pool = db(&dir.path().join("collabo.sqlite")).await;
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'import.rejected' AND detail LIKE '%ない.csv%'"
+        )
+        .await,
+        kinds.len() as i64 + 1,
+    );
+    pool.close().await;
 }
