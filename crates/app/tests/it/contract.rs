@@ -453,11 +453,15 @@ async fn claims_are_stored_as_visit_facts_only(t: TestApp) {
         YearMonth::parse("2025-08").unwrap(),
     );
     let map = collabo_claims::GroupMap::builtin().unwrap();
+    // The import reports the bytes it read as it goes (the portal's job bar and the
+    // CLI's follow it): the whole file, once, by the end.
+    let read = collabo_app::Progress::default();
     let report = t
         .app
-        .import_claims(&staff(d(2025, 9, 5)), &path, &map)
+        .import_claims_with_progress(&staff(d(2025, 9, 5)), &path, &map, &read)
         .await
         .unwrap();
+    assert_eq!(read.get(), std::fs::metadata(&path).unwrap().len());
     assert_eq!(
         report.summary.unmatched, 1,
         "a wrong birth date matches nobody"

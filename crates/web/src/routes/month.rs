@@ -284,7 +284,25 @@ async fn start_import(
                     })
                     .await
                     .map_err(|e| AppError::Invalid(format!("分類表の読込: {e}")))??;
-                    let report = app.import_claims(&actor, &path, &map).await?;
+                    // The job's bar follows the bytes the import has read, four times a
+                    // second, until it ends.
+                    let read = collabo_app::Progress::default();
+                    let ticker = {
+                        let (jobs, read, total) = (jobs.clone(), read.clone(), received.bytes);
+                        tokio::spawn(async move {
+                            let mut every =
+                                tokio::time::interval(std::time::Duration::from_millis(250));
+                            loop {
+                                every.tick().await;
+                                jobs.progress(id, read.get().min(total), total);
+                            }
+                        })
+                    };
+                    let report = app
+                        .import_claims_with_progress(&actor, &path, &map, &read)
+                        .await;
+                    ticker.abort();
+                    let report = report?;
                     Ok(import_lines(&file, &report.summary))
                 }
                 SocietyFile::Members | SocietyFile::Consents => {
