@@ -191,6 +191,17 @@ impl App {
         settings: &ProgrammeSettings,
     ) -> Result<()> {
         actor.may(Action::ManageSettings, Scope::Society)?;
+        // The domain's one check: nothing out of range or out of order is ever stored.
+        let problems = settings.problems();
+        if !problems.is_empty() {
+            return Err(AppError::Invalid(
+                problems
+                    .iter()
+                    .map(|p| p.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ));
+        }
         let mut tx = write(self).await?;
         tx.save_programme_settings(settings).await?;
         tx.audit(

@@ -572,3 +572,225 @@ impl ProgrammeBook {
         &self.versions
     }
 }
+
+/// Something wrong with a programme's settings: the field (its name in the settings'
+/// JSON, which the form uses too) and why, in Japanese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingProblem {
+    /// The field, e.g. `rules.hba1c_threshold` or `rules.thresholds.HbA1c`.
+    pub field: String,
+    /// Why, for the person editing.
+    pub message: String,
+}
+
+impl fmt::Display for SettingProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl ProgrammeSettings {
+    /// What is wrong with these settings (empty: they can be saved). The one check every
+    /// way of saving goes through (the form, the JSON import, the CLI): a value outside
+    /// what the programme can mean, or 判定値 out of order, is refused before it is
+    /// stored, never judged with.
+    pub fn problems(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        let mut months = |field: &str, label: &str, v: i32, max: i32| {
+            if !(1..=max).contains(&v) {
+                out.push(SettingProblem {
+                    field: field.to_owned(),
+                    message: format!("{label}は1〜{max}か月で指定してください（{v}）。"),
+                });
+            }
+        };
+        months(
+            "max_trigger_age_months",
+            "対象とする健診・検診の古さ",
+            self.max_trigger_age_months,
+            60,
+        );
+        match &self.rules {
+            ProgrammeRules::Diabetes {
+                interrupted_months,
+                lookback_months,
+                follow_up_months,
+                ..
+            } => {
+                months(
+                    "rules.lookback_months",
+                    "受診歴を確認する期間",
+                    *lookback_months,
+                    60,
+                );
+                months(
+                    "rules.follow_up_months",
+                    "受診を確認するまでの期間",
+                    *follow_up_months,
+                    24,
+                );
+                if let Some(m) = interrupted_months {
+                    months("rules.interrupted_months", "治療中断とみなす期間", *m, 36);
+                }
+            }
+            ProgrammeRules::Cancer {
+                follow_up_months, ..
+            } => months(
+                "rules.follow_up_months",
+                "精密検査の受診を確認するまでの期間",
+                *follow_up_months,
+                24,
+            ),
+            ProgrammeRules::Risk { .. } | ProgrammeRules::Smoking => {}
+        }
+        let mut value = |field: &str, label: &str, v: f64, range: std::ops::RangeInclusive<f64>| {
+            if !(v.is_finite() && range.contains(&v)) {
+                out.push(SettingProblem {
+                    field: field.to_owned(),
+                    message: format!(
+                        "{label}は{}〜{}で指定してください（{v}）。",
+                        range.start(),
+                        range.end()
+                    ),
+                });
+            }
+        };
+        if let ProgrammeRules::Diabetes {
+            hba1c_threshold,
+            glucose_threshold,
+            ..
+        } = &self.rules
+        {
+            value(
+                "rules.hba1c_threshold",
+                "HbA1c の基準",
+                *hba1c_threshold,
+                4.0..=15.0,
+            );
+            if let Some(g) = glucose_threshold {
+                value("rules.glucose_threshold", "血糖の基準", *g, 70.0..=400.0);
+            }
+        }
+        if let ProgrammeRules::Risk { thresholds, .. } = &self.rules {
+            for t in thresholds {
+                let field = match t.sex {
+                    Some(sex) => format!("rules.thresholds.{:?}_{sex:?}", t.item),
+                    None => format!("rules.thresholds.{:?}", t.item),
+                };
+                let levels: Vec<f64> = [t.guidance, t.referral, t.urgent]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if levels.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                    out.push(SettingProblem {
+                        field,
+                        message: format!(
+                            "{} の判定値は0以上の数で指定してください。",
+                            t.item.label()
+                        ),
+                    });
+                    continue;
+                }
+                // Each level is further from normal than the one before it.
+                let ordered = levels.windows(2).all(|w| match t.direction {
+                    crate::risk::Direction::AtOrAbove => w[0] <= w[1],
+                    crate::risk::Direction::Below | crate::risk::Direction::AtOrBelow => {
+                        w[0] >= w[1]
+                    }
+                });
+                if !ordered {
+                    out.push(SettingProblem {
+                        field,
+                        message: format!(
+                            "{} の判定値の順序が正しくありません（保健指導判定値 → 受診勧奨判定値 → すぐに受診 の順に{}なるように）。",
+                            t.item.label(),
+                            if t.direction == crate::risk::Direction::AtOrAbove { "大きく" } else { "小さく" }
+                        ),
+                    });
+                }
+            }
+        }
+        if let Some(ages) = self.ages {
+            let ok = (0..=120).contains(&ages.min)
+                && ages.max.is_none_or(|max| (ages.min..=120).contains(&max));
+            if !ok {
+                out.push(SettingProblem {
+                    field: "ages".to_owned(),
+                    message: "対象年齢は0〜120歳で、下限が上限以下になるように指定してください。"
+                        .to_owned(),
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_of_every_programme_and_edition_have_no_problem() {
+        for code in ProgrammeCode::ALL {
+            assert_eq!(
+                ProgrammeSettings::default_for(code).problems(),
+                vec![],
+                "{code:?}"
+            );
+        }
+        for edition in [ThresholdEdition::Heisei30, ThresholdEdition::Reiwa6] {
+            assert!(
+                ProgrammeSettings::risk_edition(edition)
+                    .problems()
+                    .is_empty()
+            );
+        }
+    }
+
+    #[test]
+    fn values_a_programme_cannot_mean_are_named_by_field() {
+        let fields = |s: &ProgrammeSettings| -> Vec<String> {
+            s.problems().into_iter().map(|p| p.field).collect()
+        };
+        let mut d = ProgrammeSettings::default_for(ProgrammeCode::D);
+        if let ProgrammeRules::Diabetes {
+            hba1c_threshold,
+            follow_up_months,
+            interrupted_months,
+            ..
+        } = &mut d.rules
+        {
+            *hba1c_threshold = 65.0; // a typo for 6.5
+            *follow_up_months = 0;
+            *interrupted_months = Some(6);
+        }
+        d.ages = Some(AgeRange {
+            min: 75,
+            max: Some(40),
+        });
+        assert_eq!(
+            fields(&d),
+            ["rules.follow_up_months", "rules.hba1c_threshold", "ages"]
+        );
+        let mut r = ProgrammeSettings::default_for(ProgrammeCode::R);
+        if let ProgrammeRules::Risk { thresholds, .. } = &mut r.rules {
+            let hba1c = thresholds
+                .iter_mut()
+                .find(|t| t.item == crate::checkup::Item::HbA1c)
+                .unwrap();
+            hba1c.referral = Some(5.0); // below its 保健指導判定値 5.6
+            let egfr = thresholds
+                .iter_mut()
+                .find(|t| t.item == crate::checkup::Item::Egfr)
+                .unwrap();
+            egfr.urgent = Some(50.0); // eGFR: すぐに must be below 受診勧奨 45
+        }
+        assert_eq!(
+            fields(&r),
+            ["rules.thresholds.HbA1c", "rules.thresholds.Egfr"]
+        );
+        let mut c = ProgrammeSettings::default_for(ProgrammeCode::C);
+        c.max_trigger_age_months = 999;
+        assert_eq!(fields(&c), ["max_trigger_age_months"]);
+    }
+}

@@ -1,6 +1,6 @@
 //! Administration: users (role, employer scope, TOTP reset, API tokens), employers and
-//! memoranda (覚書), programme settings per fiscal year (JSON per programme and year),
-//! and letter template uploads (validated by the letters crate). Every change is audited.
+//! memoranda (覚書), and letter template uploads (validated by the letters crate); the
+//! programme settings are in [`super::settings`]. Every change is audited.
 
 use super::encode_segment;
 use crate::AppState;
@@ -12,10 +12,9 @@ use axum::extract::{Form as FormData, Multipart, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use collabo_app::accounts::NewUser;
 use collabo_domain::authz::Role;
-use collabo_domain::calendar::FiscalYear;
 use collabo_domain::employer::{AgreementStatus, Employer};
 use collabo_domain::ids::EmployerCode;
-use collabo_domain::programme::{ProgrammeCode, ProgrammeSettings};
+use collabo_domain::programme::ProgrammeCode;
 use serde::Deserialize;
 
 fn user_form(csrf: &str) -> Form {
@@ -464,142 +463,6 @@ pub async fn agreement_status(
         .set_agreement(&who.actor(), id, status, on)
         .await?;
     Ok(Redirect::to("/admin/employers").into_response())
-}
-
-fn settings_page(
-    state: &AppState,
-    who: &Identity,
-    book: &collabo_domain::programme::ProgrammeBook,
-    programme: ProgrammeCode,
-    year: i16,
-    error: Option<String>,
-) -> WebResult<Page> {
-    let fy = FiscalYear::new(year);
-    let current = book
-        .for_year(programme, fy)
-        .cloned()
-        .unwrap_or_else(|| ProgrammeSettings::default_for(programme));
-    let json =
-        serde_json::to_string_pretty(&current).map_err(|e| WebError::Internal(e.to_string()))?;
-    let mut page = Page::new("事業設定", who);
-    if let Some(e) = error {
-        page.notice("error", vec![e]);
-    }
-    page.push(Block::Para("事業ごと・年度ごとの設定です。保存した年度から、次に設定を保存した年度の前年度まで適用されます。".into()));
-    let links = ProgrammeCode::ALL
-        .into_iter()
-        .map(|p| {
-            (
-                format!("/admin/settings?programme={}&year={year}", p.letter()),
-                format!("{} {}", p.letter(), p.label()),
-            )
-        })
-        .collect();
-    page.push(Block::Links(links));
-    page.push(Block::Form(Form {
-        action: "/admin/settings".into(),
-        multipart: false,
-        csrf: who.csrf().into(),
-        fields: vec![
-            Field::hidden("programme", programme.letter()),
-            Field::new("適用開始年度（西暦）", "year", "number").value(year.to_string()),
-            Field::new(
-                &format!(
-                    "{} {} の設定（JSON）",
-                    programme.letter(),
-                    programme.label()
-                ),
-                "settings",
-                "textarea",
-            )
-            .value(json),
-        ],
-        submit: "保存".into(),
-        get: false,
-    }));
-    let _ = state;
-    Ok(page)
-}
-
-/// Settings query.
-#[derive(Deserialize)]
-pub struct SettingsQuery {
-    programme: Option<String>,
-    year: Option<i16>,
-}
-
-/// GET /admin/settings.
-pub async fn settings(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    axum::extract::Query(q): axum::extract::Query<SettingsQuery>,
-) -> WebResult<Response> {
-    let book = state.app.programme_book(&who.actor()).await?;
-    let programme = q
-        .programme
-        .as_deref()
-        .and_then(ProgrammeCode::from_letter)
-        .unwrap_or(ProgrammeCode::R);
-    let year = q
-        .year
-        .unwrap_or_else(|| FiscalYear::of(state.today()).year());
-    Ok(settings_page(&state, &who, &book, programme, year, None)?
-        .html()?
-        .into_response())
-}
-
-/// The settings form.
-#[derive(Deserialize)]
-pub struct SettingsForm {
-    programme: String,
-    year: i16,
-    settings: String,
-}
-
-/// POST /admin/settings.
-pub async fn save_settings(
-    State(state): State<AppState>,
-    Extension(who): Extension<Identity>,
-    FormData(form): FormData<SettingsForm>,
-) -> WebResult<Response> {
-    let programme = ProgrammeCode::from_letter(&form.programme)
-        .ok_or_else(|| WebError::BadRequest("事業が正しくありません。".into()))?;
-    let parsed: Result<ProgrammeSettings, _> = serde_json::from_str(&form.settings);
-    let mut settings = match parsed {
-        Ok(s) => s,
-        Err(e) => {
-            let book = state.app.programme_book(&who.actor()).await?;
-            let page = settings_page(
-                &state,
-                &who,
-                &book,
-                programme,
-                form.year,
-                Some(format!(
-                    "設定を読み取れません（{}行{}列）: {e}",
-                    e.line(),
-                    e.column()
-                )),
-            )?;
-            return Ok((axum::http::StatusCode::BAD_REQUEST, page.html()?).into_response());
-        }
-    };
-    if settings.code != programme {
-        return Err(WebError::BadRequest(
-            "JSON の code が選択した事業と一致しません。".into(),
-        ));
-    }
-    settings.from_year = FiscalYear::new(form.year);
-    state
-        .app
-        .save_programme_settings(&who.actor(), &settings)
-        .await?;
-    Ok(Redirect::to(&format!(
-        "/admin/settings?programme={}&year={}",
-        programme.letter(),
-        form.year
-    ))
-    .into_response())
 }
 
 fn society_form(csrf: &str, head: &collabo_app::registers::Letterhead, streams: &str) -> Form {

@@ -22,6 +22,7 @@ pub mod month;
 pub mod public;
 pub mod review;
 pub mod rules;
+pub mod settings;
 pub mod staff;
 
 /// One route as declared.
@@ -548,14 +549,28 @@ pub fn table() -> Vec<Entry> {
             "/admin/settings",
             Can(ManageSettings),
             "事業設定",
-            get(admin::settings),
+            get(settings::settings),
         ),
         r(
             "POST",
             "/admin/settings",
             Can(ManageSettings),
             "事業設定の保存",
-            post(admin::save_settings),
+            post(settings::save_settings),
+        ),
+        r(
+            "GET",
+            "/admin/settings/export",
+            Can(ManageSettings),
+            "事業設定の書出し（JSON）",
+            get(settings::export_settings),
+        ),
+        r(
+            "POST",
+            "/admin/settings/import",
+            Can(ManageSettings),
+            "事業設定の読込み（JSON）",
+            post(settings::import_settings),
         ),
         r(
             "GET",

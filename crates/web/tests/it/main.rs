@@ -15,3 +15,4 @@ mod month;
 mod postgres;
 mod privacy;
 mod security;
+mod settings;

@@ -79,6 +79,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/agreements/{id}/status", "A"),
     ("GET", "/admin/settings", "A"),
     ("POST", "/admin/settings", "A"),
+    ("GET", "/admin/settings/export", "A"),
+    ("POST", "/admin/settings/import", "A"),
     ("GET", "/admin/joint-use", "A"),
     ("POST", "/admin/joint-use", "A"),
     ("GET", "/staff/retention", "S"),
