@@ -137,6 +137,10 @@ pub async fn log(
             format!("/audit/export.csv?{}", q.query_string()),
             "この条件でCSVをダウンロード".into(),
         ),
+        (
+            format!("/audit/export.xlsx?{}", q.query_string()),
+            "Excel（xlsx）".into(),
+        ),
     ]));
     page.push(Block::Para(format!("該当 {total}件（新しい順）")));
     pager(
@@ -196,13 +200,31 @@ pub async fn export(
     Extension(who): Extension<Identity>,
     Query(q): Query<LogQuery>,
 ) -> WebResult<Response> {
+    export_as(&state, &who, &q, false).await
+}
+
+/// GET /audit/export.xlsx?…: the same records as an Excel sheet.
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<LogQuery>,
+) -> WebResult<Response> {
+    export_as(&state, &who, &q, true).await
+}
+
+async fn export_as(
+    state: &AppState,
+    who: &Identity,
+    q: &LogQuery,
+    xlsx: bool,
+) -> WebResult<Response> {
     let paging = collabo_app::Paging {
         offset: 0,
         limit: 100_000,
     };
     let (records, _) = state
         .app
-        .audit_log(&who.actor(), &q.filter(&state, paging)?)
+        .audit_log(&who.actor(), &q.filter(state, paging)?)
         .await?;
     let rows: Vec<Vec<String>> = records
         .iter()
@@ -226,7 +248,7 @@ pub async fn export(
         })
         .collect();
     super::table_download(
-        false,
+        xlsx,
         "監査ログ",
         &[
             "No.",

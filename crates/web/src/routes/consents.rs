@@ -3,7 +3,7 @@
 //! and exactly what will be deleted and stopped before anything is recorded; then the
 //! opt-out register (list, search, CSV through the shared `collabo_export` writer).
 
-use super::{csv_response, encode_segment};
+use super::encode_segment;
 use crate::AppState;
 use crate::auth::Identity;
 use crate::error::{WebError, WebResult};
@@ -400,6 +400,10 @@ pub async fn register(
             format!("/staff/consents/register.csv?q={}", query_value(&q.q)),
             "CSVでダウンロード".into(),
         ),
+        (
+            format!("/staff/consents/register.xlsx?q={}", query_value(&q.q)),
+            "Excel（xlsx）".into(),
+        ),
         ("/staff/consents".into(), "申出を登録する".into()),
     ]));
     pager(
@@ -461,50 +465,71 @@ pub async fn register_csv(
     Extension(who): Extension<Identity>,
     Query(q): Query<RegisterQuery>,
 ) -> WebResult<Response> {
+    register_export(&state, &who, &q, false).await
+}
+
+/// GET /staff/consents/register.xlsx?q=: the register as an Excel sheet.
+pub async fn register_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<RegisterQuery>,
+) -> WebResult<Response> {
+    register_export(&state, &who, &q, true).await
+}
+
+async fn register_export(
+    state: &AppState,
+    who: &Identity,
+    q: &RegisterQuery,
+    xlsx: bool,
+) -> WebResult<Response> {
     let actor = who.actor();
     let (rows, _) = state
         .app
         .consent_register(&actor, &q.q, collabo_app::Paging::all())
         .await?;
     let employers = state.app.employers(&actor).await?;
-    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
-    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
-    w.write_row([
-        "記号-番号-枝番",
-        "氏名",
-        "カナ",
-        "生年月日",
-        "事業所",
-        "内容",
-        "範囲",
-        "効力発生日",
-        "受付方法",
-        "登録者",
-        "登録日時",
-    ])
-    .map_err(io)?;
-    for (c, m) in &rows {
-        let r = &c.record;
-        w.write_row([
-            m.key.card(),
-            m.name_kanji.clone(),
-            m.name_kana.clone(),
-            m.birth_date.to_string(),
-            employers
-                .iter()
-                .find(|e| e.code == m.employer)
-                .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
-            match r.kind {
-                ConsentKind::OptOut => "停止".to_owned(),
-                ConsentKind::OptIn => "同意".to_owned(),
-            },
-            r.scope.label(),
-            r.effective.to_string(),
-            r.channel.label().to_owned(),
-            r.recorded_by.clone(),
-            wareki_at(c.recorded_at),
-        ])
-        .map_err(io)?;
-    }
-    Ok(csv_response("停止者台帳.csv", w.finish().map_err(io)?))
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(c, m)| {
+            let r = &c.record;
+            vec![
+                m.key.card(),
+                m.name_kanji.clone(),
+                m.name_kana.clone(),
+                m.birth_date.to_string(),
+                employers
+                    .iter()
+                    .find(|e| e.code == m.employer)
+                    .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
+                match r.kind {
+                    ConsentKind::OptOut => "停止".to_owned(),
+                    ConsentKind::OptIn => "同意".to_owned(),
+                },
+                r.scope.label(),
+                r.effective.to_string(),
+                r.channel.label().to_owned(),
+                r.recorded_by.clone(),
+                wareki_at(c.recorded_at),
+            ]
+        })
+        .collect();
+    super::table_download(
+        xlsx,
+        "停止者台帳",
+        &[
+            "記号-番号-枝番",
+            "氏名",
+            "カナ",
+            "生年月日",
+            "事業所",
+            "内容",
+            "範囲",
+            "効力発生日",
+            "受付方法",
+            "登録者",
+            "登録日時",
+        ],
+        &rows,
+    )
 }

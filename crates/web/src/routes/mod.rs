@@ -377,6 +377,13 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/staff/consents/register.xlsx",
+            Can(RecordConsent),
+            "停止者台帳（Excel）",
+            get(consents::register_xlsx),
+        ),
+        r(
+            "GET",
             "/staff/letters",
             Can(ManageLetters),
             "通知バッチ一覧",
@@ -479,6 +486,13 @@ pub fn table() -> Vec<Entry> {
             Can(Export),
             "対象者CSV",
             get(staff::cases_csv),
+        ),
+        r(
+            "GET",
+            "/staff/exports/cases.xlsx",
+            Can(Export),
+            "対象者（Excel）",
+            get(staff::cases_xlsx),
         ),
         // Administration.
         r(
@@ -656,6 +670,13 @@ pub fn table() -> Vec<Entry> {
             Can(ViewAudit),
             "監査ログCSV（絞込条件どおり）",
             get(auditor::export),
+        ),
+        r(
+            "GET",
+            "/audit/export.xlsx",
+            Can(ViewAudit),
+            "監査ログ（Excel、絞込条件どおり）",
+            get(auditor::export_xlsx),
         ),
         r(
             "GET",

@@ -1230,10 +1230,13 @@ pub async fn reports(
         submit: "この年度の集計を公表".into(),
         get: false,
     }));
-    page.push(Block::Links(vec![(
-        "/staff/exports/cases.csv".into(),
-        "案件一覧をCSVでダウンロード".into(),
-    )]));
+    page.push(Block::Links(vec![
+        (
+            "/staff/exports/cases.csv".into(),
+            "案件一覧をCSVでダウンロード".into(),
+        ),
+        ("/staff/exports/cases.xlsx".into(), "Excel（xlsx）".into()),
+    ]));
     Ok(page.html()?.into_response())
 }
 
@@ -1242,33 +1245,47 @@ pub async fn cases_csv(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
+    cases_export(&state, &who, false).await
+}
+
+/// GET /staff/exports/cases.xlsx.
+pub async fn cases_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+) -> WebResult<Response> {
+    cases_export(&state, &who, true).await
+}
+
+async fn cases_export(state: &AppState, who: &Identity, xlsx: bool) -> WebResult<Response> {
     let cases = state.app.export_cases(&who.actor()).await?;
-    let io = |e: collabo_export::ExportError| WebError::Internal(e.to_string());
-    let mut w = collabo_export::CsvWriter::with_bom(collabo_export::LineEnd::Crlf);
-    w.write_row([
-        "事業",
-        "加入者",
-        "事業所",
-        "契機日",
-        "状態",
-        "開始日",
-        "更新日",
-    ])
-    .map_err(io)?;
-    for c in &cases {
-        w.write_row([
-            c.key.programme.letter().to_owned(),
-            c.key.member.to_key_string(),
-            c.employer.to_string(),
-            c.key.trigger.date().to_string(),
-            c.state.label().to_owned(),
-            c.opened_on.to_string(),
-            c.updated_on.to_string(),
-        ])
-        .map_err(io)?;
-    }
-    let body = w.finish().map_err(io)?;
-    Ok(csv_response("cases.csv", body))
+    let rows: Vec<Vec<String>> = cases
+        .iter()
+        .map(|c| {
+            vec![
+                c.key.programme.letter().to_owned(),
+                c.key.member.to_key_string(),
+                c.employer.to_string(),
+                c.key.trigger.date().to_string(),
+                c.state.label().to_owned(),
+                c.opened_on.to_string(),
+                c.updated_on.to_string(),
+            ]
+        })
+        .collect();
+    super::table_download(
+        xlsx,
+        "cases",
+        &[
+            "事業",
+            "加入者",
+            "事業所",
+            "契機日",
+            "状態",
+            "開始日",
+            "更新日",
+        ],
+        &rows,
+    )
 }
 
 /// The publish form.

@@ -184,6 +184,27 @@ async fn formula_cells_from_the_register_are_text_in_every_csv() {
     let cases = app.get("/staff/exports/cases.csv", &staff).await;
     assert_download("cases", &cases);
     assert_no_formula("cases", &cases.body, &[EMPLOYER]);
+    // Each list with a CSV has its Excel sheet too, of the same rows.
+    let auditor = app.login("auditor1").await;
+    for (path, who) in [
+        ("/staff/exports/cases.xlsx", &staff),
+        ("/staff/consents/register.xlsx", &staff),
+        ("/audit/export.xlsx", &auditor),
+    ] {
+        let x = app.get(path, who).await;
+        assert_eq!(x.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            x.headers[axum::http::header::CONTENT_TYPE],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "{path}"
+        );
+        assert!(x.body.starts_with("PK"), "{path}: a zip container");
+        let disposition = x.headers[axum::http::header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(disposition.contains(".xlsx"), "{path}: {disposition}");
+    }
     // The employer's aggregates.
     app.publish(&staff).await;
     let aggregates = app
