@@ -956,9 +956,10 @@ impl App {
     }
 
     /// Stores an uploaded letter template in `dir` after checking it compiles with
-    /// every letter kind's sample data; a broken template leaves the previous file in
-    /// place. Both outcomes are audited. `Ok(Err(message))` tells the user why it was
-    /// refused.
+    /// every letter kind's sample data, beside the other templates in use; a broken
+    /// template, or one whose name is not a template's, is never written (the file in
+    /// use stays as it was, so no batch ever sees it). Both outcomes are audited.
+    /// `Ok(Err(message))` tells the user why it was refused.
     pub async fn save_template(
         &self,
         actor: &Actor,
@@ -967,54 +968,130 @@ impl App {
         bytes: &[u8],
     ) -> Result<std::result::Result<(), String>> {
         actor.may(Action::ManageSettings, Scope::Society)?;
-        let valid_name = name.ends_with(".typ")
-            && name.len() > 4
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            && !name.starts_with('.');
-        if !valid_name {
-            return Err(AppError::Invalid(
-                "ファイル名は英数字・ハイフン・下線のみの .typ にしてください。".into(),
-            ));
+        let checked = trial_templates(dir, name, bytes).await?;
+        match &checked {
+            Err(message) => {
+                self.audit_alone(
+                    &AuditEntry::new(actor, AuditAction::TemplateRejected).detail(format!(
+                        "{name}: {}",
+                        message.lines().next().unwrap_or_default()
+                    )),
+                )
+                .await?;
+            }
+            Ok(_) => {
+                std::fs::create_dir_all(dir).map_err(io(dir))?;
+                // Written beside, then renamed over: a batch reads the old or the new
+                // file, never half of one.
+                let path = dir.join(name);
+                let part = dir.join(format!(".{name}.part"));
+                std::fs::write(&part, bytes).map_err(io(&part))?;
+                std::fs::rename(&part, &path).map_err(io(&path))?;
+                self.audit_alone(
+                    &AuditEntry::new(actor, AuditAction::TemplateUpload)
+                        .detail(format!("{name} ({} bytes)", bytes.len())),
+                )
+                .await?;
+            }
         }
-        let text = std::str::from_utf8(bytes).map_err(|_| {
-            AppError::Invalid("テンプレートは UTF-8 のテキストにしてください。".into())
-        })?;
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let path = dir.join(name);
-        let previous = std::fs::read(&path).ok();
-        std::fs::write(&path, text).map_err(io(&path))?;
-        let dir_owned = dir.to_owned();
-        let checked = tokio::task::spawn_blocking(move || {
-            Renderer::with_default_fonts(None, Some(&dir_owned))
-                .and_then(|r| r.validate_templates())
+        Ok(checked.map(|_| ()))
+    }
+
+    /// A preview of an uploaded template before it is saved: the sample letters (a
+    /// fictitious person and society) of the kinds it is used for — every kind for
+    /// `layout.typ` — rendered with it beside the templates in use, as one PDF. Nothing
+    /// is stored. `Ok(Err(message))` says why it does not compile.
+    pub async fn preview_template(
+        &self,
+        actor: &Actor,
+        dir: &Path,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<std::result::Result<Vec<u8>, String>> {
+        actor.may(Action::ManageSettings, Scope::Society)?;
+        let trial = match trial_templates(dir, name, bytes).await? {
+            Ok(trial) => trial,
+            Err(message) => return Ok(Err(message)),
+        };
+        let kinds: Vec<LetterKind> = LetterKind::ALL
+            .into_iter()
+            .filter(|k| name == "layout.typ" || name == format!("{}.typ", k.code()))
+            .collect();
+        let rendered = tokio::task::spawn_blocking(move || {
+            let samples: Vec<LetterData> = kinds.into_iter().map(LetterData::sample).collect();
+            Renderer::with_default_fonts(None, Some(trial.path()))
+                .and_then(|r| r.render_batch(&samples.iter().collect::<Vec<_>>()))
+                .map(|batch| batch.pdf)
                 .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| AppError::Invalid(format!("join: {e}")))?;
-        if let Err(message) = &checked {
-            match previous {
-                Some(old) => std::fs::write(&path, old),
-                None => std::fs::remove_file(&path),
-            }
-            .map_err(io(&path))?;
-            self.audit_alone(
-                &AuditEntry::new(actor, AuditAction::TemplateRejected).detail(format!(
-                    "{name}: {}",
-                    message.lines().next().unwrap_or_default()
-                )),
-            )
-            .await?;
-        } else {
-            self.audit_alone(
-                &AuditEntry::new(actor, AuditAction::TemplateUpload)
-                    .detail(format!("{name} ({} bytes)", bytes.len())),
-            )
-            .await?;
-        }
-        Ok(checked)
+        Ok(rendered)
     }
+
+    /// Deletes an uploaded template: the built-in one is used again from the next
+    /// batch. Audited.
+    pub async fn delete_template(&self, actor: &Actor, dir: &Path, name: &str) -> Result<()> {
+        actor.may(Action::ManageSettings, Scope::Society)?;
+        if !collabo_letters::template_names().any(|t| t == name) {
+            return Err(AppError::NotFound(format!("template {name}")));
+        }
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(AppError::NotFound(format!("uploaded template {name}")));
+            }
+            Err(source) => return Err(AppError::Io { path, source }),
+        }
+        self.audit_alone(&AuditEntry::new(actor, AuditAction::TemplateDelete).detail(name))
+            .await
+    }
+}
+
+/// The templates in use (`dir`) with `name` replaced by `bytes`, in a scratch folder,
+/// checked against every kind's sample letter: the folder when they compile, else why
+/// not. A name that is not one of the templates', or text that is not UTF-8, is refused
+/// as invalid.
+async fn trial_templates(
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> Result<std::result::Result<tempfile::TempDir, String>> {
+    if !collabo_letters::template_names().any(|t| t == name) {
+        return Err(AppError::Invalid(format!(
+            "{name} はテンプレートの名前ではありません。次のいずれかの名前で提出してください: {}",
+            collabo_letters::template_names()
+                .collect::<Vec<_>>()
+                .join("、")
+        )));
+    }
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(AppError::Invalid(
+            "テンプレートは UTF-8 のテキストにしてください。".into(),
+        ));
+    }
+    let trial = tempfile::tempdir().map_err(|source| AppError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    for other in collabo_letters::template_names().filter(|t| *t != name) {
+        let from = dir.join(other);
+        if from.is_file() {
+            std::fs::copy(&from, trial.path().join(other)).map_err(io(&from))?;
+        }
+    }
+    let to = trial.path().join(name);
+    std::fs::write(&to, bytes).map_err(io(&to))?;
+    let path = trial.path().to_owned();
+    let checked = tokio::task::spawn_blocking(move || {
+        Renderer::with_default_fonts(None, Some(&path))
+            .and_then(|r| r.validate_templates())
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Invalid(format!("join: {e}")))?;
+    Ok(checked.map(|()| trial))
 }
 
 /// Renders the batch's PDFs and writes its mailing list.

@@ -89,6 +89,8 @@ actions! {
     TemplateUpload = "admin.template.upload", "通知テンプレートの登録";
     /// A letter template was refused.
     TemplateRejected = "admin.template.rejected", "通知テンプレートの登録拒否";
+    /// An uploaded letter template was deleted (the built-in one is used again).
+    TemplateDelete = "admin.template.delete", "通知テンプレートの削除（標準に戻す）";
     /// The member register was imported.
     ImportMembers = "import.members", "資格の取込";
     /// Checkups were imported.

@@ -564,11 +564,23 @@ pub async fn templates(
                     format!("/admin/templates/{}/builtin", encode_segment(name)),
                     "標準をダウンロード".into(),
                 ),
+                if overridden.contains(name) {
+                    crate::view::confirm_button(
+                        format!("/admin/templates/{}/delete", encode_segment(name)),
+                        "削除して標準に戻す",
+                        who.csrf(),
+                        &format!(
+                            "アップロードした {name} を削除し、標準のテンプレートに戻しますか？"
+                        ),
+                    )
+                } else {
+                    Cell::Text(String::new())
+                },
             ]
         })
         .collect();
     page.push(Block::Table(Table {
-        headers: ["ファイル名", "用途", "使用中", ""]
+        headers: ["ファイル名", "用途", "使用中", "", ""]
             .map(String::from)
             .to_vec(),
         rows,
@@ -598,10 +610,122 @@ pub async fn templates(
             Field::new("テンプレート（.typ）", "file", "file")
                 .hint("ファイル名は上の一覧のいずれか（例 R.typ）にしてください。"),
         ],
-        submit: "アップロード".into(),
+        submit: "検証して保存".into(),
+        get: false,
+    }));
+    page.push(Block::Heading("保存する前に見る".into()));
+    page.push(Block::Para(
+        "架空の見本データで通知を作り、PDF で表示します（保存はしません）。".into(),
+    ));
+    page.push(Block::Form(Form {
+        action: "/admin/templates/preview".into(),
+        multipart: true,
+        csrf: who.csrf().into(),
+        fields: vec![Field::new("テンプレート（.typ）", "file", "file")],
+        submit: "プレビュー（PDF）".into(),
         get: false,
     }));
     Ok(page.html()?.into_response())
+}
+
+/// The one file of a template form: its name (without any folder) and bytes.
+async fn template_upload(mut multipart: Multipart) -> WebResult<(String, Vec<u8>)> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| WebError::BadRequest(e.to_string()))?
+    {
+        if field.name() == Some("file") {
+            let name = field
+                .file_name()
+                .unwrap_or_default()
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            return Ok((name, bytes.to_vec()));
+        }
+    }
+    Err(WebError::BadRequest(
+        "ファイルが選択されていません。".into(),
+    ))
+}
+
+fn template_error_page(
+    who: &Identity,
+    name: &str,
+    message: String,
+    saved: bool,
+) -> WebResult<Response> {
+    let mut page = Page::new("通知テンプレートにエラーがあります", who);
+    page.notice(
+        "error",
+        vec![if saved {
+            format!("{name} にエラーがあるため、保存しませんでした（以前の内容のままです）。")
+        } else {
+            format!("{name} にエラーがあるため、プレビューを作れませんでした。")
+        }],
+    );
+    page.push(Block::Pre(message));
+    page.push(Block::Links(vec![(
+        "/admin/templates".into(),
+        "テンプレート一覧へ".into(),
+    )]));
+    Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response())
+}
+
+/// POST /admin/templates/preview: the sample letters rendered with the uploaded
+/// template, as a PDF shown in the browser; nothing is saved.
+pub async fn preview_template(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    multipart: Multipart,
+) -> WebResult<Response> {
+    let (name, bytes) = template_upload(multipart).await?;
+    match state
+        .app
+        .preview_template(&who.actor(), &state.config.templates_dir, &name, &bytes)
+        .await?
+    {
+        Ok(pdf) => Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "application/pdf".to_owned(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    super::attachment(&format!("preview-{name}.pdf")).replacen(
+                        "attachment",
+                        "inline",
+                        1,
+                    ),
+                ),
+            ],
+            pdf,
+        )
+            .into_response()),
+        Err(message) => template_error_page(&who, &name, message, false),
+    }
+}
+
+/// POST /admin/templates/{name}/delete: the uploaded template removed, the built-in
+/// one used again.
+pub async fn delete_template(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(name): Path<String>,
+) -> WebResult<Response> {
+    state
+        .app
+        .delete_template(&who.actor(), &state.config.templates_dir, &name)
+        .await?;
+    state.forget_renderer().await;
+    Ok(Redirect::to("/admin/templates").into_response())
 }
 
 /// What a built-in template is for, in Japanese.
@@ -631,50 +755,16 @@ pub async fn builtin_template(Path(name): Path<String>) -> WebResult<Response> {
 pub async fn upload_template(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> WebResult<Response> {
-    let mut upload = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| WebError::BadRequest(e.to_string()))?
-    {
-        if field.name() == Some("file") {
-            let name = field
-                .file_name()
-                .unwrap_or_default()
-                .rsplit(['/', '\\'])
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| WebError::BadRequest(e.to_string()))?;
-            upload = Some((name, bytes));
-        }
-    }
-    let (name, bytes) =
-        upload.ok_or_else(|| WebError::BadRequest("ファイルが選択されていません。".into()))?;
+    let (name, bytes) = template_upload(multipart).await?;
     let checked = state
         .app
         .save_template(&who.actor(), &state.config.templates_dir, &name, &bytes)
         .await?;
     state.forget_renderer().await;
     if let Err(message) = checked {
-        let mut page = Page::new("通知テンプレートにエラーがあります", &who);
-        page.notice(
-            "error",
-            vec![format!(
-                "{name} にエラーがあるため、保存しませんでした（以前の内容のままです）。"
-            )],
-        );
-        page.push(Block::Pre(message));
-        page.push(Block::Links(vec![(
-            "/admin/templates".into(),
-            "テンプレート一覧へ".into(),
-        )]));
-        return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page.html()?).into_response());
+        return template_error_page(&who, &name, message, true);
     }
     let mut page = Page::new("通知テンプレートを保存しました", &who);
     page.notice(

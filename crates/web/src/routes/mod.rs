@@ -656,6 +656,20 @@ pub fn table() -> Vec<Entry> {
             "標準テンプレートのダウンロード",
             get(admin::builtin_template),
         ),
+        r(
+            "POST",
+            "/admin/templates/preview",
+            Can(ManageSettings),
+            "通知テンプレートのプレビュー",
+            post(admin::preview_template),
+        ),
+        r(
+            "POST",
+            "/admin/templates/{name}/delete",
+            Can(ManageSettings),
+            "通知テンプレートの削除",
+            post(admin::delete_template),
+        ),
         // Audit.
         r(
             "GET",

@@ -174,3 +174,89 @@ async fn a_cancelled_batchs_files_are_no_longer_served() {
         "no link to its PDF"
     );
 }
+
+#[tokio::test]
+async fn a_template_is_previewed_before_it_is_saved_a_wrong_name_is_refused_and_an_upload_is_deleted()
+ {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin1").await;
+    let dir = app.dir.path().join("templates");
+    let builtin = app.get("/admin/templates/R.typ/builtin", &admin).await;
+    assert_eq!(builtin.status, StatusCode::OK);
+    let edited = builtin.body.replacen("#", "// 組合で編集\n#", 1);
+    // A name that is not a template's is refused, naming the names that are; nothing
+    // is written.
+    let wrong = app
+        .post_file("/admin/templates", &admin, "R_new.typ", edited.as_bytes())
+        .await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    assert!(wrong.body.contains("R.typ") && wrong.body.contains("layout.typ"));
+    assert!(!dir.join("R_new.typ").exists());
+    // A preview renders the sample letter with the upload and saves nothing.
+    let preview = app
+        .post_file(
+            "/admin/templates/preview",
+            &admin,
+            "R.typ",
+            edited.as_bytes(),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    assert_eq!(
+        preview.headers[axum::http::header::CONTENT_TYPE],
+        "application/pdf"
+    );
+    assert!(preview.body.starts_with("%PDF"));
+    assert!(!dir.join("R.typ").exists(), "a preview saves nothing");
+    let broken = app
+        .post_file("/admin/templates/preview", &admin, "R.typ", b"#let x = (")
+        .await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        broken.body.contains("プレビューを作れませんでした"),
+        "{}",
+        broken.body
+    );
+    // Saved, it is in use; deleted (after its confirmation), the built-in one is again.
+    let saved = app
+        .post_file("/admin/templates", &admin, "R.typ", edited.as_bytes())
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(std::fs::read_to_string(dir.join("R.typ")).unwrap(), edited);
+    let list = app.get("/admin/templates", &admin).await;
+    assert!(
+        list.body
+            .contains("data-confirm=\"アップロードした R.typ を削除し"),
+        "{}",
+        list.body
+    );
+    let deleted = app
+        .post_form("/admin/templates/R.typ/delete", &admin, &[])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    assert!(!dir.join("R.typ").exists());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'admin.template.delete' AND detail = 'R.typ'")
+            .await,
+        1
+    );
+    let again = app
+        .post_form("/admin/templates/R.typ/delete", &admin, &[])
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NOT_FOUND,
+        "nothing left to delete"
+    );
+    // Staff can do none of it.
+    let staff = app.login("staff1").await;
+    let denied = app
+        .post_file(
+            "/admin/templates/preview",
+            &staff,
+            "R.typ",
+            edited.as_bytes(),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}

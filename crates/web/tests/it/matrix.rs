@@ -93,6 +93,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/admin/templates", "A"),
     ("POST", "/admin/templates", "A"),
     ("GET", "/admin/templates/{name}/builtin", "A"),
+    ("POST", "/admin/templates/preview", "A"),
+    ("POST", "/admin/templates/{name}/delete", "A"),
     ("GET", "/audit", "U"),
     ("GET", "/audit/export.csv", "U"),
     ("GET", "/audit/export.xlsx", "U"),
