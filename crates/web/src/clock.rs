@@ -31,8 +31,11 @@ impl Clock for SystemClock {
     }
 }
 
-/// The real clock moved to another calendar day (`collabo serve --date`): time runs,
-/// but every instant falls on `day` (then the days after it).
+/// The clock of `collabo serve --date DAY`: every instant falls on `day` (Japan time),
+/// so today is that day for everything the portal does and records, as for every other
+/// command given `--date`. Time of day runs from the real time of day at start (so
+/// sessions, locks and throttling age normally) and stops at the day's last second
+/// rather than pass into the next day.
 #[derive(Debug, Clone, Copy)]
 pub struct ShiftedClock {
     day: collabo_domain::Date,
@@ -49,11 +52,29 @@ impl ShiftedClock {
     }
 }
 
+/// The instant of a clock on `day` started at real `started`, at real `now`.
+fn on_fixed_day(
+    day: collabo_domain::Date,
+    started: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> jiff::Timestamp {
+    let shifted = collabo_domain::calendar::on_day(day, started);
+    let elapsed = now.duration_since(started);
+    let at = shifted.checked_add(elapsed).unwrap_or(shifted);
+    let last = day
+        .tomorrow()
+        .ok()
+        .and_then(start_of_japan_day)
+        .and_then(|t| t.checked_sub(jiff::SignedDuration::from_millis(1)).ok());
+    match last {
+        Some(last) if at > last => last,
+        _ => at,
+    }
+}
+
 impl Clock for ShiftedClock {
     fn now(&self) -> jiff::Timestamp {
-        let shifted = collabo_domain::calendar::on_day(self.day, self.started);
-        let elapsed = SystemClock.now().duration_since(self.started);
-        shifted.checked_add(elapsed).unwrap_or(shifted)
+        on_fixed_day(self.day, self.started, SystemClock.now())
     }
     fn wall(&self) -> jiff::Timestamp {
         SystemClock.now()
@@ -101,6 +122,29 @@ pub fn start_of_japan_day(date: collabo_domain::Date) -> Option<jiff::Timestamp>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_day_of_serve_date_never_passes_however_long_the_portal_runs() {
+        let day: collabo_domain::Date = "2027-01-05".parse().unwrap();
+        let started: jiff::Timestamp = "2026-12-04T13:00:00Z".parse().unwrap(); // 22:00 JST
+        let at = |hours: i64| {
+            on_fixed_day(
+                day,
+                started,
+                started + jiff::SignedDuration::from_hours(hours),
+            )
+        };
+        assert_eq!(japan_date(at(0)).to_string(), "2027-01-05");
+        assert_eq!(
+            at(1).duration_since(at(0)),
+            jiff::SignedDuration::from_hours(1)
+        );
+        // Past midnight and a day later it is still that day, at its last instant.
+        for hours in [3, 30, 24 * 40] {
+            assert_eq!(japan_date(at(hours)).to_string(), "2027-01-05", "{hours} h");
+        }
+        assert!(at(30) >= at(3), "never runs backwards");
+    }
 
     #[test]
     fn a_shifted_clock_keeps_the_wall_clock_for_totp() {
