@@ -796,5 +796,34 @@ async fn a_month_in_the_browser() {
     assert_eq!(got[0], json!(200));
     let text = got[1].as_str().unwrap();
     assert_eq!(text.lines().count(), 121, "header and 120 people");
+
+    // The administrator changes D's settings in the form: a typo is refused with what
+    // was typed kept and the reason under the field; corrected, it is saved.
+    d.click("header form button").await;
+    d.wait_for_url("/login").await;
+    login(&d, &base, "admin1").await;
+    d.wait_for_url("/totp").await;
+    let code = app.next_code();
+    d.type_into("#f-code", &code).await;
+    d.click("form.box button[type=submit]").await;
+    d.wait_for_text("ログアウト").await;
+    d.goto(&format!("{base}/admin/settings?programme=D&year=2026"))
+        .await;
+    d.screenshot("m21-settings-form").await;
+    d.type_into("#f-hba1c_threshold", "65").await;
+    d.type_into("#f-interrupted_months", "6").await;
+    d.click("form[action='/admin/settings'] button").await;
+    let refused = d.wait_for_text("保存していません").await;
+    d.screenshot("m22-settings-refused").await;
+    assert!(
+        refused.contains("HbA1c の基準は4〜15で指定してください"),
+        "{refused}"
+    );
+    assert!(refused.contains("value=\"65\"") && refused.contains("value=\"6\""));
+    d.type_into("#f-hba1c_threshold", "7.0").await;
+    d.click("form[action='/admin/settings'] button").await;
+    d.wait_for_url("/admin/settings?programme=D&year=2026")
+        .await;
+    assert!(d.source().await.contains("value=\"7\""));
     d.cmd("DELETE", "", None).await;
 }
