@@ -313,18 +313,28 @@ fn role_code(role: &Role) -> &'static str {
     role.code()
 }
 
-/// A role as the audit log writes it: `employer:E1,E2`, `staff` …
+/// A role as an audit detail writes it: `事業所担当者（E1,E2）`, `保健事業担当` …
 fn role_text(role: &Role) -> String {
     match role {
         Role::Employer(codes) => format!(
-            "employer:{}",
+            "{}（{}）",
+            role.label(),
             codes
                 .iter()
                 .map(|c| c.as_str())
                 .collect::<Vec<_>>()
                 .join(",")
         ),
-        other => other.code().to_owned(),
+        other => other.label().to_owned(),
+    }
+}
+
+/// What a correct password leads to, as the audit detail says it.
+fn stage_text(stage: SessionStage) -> &'static str {
+    match stage {
+        SessionStage::SecondFactor => "パスワード照合済み、次は二要素認証",
+        SessionStage::Enrol => "パスワード照合済み、次は二要素認証の設定",
+        SessionStage::Full => "パスワード照合済み、ログイン完了（二要素認証の対象外）",
     }
 }
 
@@ -424,7 +434,7 @@ impl App {
                 origin,
                 now,
                 AuditAction::LoginThrottled,
-                format!("password not checked: {wait} s to wait"),
+                format!("試行間隔の制限中のためパスワードは照合せず（あと{wait}秒）"),
             ))
             .await?;
             return Ok(LoginOutcome::Throttled { retry_after: wait });
@@ -462,14 +472,17 @@ impl App {
                 now,
                 AuditAction::LoginFailure,
                 format!(
-                    "{} ({} from this address; next attempt after {} s)",
+                    "{}（この接続元から{}回目、{}）",
                     if user.is_some() {
-                        "wrong password"
+                        "パスワードの誤り"
                     } else {
-                        "unknown user"
+                        "登録のないユーザー名"
                     },
                     next.failures,
-                    throttle_delay(next.failures, &policy)
+                    match throttle_delay(next.failures, &policy) {
+                        0 => "次の試行に待ち時間なし".to_owned(),
+                        delay => format!("次の試行は{delay}秒後から"),
+                    }
                 ),
             ))
             .await?;
@@ -489,7 +502,10 @@ impl App {
                 origin,
                 now,
                 AuditAction::LoginLocked,
-                format!("password ok, locked until {until}"),
+                format!(
+                    "パスワード照合済み、{}までロック中",
+                    crate::audit::japan_time(until)
+                ),
             ))
             .await?;
             tx.commit().await?;
@@ -518,7 +534,7 @@ impl App {
             origin,
             now,
             action,
-            format!("password ok, next: {}", stage.code()),
+            stage_text(stage),
         ))
         .await?;
         tx.commit().await?;
@@ -575,11 +591,11 @@ impl App {
                     now,
                     AuditAction::TokenRevoke,
                     format!(
-                        "token of {} refused and revoked: issued for role {}, the user is now {}",
+                        "{} のAPIトークンを拒否して失効（発行時の役割: {}、現在の役割: {}）",
                         t.username,
                         t.role
                             .as_ref()
-                            .map_or_else(|| "(none)".to_owned(), role_text),
+                            .map_or_else(|| "記録なし".to_owned(), role_text),
                         role_text(&user.role)
                     ),
                 ))
@@ -626,8 +642,9 @@ impl App {
         let wait = self.throttled(&keys, now).await?;
         if wait > 0 {
             self.audit_alone(
-                &AuditEntry::new(actor, AuditAction::LoginThrottled)
-                    .detail(format!("TOTP code not checked: {wait} s to wait")),
+                &AuditEntry::new(actor, AuditAction::LoginThrottled).detail(format!(
+                    "試行間隔の制限中のため確認コードは照合せず（あと{wait}秒）"
+                )),
             )
             .await?;
             return Ok(SecondFactorOutcome::Throttled { retry_after: wait });
@@ -645,8 +662,10 @@ impl App {
             let mut tx = write(self).await?;
             tx.delete_sessions_of(&actor.user, now).await?;
             tx.audit(
-                &AuditEntry::new(actor, AuditAction::LoginLocked)
-                    .detail(format!("TOTP code not checked: locked until {until}")),
+                &AuditEntry::new(actor, AuditAction::LoginLocked).detail(format!(
+                    "{}までロック中のため確認コードは照合せず",
+                    crate::audit::japan_time(until)
+                )),
             )
             .await?;
             tx.commit().await?;
@@ -675,8 +694,10 @@ impl App {
                 &policy,
             )
             .await?;
-            tx.audit(&AuditEntry::new(actor, AuditAction::LoginSuccess).detail("password + TOTP"))
-                .await?;
+            tx.audit(
+                &AuditEntry::new(actor, AuditAction::LoginSuccess).detail("パスワード＋二要素認証"),
+            )
+            .await?;
             tx.commit().await?;
             return Ok(SecondFactorOutcome::Accepted { id });
         }
@@ -692,11 +713,11 @@ impl App {
             .await?;
         tx.audit(
             &AuditEntry::new(actor, AuditAction::LoginFailure).detail(format!(
-                "{} ({} in a row since the last accepted code)",
+                "{}（最後に受け付けたコードから連続{}回目）",
                 if step.is_some() {
-                    "TOTP code of a step already used (replay or earlier step)"
+                    "使用済みの確認コード（同じコードの再使用、または受付済みより前のコード）"
                 } else {
-                    "wrong TOTP code"
+                    "確認コードの誤り"
                 },
                 if locked {
                     policy.lockout_failures
@@ -710,8 +731,9 @@ impl App {
             tx.delete_sessions_of(&actor.user, now).await?;
             tx.audit(
                 &AuditEntry::new(actor, AuditAction::AccountLocked).detail(format!(
-                    "{} wrong codes: locked until {lock_until}, every session ended",
-                    policy.lockout_failures
+                    "確認コードの誤りが{}回: {}までロック、すべてのセッションを終了",
+                    policy.lockout_failures,
+                    crate::audit::japan_time(lock_until)
                 )),
             )
             .await?;
@@ -767,10 +789,13 @@ impl App {
             &policy,
         )
         .await?;
-        tx.audit(&AuditEntry::new(actor, AuditAction::TotpEnrolled).detail("TOTP enrolled"))
+        tx.audit(&AuditEntry::new(actor, AuditAction::TotpEnrolled).detail("二要素認証を設定"))
             .await?;
-        tx.audit(&AuditEntry::new(actor, AuditAction::LoginSuccess).detail("password + new TOTP"))
-            .await?;
+        tx.audit(
+            &AuditEntry::new(actor, AuditAction::LoginSuccess)
+                .detail("パスワード＋新たに設定した二要素認証"),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(id))
     }
@@ -870,20 +895,12 @@ impl App {
                 revoked += 1;
             }
         }
-        let employers = match &stored.role {
-            Role::Employer(codes) => codes
-                .iter()
-                .map(|c| c.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-            _ => String::new(),
-        };
         tx.audit(
             &AuditEntry::new(actor, AuditAction::UserPut).detail(format!(
-                "{username} role {} employers {employers}{}",
-                stored.role.code(),
+                "{username}: 役割 {}{}",
+                role_text(&stored.role),
                 if totp_secret.is_some() {
-                    ", TOTP set by the operator"
+                    "、二要素認証は管理者が設定"
                 } else {
                     ""
                 }
@@ -893,7 +910,7 @@ impl App {
         if revoked > 0 {
             tx.audit(
                 &AuditEntry::new(actor, AuditAction::TokenRevoke).detail(format!(
-                    "{revoked} token(s) of {username} revoked: role or employers changed"
+                    "{username} のAPIトークン{revoked}件を失効（役割または事業所の変更）"
                 )),
             )
             .await?;
@@ -931,7 +948,11 @@ impl App {
         tx.audit(
             &AuditEntry::new(actor, AuditAction::UserPasswordSet).detail(format!(
                 "{username}{}",
-                if was_disabled { " (enabled again)" } else { "" }
+                if was_disabled {
+                    "（無効化を解除）"
+                } else {
+                    ""
+                }
             )),
         )
         .await?;
@@ -953,7 +974,7 @@ impl App {
         tx.audit(
             &AuditEntry::new(actor, AuditAction::UserUnlock).detail(format!(
                 "{username}{}",
-                was.map(|t| format!(" (locked until {t})"))
+                was.map(|t| format!("（{}までのロックを解除）", crate::audit::japan_time(t)))
                     .unwrap_or_default()
             )),
         )
@@ -994,7 +1015,7 @@ impl App {
         }
         tx.audit(
             &AuditEntry::new(actor, AuditAction::UserDisable)
-                .detail(format!("{username}: {revoked} token(s) revoked")),
+                .detail(format!("{username}: APIトークン{revoked}件を失効")),
         )
         .await?;
         tx.commit().await?;
@@ -1019,8 +1040,9 @@ impl App {
                 if t.username == username && t.revoked_at.is_none() {
                     tx.revoke_api_token(&t.token_hash, actor.now).await?;
                     tx.audit(
-                        &AuditEntry::new(actor, AuditAction::TokenRevoke)
-                            .detail(format!("token of {username} revoked: second factor reset")),
+                        &AuditEntry::new(actor, AuditAction::TokenRevoke).detail(format!(
+                            "{username} のAPIトークンを失効（二要素認証のリセット）"
+                        )),
                     )
                     .await?;
                 }
@@ -1079,8 +1101,9 @@ impl App {
         })
         .await?;
         let mut entry = AuditEntry::new(actor, AuditAction::TokenCreate).detail(format!(
-            "token for {username} as {}, expires {expires_at}",
-            role_text(&user.role)
+            "{username} のAPIトークンを発行（役割: {}、有効期限 {}）",
+            role_text(&user.role),
+            crate::audit::japan_time(expires_at)
         ));
         if let Some(e) = &employer {
             entry = entry.employer(e);
@@ -1109,7 +1132,7 @@ impl App {
         if tx.revoke_api_token(token_hash, actor.now).await? {
             tx.audit(
                 &AuditEntry::new(actor, AuditAction::TokenRevoke).detail(format!(
-                    "token {} of {} revoked by an admin",
+                    "{1} のAPIトークン {0} を管理者が失効",
                     &token_hash[..token_hash.len().min(8)],
                     token.username
                 )),

@@ -304,20 +304,21 @@ impl App {
         let mut entry = import_entry(actor, ImportKind::Claims, file, None, &summary);
         if let Some(a) = &summary.claims {
             entry.detail.push_str(&format!(
-                "; {} {} volume {}{}, {} claims of the month{}",
-                a.stream.code(),
+                "。{} {}診療分、{}、当月分のレセプト{}件{}",
+                a.stream.label(),
                 a.month,
-                a.volume.number,
-                if a.volume.final_volume {
-                    " (final)"
+                if a.volume.number == 0 {
+                    "分割なし".to_owned()
+                } else if a.volume.final_volume {
+                    format!("第{}巻（最終巻）", a.volume.number)
                 } else {
-                    ""
+                    format!("第{}巻", a.volume.number)
                 },
                 a.regular_claims,
                 if summary.months_covered.is_empty() {
                     ""
                 } else {
-                    "; month complete"
+                    "、この診療月が揃った"
                 }
             ));
         }
@@ -396,12 +397,12 @@ impl App {
                 },
             )
             .detail(format!(
-                "{} {month}: {reason}; month {}",
-                stream.code(),
+                "{} {month}診療分: {reason}（この診療月は{}）",
+                stream.label(),
                 if ledger.is_complete(month) {
-                    "complete"
+                    "揃った"
                 } else {
-                    "not complete"
+                    "まだ揃っていない"
                 }
             )),
         )
@@ -426,12 +427,12 @@ impl App {
         tx.set_expected_streams(streams).await?;
         tx.audit(
             &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
-                "claims streams expected: {}",
+                "受け取る請求の種類: {}",
                 streams
                     .iter()
-                    .map(|s| s.code())
+                    .map(|s| s.label())
                     .collect::<Vec<_>>()
-                    .join(",")
+                    .join("、")
             )),
         )
         .await?;

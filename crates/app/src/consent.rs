@@ -76,11 +76,11 @@ pub(crate) async fn record_in(
             .subject(&member.key)
             .employer(&member.employer)
             .detail(format!(
-                "{} {} from {} via {}: deleted checkups {}, referrals {}, review rows {}, case values {}; stopped {} cases, {} letters withdrawn from batches",
-                record.kind.code(),
-                record.scope.code(),
+                "{}について{}、{}から（{}で受付）: 健診結果{}件・要精密検査{}件・照合待ち{}件を削除、ケースの値{}件を消去、ケース{}件を終了、レター{}件をバッチから取下げ",
+                record.scope.label(),
+                record.kind.label(),
                 record.effective,
-                record.channel.code(),
+                record.channel.label(),
                 report.checkups,
                 report.referrals,
                 report.review_rows,
@@ -139,9 +139,9 @@ impl App {
                 .subject(&member.key)
                 .employer(&member.employer)
                 .detail(format!(
-                    "confirmation of {} {} (nothing recorded yet)",
-                    record.kind.code(),
-                    record.scope.code()
+                    "{}について{}の記録前の確認（まだ記録していない）",
+                    record.scope.label(),
+                    record.kind.label()
                 )),
         )
         .await?;
@@ -199,7 +199,10 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::MemberView)
                 .subjects(page.iter().map(|(_, m)| m.key.to_key_string()))
-                .detail(format!("consent register: {} of {total}", page.len())),
+                .detail(format!(
+                    "本人の申出の一覧: {total}件中{}件を表示",
+                    page.len()
+                )),
         )
         .await?;
         Ok((page, total))
@@ -217,7 +220,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::MemberView)
                 .subject(member)
-                .detail("consent records"),
+                .detail("本人の申出の記録"),
         )
         .await?;
         Ok(found)

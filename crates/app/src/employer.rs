@@ -312,7 +312,7 @@ impl App {
             &AuditEntry::new(actor, AuditAction::EmployerOverview)
                 .employer(code)
                 .subjects(referrals.iter().map(|p| p.person.member_key.clone()))
-                .detail("submissions and deadlines"),
+                .detail("提出状況と提出期限"),
         )
         .await?;
         Ok(Overview {
@@ -422,7 +422,7 @@ impl App {
                 .employer(code)
                 .subjects(holders.iter().map(|h| h.person.member_key.clone()))
                 .detail(format!(
-                    "FY{}: {} people shown of {total}{}",
+                    "{}年度のリスク保有者: {total}人中{}人を表示{}",
                     fy.year(),
                     holders.len(),
                     shared_under(&basis)
@@ -482,7 +482,7 @@ impl App {
         }
         tx.audit(
             &AuditEntry::new(actor, AuditAction::AggregatesPublish).detail(format!(
-                "FY{}: {} employers, min_population {}, min_cell {}",
+                "{}年度: 事業所{}か所の集計を公表（本人{}人未満の事業所は非表示、{}人未満の区分は秘匿）",
                 fy.year(),
                 tables.len(),
                 rule.min_population,
@@ -530,7 +530,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::AggregatesView)
                 .employer(code)
-                .detail(format!("FY{}{}", fy.year(), shared_under(&basis))),
+                .detail(format!("{}年度の集計{}", fy.year(), shared_under(&basis))),
         )
         .await?;
         Ok(AggregateView {

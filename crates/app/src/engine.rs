@@ -166,7 +166,7 @@ impl App {
                     crate::letters::withdraw_from_batches(&mut tx, today, &leaving).await?;
                 summary.withdrawn += withdrawn;
                 tx.audit(&AuditEntry::new(actor, AuditAction::EngineRun).detail(format!(
-                    "{today}: members {first} … {last}: {opened} cases opened, {appended} events, {withdrawn} letters withdrawn from batches"
+                    "{today}: 加入者 {first} ～ {last}: ケース{opened}件を開始、経過{appended}件を記録、レター{withdrawn}件をバッチから取下げ"
                 )))
                 .await?;
                 tx.commit().await?;
@@ -181,10 +181,8 @@ impl App {
         })
         .await?;
         tx.audit(
-            &AuditEntry::new(actor, AuditAction::EngineRun).detail(format!(
-                "{today}: run complete, {} members",
-                summary.members
-            )),
+            &AuditEntry::new(actor, AuditAction::EngineRun)
+                .detail(format!("{today}: 判定完了（加入者{}人）", summary.members)),
         )
         .await?;
         tx.commit().await?;

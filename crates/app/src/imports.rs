@@ -74,7 +74,7 @@ pub(crate) fn import_entry(
     summary: &ImportSummary,
 ) -> AuditEntry {
     let mut entry = AuditEntry::new(actor, import_action(kind)).detail(format!(
-        "{file}: rows {}, stored {}, review {}, excluded {}, unmatched {}",
+        "{file}: {}行を読込、{}件を登録、照合待ち{}件、停止の申出により除外{}件、加入者と照合できず{}件",
         summary.rows,
         summary.stored,
         summary.to_review,
@@ -624,7 +624,7 @@ impl App {
         if let AppError::Import(e) = &error {
             let first = e.to_string().lines().next().unwrap_or_default().to_owned();
             let mut entry = AuditEntry::new(actor, AuditAction::ImportRejected)
-                .detail(format!("{}: {file}: {first}", kind.code()));
+                .detail(format!("{}: {file}: {first}", kind.label()));
             if let Some(e) = employer {
                 entry = entry.employer(e);
             }
@@ -782,8 +782,8 @@ impl App {
             &AuditEntry::new(actor, AuditAction::ImportRejected)
                 .employer(employer)
                 .detail(format!(
-                    "{}: {file}: the employer's {quota} uploads of the day are used up",
-                    kind.code()
+                    "{}: {file}: 事業所の本日の提出が上限（1日{quota}件）に達したため受付せず",
+                    kind.label()
                 )),
         )
         .await?;
@@ -943,7 +943,7 @@ impl App {
         }
         tx.audit(
             &AuditEntry::new(actor, AuditAction::ImportConsents)
-                .detail(format!("{file}: {} records", records.len())),
+                .detail(format!("{file}: 申出{}件を記録", records.len())),
         )
         .await?;
         tx.commit().await?;

@@ -443,7 +443,10 @@ impl App {
                 tx.audit(
                     &AuditEntry::new(actor, AuditAction::LettersPrepare)
                         .subjects(queued.iter().map(|q| q.subject.clone()))
-                        .detail(format!("no batch: {} to review (no address)", queued.len())),
+                        .detail(format!(
+                            "バッチ作成なし: 住所がないため{}件を照合待ちへ",
+                            queued.len()
+                        )),
                 )
                 .await?;
             }
@@ -501,7 +504,7 @@ impl App {
                         .chain(queued.iter().map(|q| q.subject.clone())),
                 )
                 .detail(format!(
-                    "{id}: {} letters in {} envelopes, {} pages, {} parts; {} to review (no address)",
+                    "{id}: レター{}件（封筒{}通、{}ページ、PDF{}分割）、住所がないため照合待ち{}件",
                     letters.len(),
                     manifest.letters.len(),
                     manifest.pages,
@@ -598,11 +601,11 @@ impl App {
         let (action, detail) = match to {
             BatchStatus::Mailed => (
                 AuditAction::LettersMailed,
-                format!("{batch}: {n} notices mailed on {on}"),
+                format!("{batch}: 通知{n}件を{on}に発送"),
             ),
             _ => (
                 AuditAction::LettersCancel,
-                format!("{batch}: {n} notices back to due; files deleted"),
+                format!("{batch}: 通知{n}件を発送待ちに戻し、ファイルを削除"),
             ),
         };
         tx.audit(
@@ -776,13 +779,13 @@ impl App {
             &AuditEntry::new(actor, AuditAction::LettersRemake)
                 .subjects(withdrawn.iter().map(|l| l.member.key.to_key_string()))
                 .detail(format!(
-                    "{}: {} withdrawn; {}",
+                    "{}: {}件を取下げ、{}",
                     batch.id,
                     withdrawn.len(),
                     if parts.is_some() {
-                        "PDF parts and mailing list written again without them"
+                        "それを除いてPDFと発送リストを作り直し"
                     } else {
-                        "PDF was handed out: 差止 on the mailing list"
+                        "PDFは交付済みのため発送リストに差止と記載"
                     }
                 )),
         )
@@ -841,7 +844,7 @@ impl App {
                             .map(|w| w.letter.member.key.to_key_string()),
                     )
                     .detail(format!(
-                        "batch {id}: {} withdrawn letters shown",
+                        "バッチ {id}: 取下げたレター{}件を表示",
                         withdrawn.len()
                     )),
             )
@@ -914,7 +917,10 @@ impl App {
                         .filter(|l| l.part == part as i64 && l.status != LetterStatus::Removed)
                         .map(|l| l.member.key.to_key_string()),
                 )
-                .detail(format!("batch {id} PDF part {} of {total}", part + 1)),
+                .detail(format!(
+                    "バッチ {id} のPDF（{total}分割中の{}番目）",
+                    part + 1
+                )),
         )
         .await?;
         tx.commit().await?;
@@ -946,7 +952,7 @@ impl App {
                         .filter(|l| l.status != LetterStatus::Removed)
                         .map(|l| l.member.key.to_key_string()),
                 )
-                .detail(format!("batch {id} mailing list")),
+                .detail(format!("バッチ {id} の発送リスト")),
         )
         .await?;
         Ok(BatchFile {
@@ -973,7 +979,7 @@ impl App {
             Err(message) => {
                 self.audit_alone(
                     &AuditEntry::new(actor, AuditAction::TemplateRejected).detail(format!(
-                        "{name}: {}",
+                        "{name}: 見本のレターを作成できないため不採用（{}）",
                         message.lines().next().unwrap_or_default()
                     )),
                 )
@@ -989,7 +995,7 @@ impl App {
                 std::fs::rename(&part, &path).map_err(io(&path))?;
                 self.audit_alone(
                     &AuditEntry::new(actor, AuditAction::TemplateUpload)
-                        .detail(format!("{name} ({} bytes)", bytes.len())),
+                        .detail(format!("{name}（{}バイト）", bytes.len())),
                 )
                 .await?;
             }

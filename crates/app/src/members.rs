@@ -77,7 +77,7 @@ impl App {
             &AuditEntry::new(actor, AuditAction::MemberView)
                 .subject(key)
                 .employer(&member.employer)
-                .detail("member page"),
+                .detail("加入者ページ"),
         )
         .await?;
         Ok(MemberPage {
@@ -108,7 +108,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::MemberSearch)
                 .subjects(found.iter().map(|m| m.key.to_key_string()))
-                .detail(format!("{} shown of {total} found", found.len())),
+                .detail(format!("該当{total}人中{}人を表示", found.len())),
         )
         .await?;
         Ok((found, total))
@@ -121,7 +121,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::CasesView)
                 .subjects(rows.iter().map(|c| c.key.member.to_key_string()))
-                .detail(format!("{} of {total} cases", rows.len())),
+                .detail(format!("ケース{total}件中{}件を表示", rows.len())),
         )
         .await?;
         Ok((rows, total))
@@ -181,7 +181,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::CasesExport)
                 .subjects(rows.iter().map(|c| c.key.member.to_key_string()))
-                .detail(format!("{} cases", rows.len())),
+                .detail(format!("ケース{}件を出力", rows.len())),
         )
         .await?;
         Ok(rows)

@@ -99,7 +99,11 @@ impl App {
         tx.audit(
             &AuditEntry::new(actor, AuditAction::AgreementApply)
                 .employer(employer)
-                .detail(format!("覚書 {id}: {}", programme.letter())),
+                .detail(format!(
+                    "覚書 {id}: {} {}の申込",
+                    programme.letter(),
+                    programme.label()
+                )),
         )
         .await?;
         tx.commit().await?;
@@ -145,7 +149,7 @@ impl App {
         tx.audit(
             &AuditEntry::new(actor, action)
                 .employer(&a.employer)
-                .detail(format!("覚書 {id}: {} {on}", status.code())),
+                .detail(format!("覚書 {id}: {on}に{}", status.label())),
         )
         .await?;
         tx.commit().await?;
@@ -206,8 +210,9 @@ impl App {
         tx.save_programme_settings(settings).await?;
         tx.audit(
             &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
-                "{} from FY{}",
+                "{} {}の設定（{}年度から）",
                 settings.code.letter(),
+                settings.code.label(),
                 settings.from_year.year()
             )),
         )
@@ -245,7 +250,7 @@ impl App {
             .await?;
         tx.audit(
             &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
-                "aggregates: min_population {} min_cell {}",
+                "集計の秘匿基準: 本人{}人未満の事業所は非表示、{}人未満の区分は秘匿",
                 rule.min_population, rule.min_cell
             )),
         )
@@ -296,7 +301,7 @@ impl App {
             .await?;
         tx.audit(
             &AuditEntry::new(actor, AuditAction::SettingsSave).detail(format!(
-                "letterhead: {} / {} / {} / {}",
+                "レターの差出人: {} / {} / {} / {}",
                 head.name.trim(),
                 head.section.trim(),
                 head.phone.trim(),

@@ -52,6 +52,16 @@ pub enum Resolution {
     Closed,
 }
 
+/// What a resolution did, as the audit log says it.
+pub fn resolution_text(resolution: &Resolution) -> String {
+    match resolution {
+        Resolution::Admitted => "指定した加入者の記録として登録",
+        Resolution::Excluded => "停止の申出があるため登録せず除外",
+        Resolution::Closed => "住所の確認を完了",
+    }
+    .to_owned()
+}
+
 impl App {
     /// A page of the queue (open items unless the filter says otherwise); audited,
     /// naming every person shown.
@@ -121,7 +131,7 @@ impl App {
                     std::iter::once(e.item.subject.clone())
                         .chain(e.candidates.iter().map(|(m, _)| m.key.to_key_string()))
                 }))
-                .detail(format!("{} of {total} items", entries.len())),
+                .detail(format!("照合待ち{}件中{}件を表示", total, entries.len())),
         )
         .await?;
         Ok(ReviewPage { entries, total })
@@ -206,7 +216,7 @@ impl App {
         .await?;
         let mut entry = AuditEntry::new(actor, AuditAction::ReviewResolve)
             .subjects([member.to_key_string(), item.subject.clone()])
-            .detail(format!("review item {id}: {resolution:?}"));
+            .detail(format!("照合待ち {id}番: {}", resolution_text(&resolution)));
         if let Some(e) = &item.employer {
             entry = entry.employer(e);
         }
@@ -257,7 +267,7 @@ impl App {
         let mut entry = AuditEntry::new(actor, AuditAction::ReviewReject)
             .subjects(items.iter().map(|i| i.subject.clone()))
             .detail(format!(
-                "import {import_id}: {} items rejected: {reason}",
+                "取込 {import_id}番の照合待ち{}件を一括却下: {reason}",
                 items.len()
             ));
         if let Some(e) = items.iter().find_map(|i| i.employer.as_ref()) {
@@ -281,7 +291,7 @@ impl App {
             .await?;
         let mut entry = AuditEntry::new(actor, AuditAction::ReviewReject)
             .subjects([item.subject.clone()])
-            .detail(format!("review item {id}"));
+            .detail(format!("照合待ち {id}番を却下（当組合の加入者ではない）"));
         if let Some(e) = &item.employer {
             entry = entry.employer(e);
         }

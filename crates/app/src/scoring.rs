@@ -116,7 +116,7 @@ impl App {
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::AggregatesView)
                 .employer(code)
-                .detail(format!("健康スコアリングレポート FY{}", fy.year())),
+                .detail(format!("{}年度の健康スコアリングレポート", fy.year())),
         )
         .await?;
         Ok(ScoreReport {

@@ -30,6 +30,15 @@ impl Role {
             Role::Auditor => "auditor",
         }
     }
+    /// Japanese name of the role kind (as the portal and the audit log show it).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Role::Admin => "システム管理者",
+            Role::Staff => "保健事業担当",
+            Role::Employer(_) => "事業所担当者",
+            Role::Auditor => "監査担当",
+        }
+    }
 }
 
 /// What is being done.

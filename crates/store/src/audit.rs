@@ -483,13 +483,15 @@ impl Store {
                 Some(_) => {
                     check.anchor_mismatch = Some((
                         anchor.seq,
-                        "the record at this position differs from the one anchored".into(),
+                        "この位置の記録がアンカーに保管した記録と異なる".into(),
                     ));
                 }
                 None => {
                     check.anchor_mismatch = Some((
                         anchor.seq,
-                        format!("the chain ends at {newest}: records after it were removed"),
+                        format!(
+                            "記録が No.{newest} で終わっている（それより後の記録が削除された）"
+                        ),
                     ));
                 }
             }

@@ -6,6 +6,7 @@
 // Helpers outside #[test] functions fail loudly too: a panic is a test failure here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_text;
 mod contract;
 mod effects;
 mod fuzz;
