@@ -8,7 +8,7 @@ use collabo_domain::audit::{AuditAction, AuditEntry};
 use collabo_domain::authz::{Action, Scope};
 use collabo_domain::case::{Case, CaseKey, CaseState};
 use collabo_domain::ids::MemberKey;
-use collabo_domain::member::Member;
+use collabo_domain::member::{Member, MemberOrder};
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;
 
@@ -95,6 +95,18 @@ impl App {
         text: &str,
         paging: crate::Paging,
     ) -> Result<(Vec<Member>, i64)> {
+        self.search_members_ordered(actor, text, MemberOrder::default(), paging)
+            .await
+    }
+
+    /// [`App::search_members`] in the order asked (カナ順, 記号番号順 numerically, 生年月日順).
+    pub async fn search_members_ordered(
+        &self,
+        actor: &Actor,
+        text: &str,
+        order: MemberOrder,
+        paging: crate::Paging,
+    ) -> Result<(Vec<Member>, i64)> {
         actor.may(Action::ViewMember, Scope::Society)?;
         if text.trim().chars().count() < 2 {
             return Err(AppError::Invalid("2文字以上で検索してください。".into()));
@@ -103,7 +115,7 @@ impl App {
             .store()
             .read()
             .await?
-            .search_members(text, paging.limit, paging.offset)
+            .search_members(text, order, paging.limit, paging.offset)
             .await?;
         self.audit_alone(
             &AuditEntry::new(actor, AuditAction::MemberSearch)

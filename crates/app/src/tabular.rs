@@ -4,6 +4,7 @@
 //! header are skipped.
 
 use crate::{ImportError, OtherForm, RowProblem};
+use collabo_domain::admission::ImportKind;
 use collabo_domain::problem::ProblemKind;
 use std::path::Path;
 
@@ -405,5 +406,163 @@ mod tests {
             err.to_string(),
             "bad.csv の文字コードが読めません。UTF-8 または Shift_JIS の CSV で保存してください。"
         );
+    }
+}
+
+/// One column of a list's form (様式): its header as the reader finds it, whether the
+/// reader refuses a file without it, how to fill it in, and a made-up example value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormColumn {
+    /// Header text (the first name the reader accepts).
+    pub header: &'static str,
+    /// A file without this column is refused.
+    pub required: bool,
+    /// How to fill it in.
+    pub how: &'static str,
+    /// A synthetic example value.
+    pub example: &'static str,
+}
+
+const fn col(
+    header: &'static str,
+    required: bool,
+    how: &'static str,
+    example: &'static str,
+) -> FormColumn {
+    FormColumn {
+        header,
+        required,
+        how,
+        example,
+    }
+}
+
+const DATE_HOW: &str = "2026-10-05、2026/10/5、令和8年10月5日、R8.10.5 など";
+
+const MEMBER_FORM: &[FormColumn] = &[
+    col("保険者番号", false, "8桁。書く場合は当組合の番号", ""),
+    col("記号", true, "保険証の記号", "1001"),
+    col("番号", true, "保険証の番号", "305"),
+    col("枝番", true, "2桁（0 は 00 と読みます）", "00"),
+    col("氏名", true, "漢字氏名（姓と名の間に空白）", "吉田 真由美"),
+    col("氏名カナ", true, "カタカナ", "ヨシダ マユミ"),
+    col("性別", true, "1/2 または 男/女", "2"),
+    col("生年月日", true, DATE_HOW, "1980-04-01"),
+    col("郵便番号", true, "7桁（ハイフン可）", "100-0001"),
+    col(
+        "住所",
+        true,
+        "都道府県から番地まで",
+        "東京都千代田区千代田1-1",
+    ),
+    col("住所2", false, "建物名・部屋番号・方書", "千代田ビル3階"),
+    col("事業所記号", true, "所属する事業所の記号", "1001"),
+    col("本人家族", true, "本人 または 家族（1/2 も可）", "本人"),
+    col("資格取得日", true, DATE_HOW, "2020-04-01"),
+    col(
+        "資格喪失日",
+        false,
+        "資格を失った最初の日（空欄: 加入中）",
+        "",
+    ),
+    col("所属開始日", false, "この事業所に所属した日（空欄可）", ""),
+];
+
+const REFERRAL_FORM: &[FormColumn] = &[
+    col("記号", true, "保険証の記号", "1001"),
+    col("番号", true, "保険証の番号", "305"),
+    col("枝番", false, "2桁（空欄可）", "00"),
+    col("氏名", true, "漢字またはカナ", "吉田 真由美"),
+    col("生年月日", true, DATE_HOW, "1980-04-01"),
+    col(
+        "がん検診の種類",
+        true,
+        "肺・胃・大腸・乳・子宮頸（「がん」付きも可）",
+        "胃",
+    ),
+    col("検診実施年月日", true, DATE_HOW, "2026-10-05"),
+    col(
+        "同意",
+        false,
+        "データ共有に同意した人は 1、同意していない人は 0",
+        "1",
+    ),
+];
+
+const CONSENT_FORM: &[FormColumn] = &[
+    col("記号", true, "保険証の記号", "1001"),
+    col("番号", true, "保険証の番号", "305"),
+    col("枝番", true, "2桁", "00"),
+    col("区分", true, "オプトアウト または 同意", "オプトアウト"),
+    col(
+        "範囲",
+        false,
+        "all（すべて）、R・S・D・C のいずれか（空欄: すべて）",
+        "all",
+    ),
+    col("適用日", true, DATE_HOW, "2026-12-01"),
+    col("経路", false, "phone・letter・bulk（空欄: bulk）", "letter"),
+];
+
+/// Example values of the checkup layout's columns, by header.
+fn checkup_example(header: &str) -> (&'static str, &'static str) {
+    match header {
+        "保険者番号" => ("8桁", "06139999"),
+        "記号" => ("保険証の記号", "1001"),
+        "番号" => ("保険証の番号", "305"),
+        "枝番" => ("2桁", "00"),
+        "氏名カナ" => ("カタカナ", "ヨシダ マユミ"),
+        "性別" => ("1/2 または 男/女", "2"),
+        "生年月日" => (DATE_HOW, "1980-04-01"),
+        "健診実施日" => (DATE_HOW, "2026-06-05"),
+        "身長" => ("cm", "158.2"),
+        "体重" => ("kg", "55.0"),
+        "腹囲" => ("cm", "76.0"),
+        "BMI" => ("", "22.0"),
+        "収縮期血圧" | "拡張期血圧" => ("mmHg", "118"),
+        "中性脂肪" => ("mg/dL（採血時間で空腹時・随時を区別）", "110"),
+        "採血時間" => ("空腹・随時・食直後（または 2/3/4）", "空腹"),
+        "HDL" => ("mg/dL", "62"),
+        "LDL" => ("mg/dL", "118"),
+        "Non-HDL" => ("mg/dL（LDL の代わりに測った場合）", ""),
+        "空腹時血糖" => ("mg/dL", "92"),
+        "随時血糖" => ("mg/dL", ""),
+        "HbA1c" => ("%（NGSP）", "5.4"),
+        "AST" | "ALT" => ("U/L", "20"),
+        "γ-GT" => ("U/L", "25"),
+        "血清クレアチニン" => ("mg/dL", "0.7"),
+        "eGFR" => ("mL/分/1.73㎡", "85"),
+        "尿蛋白" | "尿糖" => ("−・±・+・2+・3+", "−"),
+        "血色素量" => ("g/dL", "13.2"),
+        "喫煙" => ("はい・いいえ・やめた", "いいえ"),
+        _ => ("1 服薬あり、2 なし", "2"),
+    }
+}
+
+/// The form (様式) of a list Collabo reads, column by column, in the order the downloaded
+/// file has them; `None` for claims, which come only as UKE files. The readers find
+/// these same headers (the web test fills each form in and imports it).
+pub fn list_form(kind: ImportKind) -> Option<Vec<FormColumn>> {
+    match kind {
+        ImportKind::Members => Some(MEMBER_FORM.to_vec()),
+        ImportKind::Referrals => Some(REFERRAL_FORM.to_vec()),
+        ImportKind::Consents => Some(CONSENT_FORM.to_vec()),
+        ImportKind::Checkups => Some(
+            collabo_checkup::layout::COLUMNS
+                .iter()
+                .map(|(header, column, _)| {
+                    let (how, example) = checkup_example(header);
+                    FormColumn {
+                        header,
+                        required: collabo_checkup::layout::REQUIRED
+                            .iter()
+                            .any(|(_, c)| c == column),
+                        how,
+                        example,
+                    }
+                })
+                .collect(),
+        ),
+        ImportKind::Claims => None,
     }
 }

@@ -123,6 +123,16 @@ pub const COLUMNS: &[(&str, Column, &[&str])] = &[
     ),
 ];
 
+/// The columns a file must have (the rest may be left out).
+pub const REQUIRED: &[(&str, Column)] = &[
+    ("保険者番号", Column::Insurer),
+    ("記号", Column::Symbol),
+    ("番号", Column::Number),
+    ("性別", Column::Sex),
+    ("生年月日", Column::BirthDate),
+    ("健診実施日", Column::ExamDate),
+];
+
 /// Header text folded for matching: full-width to half-width, spaces removed, ASCII
 /// lower-cased, a BOM dropped.
 fn fold_header(text: &str) -> String {
@@ -157,15 +167,7 @@ impl Layout {
                     .map(|(_, column, _)| *column)
             })
             .collect();
-        let required = [
-            ("保険者番号", Column::Insurer),
-            ("記号", Column::Symbol),
-            ("番号", Column::Number),
-            ("性別", Column::Sex),
-            ("生年月日", Column::BirthDate),
-            ("健診実施日", Column::ExamDate),
-        ];
-        let missing: Vec<&str> = required
+        let missing: Vec<&str> = REQUIRED
             .iter()
             .filter(|(_, c)| !columns.contains(&Some(*c)))
             .map(|(name, _)| *name)

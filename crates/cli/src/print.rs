@@ -9,7 +9,6 @@ use collabo_domain::admission::ReviewPayload;
 use collabo_domain::case::Case;
 use collabo_domain::effect_report::{Cell, EffectReport, VariantComparison};
 use collabo_domain::effects::{Estimate, Rate};
-use collabo_domain::matching::SubmittedPerson;
 use collabo_domain::programme::ProgrammeCode;
 use std::collections::BTreeMap;
 
@@ -177,30 +176,17 @@ pub fn pad(text: &str, width: usize) -> String {
     format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }
 
-fn person(p: &SubmittedPerson) -> String {
-    format!(
-        "{}-{}{} {}",
-        p.symbol,
-        p.number,
-        p.branch
-            .as_ref()
-            .map(|b| format!("-{b}"))
-            .unwrap_or_default(),
-        p.name,
-    )
-}
-
 /// What a review item is about: the person, and the checkup or list row.
 fn review_what(entry: &ReviewEntry) -> (String, String, String) {
     let item = &entry.item;
     match &item.payload {
         Some(ReviewPayload::Checkup(c)) => (
-            person(&c.person),
+            c.person.label(),
             c.person.birth_date.to_string(),
             format!("健診 {}", c.exam_date),
         ),
         Some(ReviewPayload::Referral(r)) => (
-            person(&r.person),
+            r.person.label(),
             r.person.birth_date.to_string(),
             format!("{} 検診 {}", r.cancer.label(), r.screening_date),
         ),

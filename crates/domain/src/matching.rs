@@ -25,6 +25,18 @@ pub struct SubmittedPerson {
     pub birth_date: Date,
 }
 
+impl SubmittedPerson {
+    /// The person as submitted, written like a member ([`crate::member::Member::label`]):
+    /// `1001-305-00 吉田 真由美`, or `1001-305（枝番なし） 吉田 真由美` when the row
+    /// gave no 枝番, so a missing part never looks like a typing error.
+    pub fn label(&self) -> String {
+        match &self.branch {
+            Some(b) => format!("{}-{}-{} {}", self.symbol, self.number, b, self.name),
+            None => format!("{}-{}（枝番なし） {}", self.symbol, self.number, self.name),
+        }
+    }
+}
+
 /// Why a row went to review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReviewReason {
@@ -374,6 +386,23 @@ mod tests {
             qualified_from: Date::constant(2020, 4, 1),
             qualified_until: None,
         }
+    }
+
+    #[test]
+    fn a_submitted_person_is_written_like_a_member_and_a_missing_branch_is_said() {
+        let born = Date::constant(1980, 4, 1);
+        let with = member("305", "01", "吉田 太郎", "ヨシダ タロウ", born);
+        let mut person = SubmittedPerson {
+            symbol: with.key.symbol.clone(),
+            number: with.key.number.clone(),
+            branch: Some(with.key.branch.clone()),
+            name: with.name_kanji.clone(),
+            birth_date: born,
+        };
+        assert_eq!(person.label(), with.label());
+        person.branch = None;
+        assert_eq!(person.label(), "1001-305（枝番なし） 吉田 太郎");
+        assert!(!person.label().contains("--"));
     }
 
     #[test]

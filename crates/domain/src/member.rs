@@ -5,6 +5,47 @@ use crate::ids::{EmployerCode, MemberKey};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
+/// How a list of members is ordered (加入者検索).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MemberOrder {
+    /// カナ順 (then card).
+    #[default]
+    Kana,
+    /// 記号番号, numerically where the parts are digits (番号 2 before 10).
+    Card,
+    /// 生年月日, oldest first.
+    BirthDate,
+}
+
+impl MemberOrder {
+    /// Every order, as offered.
+    pub const ALL: [MemberOrder; 3] =
+        [MemberOrder::Kana, MemberOrder::Card, MemberOrder::BirthDate];
+    /// Query code.
+    pub fn code(self) -> &'static str {
+        match self {
+            MemberOrder::Kana => "kana",
+            MemberOrder::Card => "card",
+            MemberOrder::BirthDate => "birth",
+        }
+    }
+    /// Label.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemberOrder::Kana => "カナ順",
+            MemberOrder::Card => "記号番号順",
+            MemberOrder::BirthDate => "生年月日順",
+        }
+    }
+    /// From the query code (カナ順 when unknown).
+    pub fn from_code(code: &str) -> MemberOrder {
+        MemberOrder::ALL
+            .into_iter()
+            .find(|o| o.code() == code)
+            .unwrap_or_default()
+    }
+}
+
 /// Sex as recorded in the register (性別: 1 男, 2 女).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Sex {

@@ -5,6 +5,7 @@ use crate::rows::{self, MEMBER_COLUMNS, MemberRow, placeholders};
 use crate::{Reader, Result, Tx, on_conn};
 use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::matching::{CardHolder, SubmittedPerson};
+use collabo_domain::member::MemberOrder;
 use collabo_domain::member::{EmployerPeriod, Member, Sex};
 use std::collections::HashMap;
 
@@ -269,6 +270,7 @@ impl Reader {
     pub async fn search_members(
         &mut self,
         text: &str,
+        order: MemberOrder,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<Member>, i64)> {
@@ -287,7 +289,8 @@ impl Reader {
         const WHERE: &str = "WHERE insurer = $1 AND (REPLACE(REPLACE(name_kanji, ' ', ''), '　', '') LIKE $2 OR REPLACE(REPLACE(name_kana, ' ', ''), '　', '') LIKE $3 OR symbol || '-' || number = $4 OR symbol || '-' || number || '-' || branch = $4)";
         let found: Vec<MemberRow> = on_conn!(self.conn(), c => {
             sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MEMBER_COLUMNS} FROM members {WHERE} ORDER BY member_key LIMIT $5 OFFSET $6"
+                "SELECT {MEMBER_COLUMNS} FROM members {WHERE} ORDER BY {} LIMIT $5 OFFSET $6",
+                order_by(order)
             )))
             .bind(&insurer).bind(&like).bind(&like_kana).bind(text.trim()).bind(limit).bind(offset)
             .fetch_all(&mut *c).await?
@@ -350,5 +353,18 @@ impl Reader {
             }
         }
         Ok(out)
+    }
+}
+
+/// The `ORDER BY` of a member list. A card part of digits sorts as a number by
+/// ordering on its length first (番号 2 before 10) without a cast that would fail on
+/// PostgreSQL for a 番号 with letters.
+fn order_by(order: MemberOrder) -> &'static str {
+    match order {
+        MemberOrder::Kana => "name_kana, LENGTH(symbol), symbol, LENGTH(number), number, branch",
+        MemberOrder::Card => "LENGTH(symbol), symbol, LENGTH(number), number, branch",
+        MemberOrder::BirthDate => {
+            "birth_date, LENGTH(symbol), symbol, LENGTH(number), number, branch"
+        }
     }
 }

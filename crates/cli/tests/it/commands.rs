@@ -262,7 +262,10 @@ fn the_review_queue_is_a_table_and_json_for_scripts() {
     let o = collabo(dir.path(), &["review", "list"]);
     let table = text(&o);
     assert!(table.lines().next().unwrap().contains("理由"), "{table}");
-    assert!(table.contains("1001-9 山田花子 1990-01-01"), "{table}");
+    assert!(
+        table.contains("1001-9（枝番なし） 山田花子 1990-01-01"),
+        "written like a member, the missing 枝番 said: {table}"
+    );
     assert!(!table.contains('{'), "no raw JSON: {table}");
     let o = collabo(dir.path(), &["review", "list", "--json"]);
     assert!(o.status.success(), "{}", text(&o));

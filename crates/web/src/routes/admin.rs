@@ -53,7 +53,12 @@ pub async fn users(
     Extension(who): Extension<Identity>,
 ) -> WebResult<Response> {
     let users = state.app.users(&who.actor()).await?;
+    let now = state.now();
     let mut page = Page::new("ユーザー", &who);
+    page.push(Block::Para(
+        "ロックの解除・無効化・パスワードの再設定は、ユーザー名から各ユーザーのページで行います。"
+            .into(),
+    ));
     page.push(Block::Table(Table {
         headers: [
             "ユーザー名",
@@ -61,7 +66,7 @@ pub async fn users(
             "役割",
             "事業所",
             "二要素認証",
-            "ロック",
+            "状態",
             "",
             "",
         ]
@@ -71,7 +76,10 @@ pub async fn users(
             .iter()
             .map(|u| {
                 vec![
-                    Cell::Text(u.username.clone()),
+                    Cell::Link(
+                        format!("/admin/users/{}", encode_segment(&u.username)),
+                        u.username.clone(),
+                    ),
                     Cell::Text(u.display_name.clone()),
                     Cell::Text(crate::view::role_label(&u.role).to_owned()),
                     Cell::Text(match &u.role {
@@ -87,11 +95,7 @@ pub async fn users(
                     } else {
                         Cell::Badge("未設定".into(), "muted")
                     },
-                    Cell::Text(
-                        u.locked_until
-                            .map(crate::view::wareki_at)
-                            .unwrap_or_default(),
-                    ),
+                    account_state(u, now),
                     crate::view::confirm_button(
                         format!("/admin/users/{}/reset-totp", encode_segment(&u.username)),
                         "二要素認証をリセット",
@@ -118,7 +122,6 @@ pub async fn users(
         "トークンは発行時のユーザーの役割・事業所に限って有効です。役割や事業所を変更すると失効します。有効期間は発行から{}日です。職員・管理者のトークンは、二要素認証を設定したユーザーにだけ発行できます。",
         state.config.token_days
     )));
-    let now = state.now();
     let tokens = state.app.api_tokens(&who.actor()).await?;
     page.push(Block::Table(Table {
         headers: [
@@ -176,6 +179,197 @@ pub async fn users(
         empty: "発行したトークンはありません。".into(),
     }));
     Ok(page.html()?.into_response())
+}
+
+/// Whether an account can be used now: 無効 (disabled), ロック中 (too many wrong
+/// codes, until when) or 有効.
+fn account_state(user: &collabo_app::accounts::PortalUser, now: jiff::Timestamp) -> Cell {
+    if collabo_app::accounts::is_disabled(user) {
+        Cell::Badge("無効".into(), "error")
+    } else if let Some(until) = user.locked_until.filter(|t| *t > now) {
+        Cell::Badge(
+            format!("ロック中（{}まで）", crate::view::wareki_at(until)),
+            "warn",
+        )
+    } else {
+        Cell::Badge("有効".into(), "ok")
+    }
+}
+
+/// GET /admin/users/{user}: one user, with what an administrator can do to the account
+/// (unlock, disable, set a new password).
+pub async fn user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+) -> WebResult<Response> {
+    let user = state
+        .app
+        .user(&who.actor(), &username)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let now = state.now();
+    let base = format!("/admin/users/{}", encode_segment(&user.username));
+    let disabled = collabo_app::accounts::is_disabled(&user);
+    let locked = user.locked_until.is_some_and(|t| t > now);
+    let mut page = Page::new(&format!("ユーザー {}", user.username), &who);
+    page.push(Block::Facts(vec![
+        ("ユーザー名".into(), user.username.clone()),
+        ("表示名".into(), user.display_name.clone()),
+        (
+            "役割".into(),
+            crate::view::role_label(&user.role).to_owned(),
+        ),
+        (
+            "事業所".into(),
+            match &user.role {
+                Role::Employer(codes) => {
+                    let employers = state.app.employers(&who.actor()).await?;
+                    codes
+                        .iter()
+                        .map(|c| {
+                            employers
+                                .iter()
+                                .find(|e| &e.code == c)
+                                .map_or_else(|| c.to_string(), |e| format!("{}（{}）", e.name, c))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("、")
+                }
+                _ => "—".into(),
+            },
+        ),
+        (
+            "二要素認証".into(),
+            if user.totp_enrolled {
+                "設定済"
+            } else {
+                "未設定"
+            }
+            .into(),
+        ),
+        (
+            "状態".into(),
+            if disabled {
+                "無効（どのパスワードでもログインできません）".into()
+            } else if locked {
+                format!(
+                    "ロック中（{}まで。二要素認証の誤りが続いたため）",
+                    user.locked_until
+                        .map(crate::view::wareki_at)
+                        .unwrap_or_default()
+                )
+            } else {
+                "有効".into()
+            },
+        ),
+        (
+            "パスワードの誤り（連続）".into(),
+            format!("{} 回", user.failed_logins),
+        ),
+        (
+            "二要素認証の誤り（連続）".into(),
+            format!("{} 回", user.second_factor_failures),
+        ),
+    ]));
+    if locked || user.failed_logins > 0 || user.second_factor_failures > 0 {
+        page.push(Block::Heading("ロックの解除".into()));
+        page.push(Block::Action(crate::view::Button {
+            action: format!("{base}/unlock"),
+            label: "ロックを解除する".into(),
+            csrf: who.csrf().into(),
+            fields: Vec::new(),
+            confirm: format!(
+                "{} のロックを解除し、誤りの回数を 0 に戻します。よろしいですか？",
+                user.username
+            ),
+        }));
+    }
+    page.push(Block::Heading(if disabled {
+        "パスワードを設定して有効に戻す".into()
+    } else {
+        "パスワードの再設定".into()
+    }));
+    page.push(Block::Para(
+        "新しいパスワード（12文字以上）を本人に安全な方法で伝えてください。役割と二要素認証はそのまま、ログイン中のセッションは終了します。"
+            .into(),
+    ));
+    page.push(Block::Action(crate::view::Button {
+        action: format!("{base}/password"),
+        label: "パスワードを再設定する".into(),
+        csrf: who.csrf().into(),
+        fields: vec![Field::new(
+            "新しいパスワード（12文字以上）",
+            "password",
+            "password",
+        )],
+        confirm: format!(
+            "{} のパスワードを再設定します。よろしいですか？",
+            user.username
+        ),
+    }));
+    if !disabled && user.username != who.actor().user {
+        page.push(Block::Heading("無効化".into()));
+        page.push(Block::Para(
+            "退職・異動した担当者のアカウントを止めます。ログイン中のセッションは終了し、APIトークンは失効します。記録は残り、パスワードを再設定すると有効に戻ります。"
+                .into(),
+        ));
+        page.push(Block::Action(crate::view::Button {
+            action: format!("{base}/disable"),
+            label: "無効にする".into(),
+            csrf: who.csrf().into(),
+            fields: Vec::new(),
+            confirm: format!(
+                "{}（{}）を無効にします。ログインできなくなり、APIトークンは失効します。よろしいですか？",
+                user.username, user.display_name
+            ),
+        }));
+    }
+    page.push(Block::Links(vec![(
+        "/admin/users".into(),
+        "ユーザー一覧へ戻る".into(),
+    )]));
+    Ok(page.html()?.into_response())
+}
+
+/// POST /admin/users/{user}/unlock.
+pub async fn unlock_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+) -> WebResult<Response> {
+    state.app.unlock_user(&who.actor(), &username).await?;
+    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
+}
+
+/// POST /admin/users/{user}/disable.
+pub async fn disable_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+) -> WebResult<Response> {
+    state.app.disable_user(&who.actor(), &username).await?;
+    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
+}
+
+/// The new-password form.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    password: String,
+}
+
+/// POST /admin/users/{user}/password: a new password (enables a disabled account).
+pub async fn set_password(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Path(username): Path<String>,
+    FormData(form): FormData<PasswordForm>,
+) -> WebResult<Response> {
+    state
+        .app
+        .set_password(&who.actor(), &username, &form.password)
+        .await?;
+    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
 }
 
 /// The user form.

@@ -19,6 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use collabo_app::employer::{AggregateView, RiskHolder, RiskOrder, YEARS_OFFERED};
 use collabo_app::{AppError, ImportError, ImportSummary};
+use collabo_domain::admission::ImportKind;
 use collabo_domain::calendar::FiscalYear;
 use collabo_domain::checkup::{Item, UrineGrade};
 use collabo_domain::employer::Employer;
@@ -54,6 +55,7 @@ fn referral_form(page: &mut Page, base: &str, csrf: &str) {
         submit: "提出する".into(),
         get: false,
     }));
+    page.push(super::forms::links(ImportKind::Referrals));
 }
 
 fn checkup_form(page: &mut Page, base: &str, csrf: &str) {
@@ -69,6 +71,7 @@ fn checkup_form(page: &mut Page, base: &str, csrf: &str) {
         submit: "提出する".into(),
         get: false,
     }));
+    page.push(super::forms::links(ImportKind::Checkups));
 }
 
 /// A page of a list.

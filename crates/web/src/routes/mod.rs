@@ -18,6 +18,7 @@ pub mod api;
 pub mod auditor;
 pub mod consents;
 pub mod employer;
+pub mod forms;
 pub mod month;
 pub mod public;
 pub mod review;
@@ -160,6 +161,20 @@ pub fn table() -> Vec<Entry> {
             LoggedIn,
             "役割ごとのトップへ",
             get(public::home),
+        ),
+        r(
+            "GET",
+            "/forms",
+            LoggedIn,
+            "提出ファイルの様式",
+            get(forms::forms_page),
+        ),
+        r(
+            "GET",
+            "/forms/{file}",
+            LoggedIn,
+            "様式のダウンロード（CSV・Excel）",
+            get(forms::form_file),
         ),
         // Employer contacts (and staff on their behalf).
         r(
@@ -320,6 +335,20 @@ pub fn table() -> Vec<Entry> {
             get(review::review),
         ),
         r(
+            "GET",
+            "/staff/review/export.csv",
+            Can(ResolveReview),
+            "照合待ち（CSV）",
+            get(review::export_csv),
+        ),
+        r(
+            "GET",
+            "/staff/review/export.xlsx",
+            Can(ResolveReview),
+            "照合待ち（Excel）",
+            get(review::export_xlsx),
+        ),
+        r(
             "POST",
             "/staff/review/{id}/resolve",
             Can(ResolveReview),
@@ -440,6 +469,20 @@ pub fn table() -> Vec<Entry> {
         ),
         r(
             "GET",
+            "/staff/members/export.csv",
+            Can(Export),
+            "加入者検索の結果（CSV）",
+            get(staff::member_search_csv),
+        ),
+        r(
+            "GET",
+            "/staff/members/export.xlsx",
+            Can(Export),
+            "加入者検索の結果（Excel）",
+            get(staff::member_search_xlsx),
+        ),
+        r(
+            "GET",
             "/staff/members/{member}",
             Can(ViewMember),
             "加入者ページ",
@@ -508,6 +551,34 @@ pub fn table() -> Vec<Entry> {
             Can(ManageUsers),
             "ユーザー作成",
             post(admin::create_user),
+        ),
+        r(
+            "GET",
+            "/admin/users/{user}",
+            Can(ManageUsers),
+            "ユーザーの詳細",
+            get(admin::user),
+        ),
+        r(
+            "POST",
+            "/admin/users/{user}/unlock",
+            Can(ManageUsers),
+            "ロックの解除",
+            post(admin::unlock_user),
+        ),
+        r(
+            "POST",
+            "/admin/users/{user}/disable",
+            Can(ManageUsers),
+            "ユーザーの無効化",
+            post(admin::disable_user),
+        ),
+        r(
+            "POST",
+            "/admin/users/{user}/password",
+            Can(ManageUsers),
+            "パスワードの再設定",
+            post(admin::set_password),
         ),
         r(
             "POST",

@@ -21,6 +21,7 @@ use axum::Extension;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use collabo_app::{AppError, ImportError, ImportSummary};
+use collabo_domain::admission::ImportKind;
 use collabo_domain::case::CaseState;
 use collabo_domain::ids::EmployerCode;
 use collabo_domain::programme::ProgrammeCode;
@@ -127,6 +128,7 @@ pub async fn imports_page(
         "列: 保険者番号, 記号, 番号, 枝番, 氏名, 氏名カナ, 性別, 生年月日, 郵便番号, 住所, 住所2, 事業所記号, 本人家族, 資格取得日, 資格喪失日",
         "資格を取り込む",
     )));
+    page.push(super::forms::links(ImportKind::Members));
     page.push(Block::Heading("② レセプト".into()));
     page.push(Block::Form(upload_form(
         "/staff/imports/claims",
@@ -143,6 +145,7 @@ pub async fn imports_page(
         "列: 記号, 番号, 枝番, 区分（オプトアウト/同意）, 範囲（all・R・S・D・C）, 適用日, 経路。停止は登録と同時にデータを削除します。",
         "一括登録する",
     )));
+    page.push(super::forms::links(ImportKind::Consents));
     page.push(Block::Heading("④ 抽出".into()));
     page.push(Block::Para(format!(
         "{}時点で、全加入者について対象者を判定し、通知待ち・レセプト待ちなどを更新します。何度実行しても同じ結果になります。",

@@ -44,15 +44,120 @@ const REASONS: [ReviewReason; 6] = [
     ReviewReason::NoAddress,
 ];
 
-/// The person as submitted, written like a member (`1001-305-00 吉田 真由美`; 枝番
-/// `--` when the row gave none).
-fn submitted_text(person: &collabo_domain::matching::SubmittedPerson) -> String {
-    format!(
-        "{}-{}-{} {}",
-        person.symbol,
-        person.number,
-        person.branch.as_ref().map_or("--", |b| b.as_str()),
-        person.name
+fn parse_import(q: &ReviewQuery) -> WebResult<Option<i64>> {
+    match q.import.trim() {
+        "" => Ok(None),
+        n => n
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| WebError::BadRequest("取込番号は数字で入力してください。".into())),
+    }
+}
+
+/// The queue's filter from the page's query (the page and its export use the same).
+fn filter_of(q: &ReviewQuery, paging: collabo_app::Paging) -> WebResult<ReviewFilter> {
+    let employer = match q.employer.trim() {
+        "" => None,
+        code => Some(
+            EmployerCode::parse(code)
+                .map_err(|_| WebError::BadRequest("事業所記号が正しくありません。".into()))?,
+        ),
+    };
+    Ok(ReviewFilter {
+        employer,
+        import_id: parse_import(q)?,
+        reason: REASONS.into_iter().find(|r| r.code() == q.reason),
+        limit: paging.limit,
+        offset: paging.offset,
+        ..ReviewFilter::default()
+    })
+}
+
+/// GET /staff/review/export.csv?employer=&import=&reason=: the filtered queue as CSV.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<ReviewQuery>,
+) -> WebResult<Response> {
+    export(&state, &who, &q, false).await
+}
+
+/// GET /staff/review/export.xlsx?…: the same as an Excel sheet.
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<ReviewQuery>,
+) -> WebResult<Response> {
+    export(&state, &who, &q, true).await
+}
+
+async fn export(
+    state: &AppState,
+    who: &Identity,
+    q: &ReviewQuery,
+    xlsx: bool,
+) -> WebResult<Response> {
+    let actor = who.actor();
+    let queue = state
+        .app
+        .review_queue(&actor, &filter_of(q, collabo_app::Paging::all())?)
+        .await?;
+    let employers = state.app.employers(&actor).await?;
+    let rows: Vec<Vec<String>> = queue
+        .entries
+        .iter()
+        .map(|e| {
+            let i = &e.item;
+            let (person, born) = match (&i.payload, &e.member) {
+                (Some(ReviewPayload::Address { .. }), Some(m)) => {
+                    (m.label(), m.birth_date.to_string())
+                }
+                (Some(p), _) => p.person().map_or_else(
+                    || (i.subject.clone(), String::new()),
+                    |p| (p.label(), p.birth_date.to_string()),
+                ),
+                (None, _) => (i.subject.clone(), String::new()),
+            };
+            vec![
+                i.id.to_string(),
+                i.kind.label().to_owned(),
+                i.reason.label().to_owned(),
+                i.employer.as_ref().map_or_else(
+                    || "組合（通知）".to_owned(),
+                    |c| {
+                        employers
+                            .iter()
+                            .find(|x| &x.code == c)
+                            .map_or_else(|| c.to_string(), |x| x.name.clone())
+                    },
+                ),
+                i.import_id.to_string(),
+                i.line.to_string(),
+                person,
+                born,
+                e.candidates
+                    .iter()
+                    .map(|(m, _)| m.label())
+                    .collect::<Vec<_>>()
+                    .join(" ／ "),
+            ]
+        })
+        .collect();
+    super::table_download(
+        xlsx,
+        "照合待ち",
+        &[
+            "No.",
+            "種類",
+            "理由",
+            "提出元",
+            "取込No.",
+            "行",
+            "提出内容",
+            "生年月日",
+            "台帳の候補",
+        ],
+        &rows,
     )
 }
 
@@ -65,34 +170,10 @@ pub async fn review(
     let actor = who.actor();
     let current = page_number(q.page);
     let paging = collabo_app::Paging::page(current, PER_PAGE);
-    let employer = match q.employer.trim() {
-        "" => None,
-        code => Some(
-            EmployerCode::parse(code)
-                .map_err(|_| WebError::BadRequest("事業所記号が正しくありません。".into()))?,
-        ),
-    };
-    let import_id = match q.import.trim() {
-        "" => None,
-        n => Some(
-            n.parse::<i64>()
-                .map_err(|_| WebError::BadRequest("取込番号は数字で入力してください。".into()))?,
-        ),
-    };
-    let reason = REASONS.into_iter().find(|r| r.code() == q.reason);
+    let import_id = parse_import(&q)?;
     let queue = state
         .app
-        .review_queue(
-            &actor,
-            &ReviewFilter {
-                employer,
-                import_id,
-                reason,
-                limit: paging.limit,
-                offset: paging.offset,
-                ..ReviewFilter::default()
-            },
-        )
+        .review_queue(&actor, &filter_of(&q, paging)?)
         .await?;
     let employers = state.app.employers(&actor).await?;
     let name_of = |code: &EmployerCode| {
@@ -139,6 +220,22 @@ pub async fn review(
         query_value(&q.reason)
     );
     pager(&mut page, &base, current, queue.total);
+    let filters = format!(
+        "employer={}&import={}&reason={}",
+        query_value(&q.employer),
+        query_value(&q.import),
+        query_value(&q.reason)
+    );
+    page.push(Block::Links(vec![
+        (
+            format!("/staff/review/export.csv?{filters}"),
+            "この条件の一覧をCSVで保存".into(),
+        ),
+        (
+            format!("/staff/review/export.xlsx?{filters}"),
+            "Excelで保存".into(),
+        ),
+    ]));
     if queue.entries.is_empty() {
         page.push(Block::Para("照合待ちはありません。".into()));
     }
@@ -174,7 +271,7 @@ pub async fn review(
                 if let Some(person) = p.person() {
                     rows.push(vec![
                         Cell::Badge("提出内容".into(), "warn"),
-                        Cell::Text(submitted_text(person)),
+                        Cell::Key(person.label()),
                         Cell::Text(wareki(person.birth_date)),
                         Cell::Text(i.employer.as_ref().map(&name_of).unwrap_or_default()),
                         Cell::Text(String::new()),

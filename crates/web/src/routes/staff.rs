@@ -20,6 +20,7 @@ use collabo_domain::case::CaseState;
 use collabo_domain::consent::ConsentKind;
 use collabo_domain::coverage::{ClaimStream, StreamStatus};
 use collabo_domain::ids::MemberKey;
+use collabo_domain::member::MemberOrder;
 use collabo_domain::programme::{BatchStatus, ProgrammeCode};
 use serde::Deserialize;
 
@@ -686,21 +687,37 @@ pub struct SearchQuery {
     #[serde(default)]
     q: String,
     #[serde(default)]
+    order: String,
+    #[serde(default)]
     page: Option<i64>,
 }
 
-/// GET /staff/members?q=.
+/// The 並び順 select of the member search.
+fn order_field(order: MemberOrder) -> Field {
+    let mut field = Field::new("並び順", "order", "select").value(order.code());
+    field.options = MemberOrder::ALL
+        .into_iter()
+        .map(|o| (o.code().to_owned(), o.label().to_owned()))
+        .collect();
+    field
+}
+
+/// GET /staff/members?q=&order=&page=.
 pub async fn member_search(
     State(state): State<AppState>,
     Extension(who): Extension<Identity>,
     Query(q): Query<SearchQuery>,
 ) -> WebResult<Response> {
+    let order = MemberOrder::from_code(&q.order);
     let mut page = Page::new("加入者検索", &who);
     page.push(Block::Form(Form {
         action: "/staff/members".into(),
         multipart: false,
         csrf: String::new(),
-        fields: vec![Field::new("氏名・カナ・記号-番号", "q", "text").value(q.q.clone())],
+        fields: vec![
+            Field::new("氏名・カナ・記号-番号", "q", "text").value(q.q.clone()),
+            order_field(order),
+        ],
         submit: "検索".into(),
         get: true,
     }));
@@ -708,16 +725,21 @@ pub async fn member_search(
         let current = page_number(q.page);
         let (found, total) = state
             .app
-            .search_members(
+            .search_members_ordered(
                 &who.actor(),
                 &q.q,
+                order,
                 collabo_app::Paging::page(current, PER_PAGE),
             )
             .await?;
         let employers = state.app.employers(&who.actor()).await?;
         pager(
             &mut page,
-            &format!("/staff/members?q={}&", query_value(&q.q)),
+            &format!(
+                "/staff/members?q={}&order={}&",
+                query_value(&q.q),
+                order.code()
+            ),
             current,
             total,
         );
@@ -742,6 +764,24 @@ pub async fn member_search(
                 ]
             })
             .collect();
+        page.push(Block::Links(vec![
+            (
+                format!(
+                    "/staff/members/export.csv?q={}&order={}",
+                    query_value(&q.q),
+                    order.code()
+                ),
+                "検索結果をCSVで保存".into(),
+            ),
+            (
+                format!(
+                    "/staff/members/export.xlsx?q={}&order={}",
+                    query_value(&q.q),
+                    order.code()
+                ),
+                "Excelで保存".into(),
+            ),
+        ]));
         page.push(Block::Table(Table {
             headers: ["氏名", "カナ", "記号-番号-枝番", "生年月日", "事業所"]
                 .map(String::from)
@@ -753,6 +793,72 @@ pub async fn member_search(
         page.notice("warn", vec!["2文字以上で検索してください。".into()]);
     }
     Ok(page.html()?.into_response())
+}
+
+/// GET /staff/members/export.csv?q=: every member the search finds, as CSV.
+pub async fn member_search_csv(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<SearchQuery>,
+) -> WebResult<Response> {
+    member_search_export(&state, &who, &q, false).await
+}
+
+/// GET /staff/members/export.xlsx?q=: the same as an Excel sheet.
+pub async fn member_search_xlsx(
+    State(state): State<AppState>,
+    Extension(who): Extension<Identity>,
+    Query(q): Query<SearchQuery>,
+) -> WebResult<Response> {
+    member_search_export(&state, &who, &q, true).await
+}
+
+async fn member_search_export(
+    state: &AppState,
+    who: &Identity,
+    q: &SearchQuery,
+    xlsx: bool,
+) -> WebResult<Response> {
+    let actor = who.actor();
+    let (found, _) = state
+        .app
+        .search_members_ordered(
+            &actor,
+            &q.q,
+            MemberOrder::from_code(&q.order),
+            collabo_app::Paging::all(),
+        )
+        .await?;
+    let employers = state.app.employers(&actor).await?;
+    let rows: Vec<Vec<String>> = found
+        .iter()
+        .map(|m| {
+            vec![
+                m.key.card(),
+                m.name_kanji.clone(),
+                m.name_kana.clone(),
+                m.birth_date.to_string(),
+                m.relationship.label().to_owned(),
+                employers
+                    .iter()
+                    .find(|e| e.code == m.employer)
+                    .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
+            ]
+        })
+        .collect();
+    super::table_download(
+        xlsx,
+        "加入者検索",
+        &[
+            "記号-番号-枝番",
+            "氏名",
+            "カナ",
+            "生年月日",
+            "本人・家族",
+            "事業所",
+        ],
+        &rows,
+    )
 }
 
 /// GET /staff/members/{member}.

@@ -825,5 +825,32 @@ async fn a_month_in_the_browser() {
     d.wait_for_url("/admin/settings?programme=D&year=2026")
         .await;
     assert!(d.source().await.contains("value=\"7\""));
+
+    // The administrator disables the employer contact who left, from the user's page,
+    // after a question naming them; the list then says 無効.
+    d.goto(&format!("{base}/admin/users")).await;
+    d.click("a[href='/admin/users/emp2']").await;
+    d.wait_for_text("パスワードを再設定する").await;
+    d.screenshot("m23-user-page").await;
+    d.click("form[action='/admin/users/emp2/disable'] button")
+        .await;
+    let question = d.cmd("GET", "/alert/text", None).await;
+    assert!(
+        question
+            .as_str()
+            .unwrap_or_default()
+            .contains("emp2（emp2）を無効にします"),
+        "{question}"
+    );
+    d.cmd("POST", "/alert/accept", Some(json!({}))).await;
+    let disabled = d
+        .wait_for_text("無効（どのパスワードでもログインできません）")
+        .await;
+    d.screenshot("m24-user-disabled").await;
+    assert!(!disabled.contains("/admin/users/emp2/disable"));
+    // The forms an employer fills in, column by column.
+    d.goto(&format!("{base}/forms")).await;
+    d.screenshot("m25-forms").await;
+    assert!(d.source().await.contains("検診実施年月日"));
     d.cmd("DELETE", "", None).await;
 }

@@ -150,6 +150,7 @@ async fn formula_cells_from_the_register_are_text_in_every_csv() {
         ],
         vec!["F1", "1", NAME, "1980-04-01", "肺", "2026-10-05", "1"],
         vec!["F1", "2", NAME2, "1980-04-01", "胃", "2026-10-05", "1"],
+        vec!["F1", "99", NAME, "1980-04-01", "胃", "2026-10-05", "1"],
     ]);
     let base = format!(
         "/employer/{}",
@@ -184,9 +185,32 @@ async fn formula_cells_from_the_register_are_text_in_every_csv() {
     let cases = app.get("/staff/exports/cases.csv", &staff).await;
     assert_download("cases", &cases);
     assert_no_formula("cases", &cases.body, &[EMPLOYER]);
+    // The member search and the review queue (the row of an unknown number).
+    let search = format!(
+        "/staff/members/export.csv?q={}",
+        crate::helpers::urlencode("スウシキ")
+    );
+    let found = app.get(&search, &staff).await;
+    assert_download("member search", &found);
+    assert_no_formula("member search", &found.body, &[NAME, NAME2]);
+    assert_eq!(cells(&found.body).len(), 3, "header and the two found");
+    let queue = app.get("/staff/review/export.csv", &staff).await;
+    assert_download("review queue", &queue);
+    assert_no_formula("review queue", &queue.body, &[]);
+    let queue = cells(&queue.body);
+    assert_eq!(queue[0][0], "No.", "{queue:?}");
+    assert!(
+        queue
+            .iter()
+            .any(|r| r.iter().any(|c| c.starts_with("F1-99（枝番なし） "))),
+        "the unknown row as submitted: {queue:?}"
+    );
     // Each list with a CSV has its Excel sheet too, of the same rows.
     let auditor = app.login("auditor1").await;
+    let search_xlsx = search.replace(".csv", ".xlsx");
     for (path, who) in [
+        (search_xlsx.as_str(), &staff),
+        ("/staff/review/export.xlsx", &staff),
         ("/staff/exports/cases.xlsx", &staff),
         ("/staff/consents/register.xlsx", &staff),
         ("/audit/export.xlsx", &auditor),

@@ -8,6 +8,7 @@
 mod availability;
 mod browser;
 mod exports;
+mod forms;
 mod helpers;
 mod letters;
 mod matrix;

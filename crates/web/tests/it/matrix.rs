@@ -23,6 +23,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/totp/setup", "ASUE"),
     ("POST", "/logout", "ASUE"),
     ("GET", "/", "ASUE"),
+    ("GET", "/forms", "ASUE"),
+    ("GET", "/forms/{file}", "ASUE"),
     ("GET", "/employer/{employer}", "SE"),
     ("GET", "/employer/{employer}/uploads/{id}", "SE"),
     ("POST", "/employer/{employer}/referrals", "SE"),
@@ -45,6 +47,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/staff/claims/close", "S"),
     ("POST", "/staff/claims/reopen", "S"),
     ("GET", "/staff/review", "S"),
+    ("GET", "/staff/review/export.csv", "S"),
+    ("GET", "/staff/review/export.xlsx", "S"),
     ("POST", "/staff/review/{id}/resolve", "S"),
     ("POST", "/staff/review/{id}/reject", "S"),
     ("POST", "/staff/review/reject-import", "S"),
@@ -62,6 +66,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/staff/letters/{id}/pdf", "S"),
     ("GET", "/staff/letters/{id}/csv", "S"),
     ("GET", "/staff/members", "S"),
+    ("GET", "/staff/members/export.csv", "S"),
+    ("GET", "/staff/members/export.xlsx", "S"),
     ("GET", "/staff/members/{member}", "S"),
     ("GET", "/staff/reports", "AS"),
     ("GET", "/staff/reports/effects.csv", "AS"),
@@ -72,6 +78,10 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/staff/exports/cases.xlsx", "S"),
     ("GET", "/admin/users", "A"),
     ("POST", "/admin/users", "A"),
+    ("GET", "/admin/users/{user}", "A"),
+    ("POST", "/admin/users/{user}/unlock", "A"),
+    ("POST", "/admin/users/{user}/disable", "A"),
+    ("POST", "/admin/users/{user}/password", "A"),
     ("POST", "/admin/users/{user}/reset-totp", "A"),
     ("POST", "/admin/users/{user}/token", "A"),
     ("POST", "/admin/tokens/{token}/revoke", "A"),
@@ -138,6 +148,7 @@ fn concrete(path: &str, upload_id: i64, member: &str) -> String {
         .replace("{user}", "nobody")
         .replace("{token}", "0000")
         .replace("{name}", "R.typ")
+        .replace("{file}", "referrals.csv")
 }
 
 fn denied(

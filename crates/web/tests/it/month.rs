@@ -129,7 +129,11 @@ async fn a_review_item_is_resolved_from_its_candidates_and_an_import_rejected_wh
     assert_eq!(queue.status, StatusCode::OK);
     let body = &queue.body;
     assert!(body.contains("記号番号に該当する加入者なし"), "{body}");
-    assert!(body.contains("E1-77---"), "the row as submitted: {body}");
+    assert!(
+        body.contains("E1-77（枝番なし） 試験 太郎7"),
+        "the row as submitted, its missing 枝番 said: {body}"
+    );
+    assert!(!body.contains("E1-77---"));
     assert!(
         body.contains("E1-7-00 試験 太郎7"),
         "the candidate by name and birth date: {body}"
@@ -453,5 +457,42 @@ async fn admin_pages_ask_before_ending_and_keep_what_they_should() {
         "{}",
         setup.body
     );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn the_member_search_orders_by_kana_by_card_numerically_and_exports_in_that_order() {
+    let app = TestApp::spawn().await;
+    let staff = app.login("staff1").await;
+    let at = |body: &str, card: &str| {
+        body.find(&format!(">{card}<"))
+            .unwrap_or_else(|| panic!("{card} not on the page: {body}"))
+    };
+    let q = crate::helpers::urlencode("試験");
+    let by_card = app
+        .get(&format!("/staff/members?q={q}&order=card"), &staff)
+        .await;
+    assert_eq!(by_card.status, StatusCode::OK, "{}", by_card.body);
+    assert!(
+        at(&by_card.body, "E1-2-00") < at(&by_card.body, "E1-10-00"),
+        "番号 2 before 10 in 記号番号順"
+    );
+    assert!(by_card.body.contains("<option value=\"card\" selected>"));
+    let by_kana = app.get(&format!("/staff/members?q={q}"), &staff).await;
+    assert!(
+        at(&by_kana.body, "E1-10-00") < at(&by_kana.body, "E1-2-00"),
+        "タロウ10 before タロウ2 in カナ順"
+    );
+    let csv = app
+        .get(
+            &format!("/staff/members/export.csv?q={q}&order=card"),
+            &staff,
+        )
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert!(lines[0].contains("記号-番号-枝番"), "{}", lines[0]);
+    assert!(lines[2].starts_with("E1-2-00,"), "{:?}", &lines[..4]);
+    assert_eq!(lines.len(), 1 + 74, "every member found, not one page");
     app.finish().await;
 }

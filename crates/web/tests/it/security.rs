@@ -90,7 +90,9 @@ async fn a_totp_code_is_accepted_once_and_never_after_a_later_one() {
         })
         .await;
     assert!(
-        failures.iter().any(|r| r.detail.contains("already used")),
+        failures
+            .iter()
+            .any(|r| r.detail.contains("使用済みの確認コード")),
         "the replay is audited as such"
     );
 }
@@ -631,4 +633,120 @@ async fn metrics_need_their_token_or_their_own_address() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = metrics.oneshot(get("/login")).await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// Locks a user by wrong second-factor codes, over as many password logins as it takes.
+async fn lock_by_wrong_codes(app: &TestApp, user: &str) {
+    for _ in 0..5 {
+        let r = app.post_login(None, user, PASSWORD).await;
+        if TestApp::session_cookie_of(&r).is_none() {
+            break;
+        }
+        let client = pending_from(app, &r).await;
+        for _ in 0..4 {
+            app.clock.advance(20);
+            let right = auth::totp_code(TOTP, app.clock.now()).unwrap();
+            if code(app, &client, &wrong_code(&right))
+                .await
+                .body
+                .contains("ロックされました")
+            {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_unlocks_disables_and_sets_a_password_from_the_users_page() {
+    let app = TestApp::spawn().await;
+    let admin = app.login("admin1").await;
+    // A locked account: shown as such, and unlocked from its page after a question.
+    lock_by_wrong_codes(&app, "staff1").await;
+    assert!(locked(&app, "staff1").await);
+    let list = app.get("/admin/users", &admin).await;
+    assert!(list.body.contains("ロック中（"), "{}", list.body);
+    assert!(list.body.contains("href=\"/admin/users/staff1\""));
+    let page = app.get("/admin/users/staff1", &admin).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("data-confirm=\"staff1 のロックを解除し、誤りの回数を 0 に戻します。"),
+        "{}",
+        page.body
+    );
+    let r = app
+        .post_form("/admin/users/staff1/unlock", &admin, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(!locked(&app, "staff1").await);
+    let _ = app.login("staff1").await;
+    // A disabled account: its session ends, no password opens it, the list says 無効.
+    let emp = app.login("emp1").await;
+    let r = app
+        .post_form("/admin/users/emp1/disable", &admin, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        app.get("/employer/E1", &emp).await.status,
+        StatusCode::SEE_OTHER,
+        "the disabled user's session is gone"
+    );
+    let r = app.post_login(None, "emp1", PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(TestApp::session_cookie_of(&r).is_none());
+    let list = app.get("/admin/users", &admin).await;
+    assert!(list.body.contains(">無効</span>"), "{}", list.body);
+    // The administrator cannot disable themselves (nobody would be left to undo it).
+    let own = app.get("/admin/users/admin1", &admin).await;
+    assert!(!own.body.contains("/admin/users/admin1/disable"));
+    let r = app
+        .post_form("/admin/users/admin1/disable", &admin, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("自分自身"), "{}", r.body);
+    // A new password: a short one is refused in Japanese, a good one enables again.
+    let r = app
+        .post_form(
+            "/admin/users/emp1/password",
+            &admin,
+            &[("password", "short")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("12文字以上"), "{}", r.body);
+    let r = app
+        .post_form(
+            "/admin/users/emp1/password",
+            &admin,
+            &[("password", "a new long password")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        app.post_login(None, "emp1", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let r = app.post_login(None, "emp1", "a new long password").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(TestApp::session_cookie_of(&r).is_some());
+    // Each change is one audit record naming the user.
+    for action in [
+        "admin.user.unlock",
+        "admin.user.disable",
+        "admin.user.passwd",
+    ] {
+        let records = app
+            .audit(AuditFilter {
+                action_prefix: Some(action.into()),
+                ..Default::default()
+            })
+            .await;
+        assert_eq!(records.len(), 1, "{action}: {records:?}");
+    }
+    assert_eq!(
+        app.get("/admin/users/nobody", &admin).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
