@@ -157,7 +157,7 @@ impl App {
             .ok_or_else(|| AppError::NotFound(format!("member {member}")))?;
         let insurer =
             InsurerNumber::parse(self.insurer()).map_err(|e| AppError::Invalid(e.to_string()))?;
-        let opt_outs = tx.opt_out_register().await?;
+        let opt_outs = tx.opt_out_register_of(member).await?;
         let intake = Intake {
             insurer: &insurer,
             submitter: item.employer.as_ref(),

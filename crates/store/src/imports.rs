@@ -12,7 +12,7 @@ use collabo_domain::admission::{
     SubmittedCheckup, SubmittedReferral,
 };
 use collabo_domain::consent::ConsentScope;
-use collabo_domain::ids::EmployerCode;
+use collabo_domain::ids::{EmployerCode, MemberKey};
 use collabo_domain::matching::ReviewReason;
 use collabo_domain::visit::ServiceTime;
 
@@ -484,16 +484,18 @@ impl Reader {
             sqlx::query_as("SELECT member_key, scope FROM tombstones WHERE insurer = $1")
                 .bind(&insurer).fetch_all(&mut *c).await?
         });
-        let entries = found
-            .into_iter()
-            .map(|(key, scope)| {
-                Ok((
-                    key,
-                    rows::code("tombstones", "scope", &scope, ConsentScope::from_code)?,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(OptOutRegister::new(entries))
+        register_of(found)
+    }
+
+    /// The opt-out register narrowed to one member (resolving one review item needs
+    /// only that person's opt-outs, not the society's).
+    pub async fn opt_out_register_of(&mut self, member: &MemberKey) -> Result<OptOutRegister> {
+        let insurer = self.insurer.clone();
+        let found: Vec<(String, String)> = on_conn!(self.conn(), c => {
+            sqlx::query_as("SELECT member_key, scope FROM tombstones WHERE insurer = $1 AND member_key = $2")
+                .bind(&insurer).bind(member.to_key_string()).fetch_all(&mut *c).await?
+        });
+        register_of(found)
     }
 
     /// Imports submitted by (or about) one employer, newest first.
@@ -529,4 +531,18 @@ impl Reader {
         });
         found.map(ImportRow::into_record).transpose()
     }
+}
+
+/// An opt-out register from `(member_key, scope)` rows of `tombstones`.
+fn register_of(found: Vec<(String, String)>) -> Result<OptOutRegister> {
+    let entries = found
+        .into_iter()
+        .map(|(key, scope)| {
+            Ok((
+                key,
+                rows::code("tombstones", "scope", &scope, ConsentScope::from_code)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(OptOutRegister::new(entries))
 }
