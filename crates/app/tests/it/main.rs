@@ -12,6 +12,7 @@ mod effects;
 mod fuzz;
 mod harness;
 mod no_wrong_letter;
+mod planner;
 mod privacy;
 mod rules;
 mod societies;
