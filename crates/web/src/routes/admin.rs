@@ -332,6 +332,11 @@ pub async fn user(
     Ok(page.html()?.into_response())
 }
 
+/// Back to a user's page after a change to the account.
+fn back_to_user(username: &str) -> Response {
+    Redirect::to(&format!("/admin/users/{}", encode_segment(username))).into_response()
+}
+
 /// POST /admin/users/{user}/unlock.
 pub async fn unlock_user(
     State(state): State<AppState>,
@@ -339,7 +344,7 @@ pub async fn unlock_user(
     Path(username): Path<String>,
 ) -> WebResult<Response> {
     state.app.unlock_user(&who.actor(), &username).await?;
-    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
+    Ok(back_to_user(&username))
 }
 
 /// POST /admin/users/{user}/disable.
@@ -349,7 +354,7 @@ pub async fn disable_user(
     Path(username): Path<String>,
 ) -> WebResult<Response> {
     state.app.disable_user(&who.actor(), &username).await?;
-    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
+    Ok(back_to_user(&username))
 }
 
 /// The new-password form.
@@ -369,7 +374,7 @@ pub async fn set_password(
         .app
         .set_password(&who.actor(), &username, &form.password)
         .await?;
-    Ok(Redirect::to(&format!("/admin/users/{}", encode_segment(&username))).into_response())
+    Ok(back_to_user(&username))
 }
 
 /// The user form.

@@ -137,12 +137,7 @@ pub async fn consents_page(
                             Cell::Text(m.label()),
                             Cell::Text(m.name_kana.clone()),
                             Cell::Text(wareki(m.birth_date)),
-                            Cell::Text(
-                                employers
-                                    .iter()
-                                    .find(|e| e.code == m.employer)
-                                    .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
-                            ),
+                            Cell::Text(super::employer_name(&employers, &m.employer)),
                             Cell::Link(
                                 format!(
                                     "/staff/consents?member={}",
@@ -436,12 +431,7 @@ pub async fn register(
                         m.label(),
                     ),
                     Cell::Text(wareki(m.birth_date)),
-                    Cell::Text(
-                        employers
-                            .iter()
-                            .find(|e| e.code == m.employer)
-                            .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
-                    ),
+                    Cell::Text(super::employer_name(&employers, &m.employer)),
                     match r.kind {
                         ConsentKind::OptOut => Cell::Badge("停止".into(), "error"),
                         ConsentKind::OptIn => Cell::Badge("同意".into(), "ok"),
@@ -498,10 +488,7 @@ async fn register_export(
                 m.name_kanji.clone(),
                 m.name_kana.clone(),
                 m.birth_date.to_string(),
-                employers
-                    .iter()
-                    .find(|e| e.code == m.employer)
-                    .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
+                super::employer_name(&employers, &m.employer),
                 match r.kind {
                     ConsentKind::OptOut => "停止".to_owned(),
                     ConsentKind::OptIn => "同意".to_owned(),

@@ -947,6 +947,17 @@ pub fn attachment(file_name: &str) -> String {
     format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
+/// An employer's name as listed, or its code when it is not registered (yet).
+pub fn employer_name(
+    employers: &[collabo_domain::employer::Employer],
+    code: &EmployerCode,
+) -> String {
+    employers
+        .iter()
+        .find(|e| &e.code == code)
+        .map_or_else(|| code.to_string(), |e| e.name.clone())
+}
+
 /// A download response: content type, [`attachment`] disposition, bytes.
 pub fn download_response(
     file_name: &str,

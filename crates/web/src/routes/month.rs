@@ -559,12 +559,7 @@ pub async fn cases(
         )
         .await?;
     let employers = state.app.employers(&actor).await?;
-    let name_of = |code: &EmployerCode| {
-        employers
-            .iter()
-            .find(|e| &e.code == code)
-            .map_or_else(|| code.to_string(), |e| e.name.clone())
-    };
+    let name_of = |code: &EmployerCode| super::employer_name(&employers, code);
     let mut page = Page::new("対象者一覧", &who);
     let mut programme_field = Field::new("事業", "programme", "select").value(q.programme.clone());
     programme_field.options = std::iter::once((String::new(), "すべて".to_owned()))

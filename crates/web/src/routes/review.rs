@@ -124,12 +124,7 @@ async fn export(
                 i.reason.label().to_owned(),
                 i.employer.as_ref().map_or_else(
                     || "組合（通知）".to_owned(),
-                    |c| {
-                        employers
-                            .iter()
-                            .find(|x| &x.code == c)
-                            .map_or_else(|| c.to_string(), |x| x.name.clone())
-                    },
+                    |c| super::employer_name(&employers, c),
                 ),
                 i.import_id.to_string(),
                 i.line.to_string(),
@@ -176,12 +171,7 @@ pub async fn review(
         .review_queue(&actor, &filter_of(&q, paging)?)
         .await?;
     let employers = state.app.employers(&actor).await?;
-    let name_of = |code: &EmployerCode| {
-        employers
-            .iter()
-            .find(|e| &e.code == code)
-            .map_or_else(|| code.to_string(), |e| e.name.clone())
-    };
+    let name_of = |code: &EmployerCode| super::employer_name(&employers, code);
     let mut page = Page::new("照合待ち", &who);
     page.push(Block::Para("資格と一致しなかった提出行です。右の候補から該当する加入者を「この加入者で確定」するか、記号-番号-枝番（例 1001-305-00）を入力して確定してください。該当者がいなければ却下します。".into()));
     let mut employer_field =

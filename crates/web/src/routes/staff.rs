@@ -755,12 +755,7 @@ pub async fn member_search(
                     Cell::Text(m.name_kana.clone()),
                     Cell::Text(m.key.card()),
                     Cell::Text(wareki(m.birth_date)),
-                    Cell::Text(
-                        employers
-                            .iter()
-                            .find(|e| e.code == m.employer)
-                            .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
-                    ),
+                    Cell::Text(super::employer_name(&employers, &m.employer)),
                 ]
             })
             .collect();
@@ -839,10 +834,7 @@ async fn member_search_export(
                 m.name_kana.clone(),
                 m.birth_date.to_string(),
                 m.relationship.label().to_owned(),
-                employers
-                    .iter()
-                    .find(|e| e.code == m.employer)
-                    .map_or_else(|| m.employer.to_string(), |e| e.name.clone()),
+                super::employer_name(&employers, &m.employer),
             ]
         })
         .collect();
